@@ -1,0 +1,64 @@
+"""Alembic environment: migrations run synchronously over psycopg 3."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+import sqlalchemy as sa
+from alembic import context
+
+from harbour.eventstore.schema import metadata
+from harbour.runtime.settings import sync_url
+
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = metadata
+
+
+def _url() -> str:
+    url = config.attributes.get("url") or config.get_main_option("sqlalchemy.url")
+    if not url:
+        from harbour.runtime.settings import Settings
+
+        url = Settings.from_env().database_url
+    if not url:
+        raise RuntimeError(
+            "no database: set HARBOUR_DATABASE_URL or run `harbour migrate` (embedded PostgreSQL)"
+        )
+    return sync_url(url)
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if isinstance(connection, sa.Engine):  # pytest-alembic hands over an engine
+        with connection.connect() as conn:
+            context.configure(connection=conn, target_metadata=target_metadata)
+            with context.begin_transaction():
+                context.run_migrations()
+            conn.commit()
+        return
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    engine = sa.create_engine(_url(), poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        context.configure(connection=conn, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,69 @@
+"""The append statement: one round trip, no stored procedure.
+
+Everything an append must check happens in one SQL statement: the stream head is read in the
+statement's snapshot, before the first write takes the transaction's xid (the feed's ordering
+rule, DESIGN.md section 2). Events are inserted only when the head is at ``expected_version``;
+the hash chain is extended in a recursive CTE, so a batch chains inside the database; the
+command log row is written by the same statement. Nothing inserted means "not at the expected
+version" (or an idempotent repeat — the store then looks at the command log). A concurrent
+writer that passed the same check loses on the unique (stream_id, version) index.
+
+Parameters are scalars: the batch travels as one JSON text ``[[type, schema_version, data,
+canonical_content_hex], ...]``, which PostgreSQL parses in C — cheaper than arrays, whose
+Python-side dumping cost as much as the statement itself.
+"""
+
+from __future__ import annotations
+
+APPEND_SQL = """
+WITH RECURSIVE
+head AS (
+    SELECT coalesce(h.version, 0) AS version, coalesce(h.hash, '\\x'::bytea) AS hash
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (
+          SELECT e.version, e.hash FROM events e
+           WHERE e.stream_id = %(stream_id)s ORDER BY e.version DESC LIMIT 1
+      ) AS h ON true
+),
+batch AS (
+    SELECT b.ord::integer AS ord, b.event
+      FROM jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS b(event, ord)
+),
+chain AS (
+    SELECT 0 AS ord, head.hash FROM head WHERE head.version = %(expected_version)s
+    UNION ALL
+    SELECT b.ord, sha256(c.hash || decode(b.event ->> 3, 'hex'))
+      FROM chain c JOIN batch b ON b.ord = c.ord + 1
+),
+inserted AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
+                        recorded_at, hash)
+    SELECT %(stream_id)s, %(expected_version)s + b.ord, b.event ->> 0,
+           (b.event ->> 1)::smallint, b.event -> 2, %(metadata)s::jsonb, %(recorded_at)s,
+           c.hash
+      FROM batch b JOIN chain c ON c.ord = b.ord
+     ORDER BY b.ord
+    RETURNING position
+),
+span AS (
+    SELECT min(position) AS first_position, max(position) AS last_position,
+           count(*)::integer AS appended
+      FROM inserted
+),
+logged AS (
+    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
+                             first_position, last_position, response, recorded_at)
+    SELECT %(request_id)s, %(fingerprint)s, %(stream_id)s,
+           %(expected_version)s + s.appended, s.first_position, s.last_position,
+           %(response)s::jsonb, %(recorded_at)s
+      FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
+)
+SELECT s.first_position, s.last_position, s.appended, (SELECT version FROM head)
+  FROM span s
+"""
+
+LOOKUP_COMMAND_SQL = """
+SELECT request_id, fingerprint, stream_id, stream_version, first_position, last_position,
+       response
+  FROM command_log WHERE request_id = %(request_id)s
+"""

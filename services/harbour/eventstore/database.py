@@ -1,0 +1,33 @@
+"""The two ways the store reaches PostgreSQL.
+
+* ``engine`` — SQLAlchemy Core (async): transactional work such as projections and queries.
+* ``pool`` — a psycopg pool of autocommit connections for the one-statement hot paths
+  (append, command lookup). Measured here: SQLAlchemy's checkout/checkin adds two round trips
+  per call (isolation-level reset, rollback on return), which halves append throughput.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+
+    @contextlib.asynccontextmanager
+    async def autocommit(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        async with self.pool.connection() as conn:
+            yield conn
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.engine.dispose()

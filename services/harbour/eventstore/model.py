@@ -1,0 +1,106 @@
+"""Value types of the event store: what is appended, what is read back, where a reader is."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append. ``schema_version`` is the shape of ``data`` (see upcasting)."""
+
+    type: str
+    data: dict[str, Any]
+    schema_version: int = 1
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """Where an append landed. ``replayed`` is true for an idempotent repeat."""
+
+    stream_id: str
+    version: int
+    first_position: int
+    last_position: int
+    replayed: bool = False
+    response: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class FeedCheckpoint:
+    """A reader's place in the global feed, ordered by (txid, position)."""
+
+    txid: int = 0
+    position: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.txid}/{self.position}"
+
+    @classmethod
+    def parse(cls, text: str) -> FeedCheckpoint:
+        txid, _, position = text.partition("/")
+        return cls(int(txid), int(position or 0))
+
+
+START = FeedCheckpoint()
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event as stored. JSON is parsed lazily: many readers never look at the data."""
+
+    position: int
+    stream_id: str
+    version: int
+    type: str
+    schema_version: int
+    data_json: str
+    metadata_json: str
+    recorded_at: datetime
+    txid: int
+    hash: bytes
+    _upcast: Any = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        raw: dict[str, Any] = json.loads(self.data_json)
+        return raw if self._upcast is None else self._upcast(self.type, self.schema_version, raw)
+
+    @cached_property
+    def stored_data(self) -> dict[str, Any]:
+        """The data exactly as recorded (before upcasting): what the hash chain covers."""
+        raw: dict[str, Any] = json.loads(self.data_json)
+        return raw
+
+    @cached_property
+    def metadata(self) -> dict[str, Any]:
+        raw: dict[str, Any] = json.loads(self.metadata_json)
+        return raw
+
+    @property
+    def checkpoint(self) -> FeedCheckpoint:
+        return FeedCheckpoint(self.txid, self.position)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    events: list[RecordedEvent]
+    checkpoint: FeedCheckpoint  # resume after this
+    horizon: int  # every txid below this was final when the page was read
+
+
+@dataclass(frozen=True)
+class CommandRecord:
+    """The command log's memory of a request_id (for idempotent replies)."""
+
+    request_id: str
+    fingerprint: bytes
+    stream_id: str
+    version: int
+    first_position: int
+    last_position: int
+    response: dict[str, Any] | None

@@ -1,0 +1,381 @@
+"""The PostgreSQL event store (DESIGN.md section 2).
+
+One append is one round trip to ``harbour_append`` (see the first migration), in autocommit:
+idempotency check, optimistic concurrency check, hash chain and the inserts all happen in
+one server-side transaction, reads strictly before writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import psycopg
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from harbour.eventstore.database import Database
+
+from harbour.eventstore.append import APPEND_SQL, LOOKUP_COMMAND_SQL
+from harbour.eventstore.encoding import (
+    canonical_json,
+    check_event_type,
+    check_json_object,
+    check_stream_id,
+    event_content,
+)
+from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
+from harbour.eventstore.model import (
+    START,
+    AppendResult,
+    CommandRecord,
+    FeedCheckpoint,
+    FeedPage,
+    NewEvent,
+    RecordedEvent,
+)
+from harbour.eventstore.upcasting import Upcasters
+
+Clock = Callable[[], datetime]
+MAX_EVENTS_PER_APPEND = 1000
+MAX_REQUEST_ID_LENGTH = 128
+
+EVENT_COLUMNS = (
+    "position, stream_id, version, type, schema_version, data::text, metadata::text, "
+    "recorded_at, txid::text AS txid_text, hash"
+)
+_HORIZON = sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+_FEED = sa.text(
+    f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608 - constant column list
+    "WHERE (txid, position) > (CAST(:txid AS xid8), :position) "
+    "AND txid < CAST(:horizon AS xid8) "
+    "AND (CAST(:until_txid AS xid8) IS NULL "
+    "     OR (txid, position) <= (CAST(:until_txid AS xid8), :until_position)) "
+    "ORDER BY txid, position LIMIT :limit"
+)
+
+
+def request_fingerprint(payload: Any) -> bytes:
+    """sha256 of a request's canonical JSON: what makes two requests "the same command"."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).digest()
+
+
+class EventStore:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Clock,
+        upcasters: Upcasters | None = None,
+    ) -> None:
+        self._database = database
+        self._engine = database.engine
+        self._autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._clock = clock
+        self._upcasters = upcasters if upcasters else None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    # ----------------------------------------------------------------------------- writing
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[NewEvent],
+        *,
+        expected_version: int,
+        request_id: str | None = None,
+        fingerprint: bytes | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        response: Mapping[str, Any] | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to ``stream_id`` if it is at ``expected_version`` (0 = new).
+
+        With a ``request_id`` the append is idempotent: a repeat with the same fingerprint
+        (by default, of the stream, expected version and events) returns the first result
+        and appends nothing; a repeat with a different fingerprint raises RequestIdReused.
+        """
+        check_stream_id(stream_id)
+        _check_expected_version(expected_version)
+        _check_request_id(request_id)
+        if not events:
+            raise InvalidAppend("events", "at least one event is required")
+        if len(events) > MAX_EVENTS_PER_APPEND:
+            raise InvalidAppend("events", f"at most {MAX_EVENTS_PER_APPEND} events per append")
+        meta = dict(check_json_object(metadata or {}, "metadata"))
+        if request_id is not None:
+            meta["request_id"] = request_id
+        if response is not None:
+            check_json_object(response, "response")
+        recorded_at = self._clock()
+        metadata_json = canonical_json(meta)
+        batch = []
+        for offset, event in enumerate(events, start=1):
+            check_event_type(event.type)
+            if not isinstance(event.schema_version, int) or event.schema_version < 1:
+                raise InvalidAppend("schema_version", "must be a positive integer")
+            data_json = canonical_json(check_json_object(event.data, "data"))
+            content = event_content(
+                stream_id=stream_id,
+                version=expected_version + offset,
+                event_type=event.type,
+                schema_version=event.schema_version,
+                data_json=data_json,
+                metadata_json=metadata_json,
+                recorded_at=recorded_at,
+            )
+            batch.append(f'["{event.type}",{event.schema_version},{data_json},"{content.hex()}"]')
+        if fingerprint is None:
+            fingerprint = request_fingerprint(
+                [stream_id, expected_version, [[e.type, e.schema_version, e.data] for e in events]]
+            )
+        params = {
+            "stream_id": stream_id,
+            "expected_version": expected_version,
+            "request_id": request_id,
+            "fingerprint": fingerprint,
+            "events": "[" + ",".join(batch) + "]",
+            "metadata": metadata_json,
+            "recorded_at": recorded_at,
+            "response": canonical_json(response) if response is not None else None,
+        }
+        async with self._database.autocommit() as conn:
+            try:
+                row = await (await conn.execute(APPEND_SQL, params)).fetchone()
+            except psycopg.errors.UniqueViolation:
+                # Lost a race: to another writer of this stream, or to a concurrent first
+                # attempt of this very request. The command log tells which.
+                row = None
+            except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
+                raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
+            if row is not None and row[2] > 0:
+                first, last, appended, _ = row
+                return AppendResult(
+                    stream_id,
+                    expected_version + appended,
+                    first,
+                    last,
+                    False,
+                    response and dict(response),
+                )
+            head = None if row is None else int(row[3])
+            if request_id is not None:
+                logged = await self._lookup(conn, request_id)
+                if logged is not None:
+                    if logged.fingerprint != fingerprint:
+                        raise RequestIdReused(request_id)
+                    return AppendResult(
+                        logged.stream_id,
+                        logged.version,
+                        logged.first_position,
+                        logged.last_position,
+                        True,
+                        logged.response,
+                    )
+            raise ConcurrencyConflict(stream_id, expected_version, head)
+
+    # ----------------------------------------------------------------------------- commands
+    async def lookup_command(self, request_id: str) -> CommandRecord | None:
+        """What a request_id did, if it was applied: handlers check this before deciding."""
+        _check_request_id(request_id)
+        async with self._database.autocommit() as conn:
+            return await self._lookup(conn, request_id)
+
+    @staticmethod
+    async def _lookup(conn: psycopg.AsyncConnection[Any], request_id: str) -> CommandRecord | None:
+        cursor = await conn.execute(LOOKUP_COMMAND_SQL, {"request_id": request_id})
+        row = await cursor.fetchone()
+        return None if row is None else CommandRecord(*row)
+
+    # ----------------------------------------------------------------------------- reading
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        after_version: int = 0,
+        up_to_version: int | None = None,
+        up_to_position: int | None = None,
+        recorded_until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        """A stream's events in version order, optionally as of a version, position or instant."""
+        check_stream_id(stream_id)
+        async with self._autocommit.connect() as conn:
+            return await self.read_stream_in(
+                conn,
+                stream_id,
+                after_version=after_version,
+                up_to_version=up_to_version,
+                up_to_position=up_to_position,
+                recorded_until=recorded_until,
+                limit=limit,
+            )
+
+    async def read_stream_in(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        *,
+        after_version: int = 0,
+        up_to_version: int | None = None,
+        up_to_position: int | None = None,
+        recorded_until: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[RecordedEvent]:
+        query = sa.text(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = :stream_id "  # noqa: S608
+            "AND version > :after_version "
+            "AND (CAST(:up_to_version AS integer) IS NULL OR version <= :up_to_version) "
+            "AND (CAST(:up_to_position AS bigint) IS NULL OR position <= :up_to_position) "
+            "AND (CAST(:until AS timestamptz) IS NULL OR recorded_at <= :until) "
+            "ORDER BY version LIMIT :limit"
+        )
+        result = await conn.execute(
+            query,
+            {
+                "stream_id": stream_id,
+                "after_version": after_version,
+                "up_to_version": up_to_version,
+                "up_to_position": up_to_position,
+                "until": recorded_until,
+                "limit": limit,
+            },
+        )
+        return [self._event(row) for row in result]
+
+    async def read_all(
+        self, *, after_position: int = 0, up_to_position: int | None = None, limit: int = 5000
+    ) -> list[RecordedEvent]:
+        """Every stream, in position order (an audit reads committed history this way)."""
+        query = sa.text(
+            f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :after "  # noqa: S608
+            "AND (CAST(:upto AS bigint) IS NULL OR position <= :upto) "
+            "ORDER BY position LIMIT :limit"
+        )
+        params = {"after": after_position, "upto": up_to_position, "limit": limit}
+        async with self._autocommit.connect() as conn:
+            return [self._event(row) for row in await conn.execute(query, params)]
+
+    async def stream_version(self, stream_id: str) -> int:
+        check_stream_id(stream_id)
+        query = sa.text("SELECT coalesce(max(version), 0) FROM events WHERE stream_id = :s")
+        async with self._autocommit.connect() as conn:
+            return int((await conn.execute(query, {"s": stream_id})).scalar_one())
+
+    async def head_position(self) -> int:
+        async with self._autocommit.connect() as conn:
+            value = (await conn.execute(sa.text("SELECT max(position) FROM events"))).scalar()
+        return int(value or 0)
+
+    # ----------------------------------------------------------------------------- the feed
+    async def read_feed(
+        self,
+        after: FeedCheckpoint = START,
+        *,
+        limit: int = 1000,
+        until: FeedCheckpoint | None = None,
+    ) -> FeedPage:
+        """The next events of the global feed: gap-free, stable under concurrent writers."""
+        async with self._autocommit.connect() as conn:
+            return await self.read_feed_in(conn, after, limit=limit, until=until)
+
+    async def read_feed_in(
+        self,
+        conn: AsyncConnection,
+        after: FeedCheckpoint = START,
+        *,
+        limit: int = 1000,
+        until: FeedCheckpoint | None = None,
+    ) -> FeedPage:
+        if limit < 1:
+            raise InvalidAppend("limit", "must be at least 1")
+        # The horizon first, as a constant: every txid below it has committed or aborted,
+        # so nothing can still appear behind the checkpoint we hand out.
+        horizon = int((await conn.execute(_HORIZON)).scalar_one())
+        result = await conn.execute(
+            _FEED,
+            {
+                "txid": str(after.txid),
+                "position": after.position,
+                "horizon": str(horizon),
+                "until_txid": None if until is None else str(until.txid),
+                "until_position": None if until is None else until.position,
+                "limit": limit,
+            },
+        )
+        events = [self._event(row) for row in result]
+        checkpoint = events[-1].checkpoint if events else after
+        return FeedPage(events, checkpoint, horizon)
+
+    def _event(self, row: Sequence[Any]) -> RecordedEvent:
+        position, stream_id, version, type_, schema_version, data, meta, at, txid, hash_ = row
+        return RecordedEvent(
+            position,
+            stream_id,
+            version,
+            type_,
+            schema_version,
+            data,
+            meta,
+            at,
+            int(txid),
+            bytes(hash_),
+            self._upcasters,
+        )
+
+    # ----------------------------------------------------------------------------- snapshots
+    async def save_snapshot(
+        self, stream_id: str, version: int, state: Mapping[str, Any], schema_version: int = 1
+    ) -> None:
+        """Cache a stream's state at ``version``; newer snapshots replace older ones."""
+        check_stream_id(stream_id)
+        check_json_object(state, "state")
+        query = sa.text(
+            "INSERT INTO snapshots (stream_id, version, schema_version, state, recorded_at) "
+            "VALUES (:s, :v, :sv, CAST(:state AS jsonb), :at) ON CONFLICT (stream_id) DO UPDATE "
+            "SET version = excluded.version, schema_version = excluded.schema_version, "
+            "state = excluded.state, recorded_at = excluded.recorded_at "
+            "WHERE snapshots.version < excluded.version"
+        )
+        params = {
+            "s": stream_id,
+            "v": version,
+            "sv": schema_version,
+            "state": canonical_json(state),
+            "at": self._clock(),
+        }
+        async with self._autocommit.connect() as conn:
+            await conn.execute(query, params)
+
+    async def load_snapshot(
+        self, stream_id: str, *, up_to_version: int | None = None
+    ) -> tuple[int, int, dict[str, Any]] | None:
+        """(version, schema_version, state) of the newest usable snapshot, if any."""
+        query = sa.text(
+            "SELECT version, schema_version, state FROM snapshots WHERE stream_id = :s "
+            "AND (CAST(:upto AS integer) IS NULL OR version <= :upto)"
+        )
+        async with self._autocommit.connect() as conn:
+            row = (await conn.execute(query, {"s": stream_id, "upto": up_to_version})).first()
+        return None if row is None else (row[0], row[1], row[2])
+
+
+def _check_expected_version(expected_version: object) -> None:
+    if not isinstance(expected_version, int) or isinstance(expected_version, bool):
+        raise InvalidAppend("expected_version", "must be an integer")
+    if expected_version < 0:
+        raise InvalidAppend("expected_version", "must be 0 (new stream) or a positive version")
+
+
+def _check_request_id(request_id: object) -> None:
+    if request_id is None:
+        return
+    if not isinstance(request_id, str) or not request_id.strip():
+        raise InvalidAppend("request_id", "must be a non-empty string")
+    if len(request_id) > MAX_REQUEST_ID_LENGTH:
+        raise InvalidAppend("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
+    if not request_id.isprintable():
+        raise InvalidAppend("request_id", "must be printable text")

