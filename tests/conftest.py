@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from harbour.eventstore.store import EventStore
 from harbour.eventstore.database import Database
+from harbour.eventstore.store import EventStore
 from harbour.runtime.database import migrate, open_database
 from harbour.runtime.settings import url_with_database
 from tests.pg import test_postgres

@@ -38,6 +38,7 @@ END
 $$;
 """
 
+
 def upgrade() -> None:
     op.create_table(
         "events",
@@ -55,9 +56,7 @@ def upgrade() -> None:
         sa.CheckConstraint("length(hash) = 32", name="events_hash_is_sha256"),
     )
     # xid8 is not an SQLAlchemy type; the feed orders by (txid, position).
-    op.execute(
-        "ALTER TABLE events ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()"
-    )
+    op.execute("ALTER TABLE events ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id()")
     op.execute("CREATE INDEX events_feed_idx ON events (txid, position)")
     op.create_table(
         "command_log",
@@ -120,8 +119,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute(f"REVOKE ALL ON events, command_log, snapshots, projection_checkpoints, "
-               f"stream_heads FROM {SERVICE_ROLE}")
+    op.execute(
+        f"REVOKE ALL ON events, command_log, snapshots, projection_checkpoints, "
+        f"stream_heads FROM {SERVICE_ROLE}"
+    )
     op.execute(f"REVOKE USAGE ON SCHEMA public FROM {SERVICE_ROLE}")
     for table in ("stream_heads", "projection_checkpoints", "snapshots", "command_log", "events"):
         op.execute(f"DROP TABLE {table}")

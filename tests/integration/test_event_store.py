@@ -21,7 +21,6 @@ def deposit(amount: str = "1.00") -> NewEvent:
     return NewEvent("CashDeposited", {"amount": amount, "asset": "HKD"})
 
 
-
 async def test_append_assigns_versions_and_positions(store: EventStore) -> None:
     first = await store.append("account-C1", [deposit(), deposit("2.00")], expected_version=0)
     second = await store.append("account-C1", [deposit("3.00")], expected_version=2)
@@ -29,10 +28,16 @@ async def test_append_assigns_versions_and_positions(store: EventStore) -> None:
     assert first.last_position == first.first_position + 1
     assert second.first_position > first.last_position
     events = await store.read_stream("account-C1")
-    assert [(e.version, e.data["amount"]) for e in events] == [(1, "1.00"), (2, "2.00"), (3, "3.00")]
+    assert [(e.version, e.data["amount"]) for e in events] == [
+        (1, "1.00"),
+        (2, "2.00"),
+        (3, "3.00"),
+    ]
 
 
-async def test_expected_version_mismatch_is_a_conflict_and_writes_nothing(store: EventStore) -> None:
+async def test_expected_version_mismatch_is_a_conflict_and_writes_nothing(
+    store: EventStore,
+) -> None:
     await store.append("account-C1", [deposit()], expected_version=0)
     with pytest.raises(ConcurrencyConflict) as refused:
         await store.append("account-C1", [deposit(), deposit()], expected_version=0)
@@ -75,7 +80,11 @@ async def test_idempotent_retry_returns_first_result_and_appends_nothing(store: 
         "account-C1", [deposit()], expected_version=0, request_id="req-1", response={"ok": "1"}
     )
     assert again.replayed and not first.replayed
-    assert (again.version, again.first_position, again.response) == (1, first.first_position, {"ok": "1"})
+    assert (again.version, again.first_position, again.response) == (
+        1,
+        first.first_position,
+        {"ok": "1"},
+    )
     assert await store.stream_version("account-C1") == 1
     with pytest.raises(RequestIdReused):
         await store.append("account-C1", [deposit("9.99")], expected_version=1, request_id="req-1")
@@ -84,7 +93,10 @@ async def test_idempotent_retry_returns_first_result_and_appends_nothing(store: 
 
 async def test_concurrent_duplicates_of_one_request_apply_once(store: EventStore) -> None:
     results = await asyncio.gather(
-        *(store.append("account-C2", [deposit()], expected_version=0, request_id="dup") for _ in range(8)),
+        *(
+            store.append("account-C2", [deposit()], expected_version=0, request_id="dup")
+            for _ in range(8)
+        ),
         return_exceptions=True,
     )
     assert all(not isinstance(r, BaseException) for r in results), results
@@ -107,7 +119,12 @@ async def test_concurrent_duplicates_of_one_request_apply_once(store: EventStore
         ("account-C1", 0, [NewEvent("CashDeposited", {"note": "nul\x00"})], "data.note"),
         ("account-C1", 0, [NewEvent("CashDeposited", {"big": 2**70})], "data.big"),
         ("account-C1", 0, [NewEvent("CashDeposited", {1: "x"})], "data"),  # type: ignore[dict-item]
-        ("account-C1", 0, [NewEvent("CashDeposited", {"amount": "1"}, schema_version=0)], "schema_version"),
+        (
+            "account-C1",
+            0,
+            [NewEvent("CashDeposited", {"amount": "1"}, schema_version=0)],
+            "schema_version",
+        ),
     ],
 )
 async def test_bad_input_is_a_clear_error_and_writes_nothing(
@@ -130,10 +147,15 @@ async def test_bad_request_id_is_refused(store: EventStore) -> None:
 async def test_reads_as_of_version_position_and_instant(database: Any) -> None:
     moments = iter(datetime(2026, 1, day, tzinfo=UTC) for day in range(1, 10))
     store = EventStore(database, clock=lambda: next(moments))
-    results = [await store.append("account-C1", [deposit(f"{n}.00")], expected_version=n - 1) for n in (1, 2, 3)]
+    results = [
+        await store.append("account-C1", [deposit(f"{n}.00")], expected_version=n - 1)
+        for n in (1, 2, 3)
+    ]
     assert len(await store.read_stream("account-C1", up_to_version=2)) == 2
     assert len(await store.read_stream("account-C1", up_to_position=results[0].last_position)) == 1
-    as_of = await store.read_stream("account-C1", recorded_until=datetime(2026, 1, 2, 12, tzinfo=UTC))
+    as_of = await store.read_stream(
+        "account-C1", recorded_until=datetime(2026, 1, 2, 12, tzinfo=UTC)
+    )
     assert [e.data["amount"] for e in as_of] == ["1.00", "2.00"]
     assert as_of[1].recorded_at == datetime(2026, 1, 2, tzinfo=UTC)
 

@@ -33,7 +33,9 @@ async def test_a_late_committer_is_never_skipped(store: EventStore, database_url
     url = libpq_url(database_url)
     with psycopg.connect(url) as early, psycopg.connect(url) as late:
         # `early` takes its xid first but commits last: the classic gap of position-based feeds.
-        early_position, early_txid = early.execute(RAW_INSERT, ("account-EARLY", b"e" * 32)).fetchone()  # type: ignore[misc]
+        early_position, early_txid = early.execute(
+            RAW_INSERT, ("account-EARLY", b"e" * 32)
+        ).fetchone()  # type: ignore[misc]
         late_position, late_txid = late.execute(RAW_INSERT, ("account-LATE", b"l" * 32)).fetchone()  # type: ignore[misc]
         late.commit()
         assert early_position < late_position and int(early_txid) < int(late_txid)
@@ -58,7 +60,9 @@ async def test_a_follower_sees_every_event_exactly_once_under_concurrent_writers
     async def writer(n: int) -> None:
         for version in range(25):
             await store.append(
-                f"account-W{n}", [NewEvent("CashDeposited", {"n": version})], expected_version=version
+                f"account-W{n}",
+                [NewEvent("CashDeposited", {"n": version})],
+                expected_version=version,
             )
 
     async def follower() -> None:
@@ -93,7 +97,8 @@ async def test_projection_rebuild_equals_the_live_projection(store: EventStore) 
     async def writer(n: int) -> None:
         for version in range(20):
             await store.append(
-                f"account-P{n % 5}-{n}", [NewEvent("CashDeposited", {"v": version})],
+                f"account-P{n % 5}-{n}",
+                [NewEvent("CashDeposited", {"v": version})],
                 expected_version=version,
             )
 
@@ -113,14 +118,20 @@ async def test_projection_rebuild_equals_the_live_projection(store: EventStore) 
         assert await heads(conn) == live
 
 
-async def test_verify_reports_a_projection_that_drifted(store: EventStore, database_url: str) -> None:
+async def test_verify_reports_a_projection_that_drifted(
+    store: EventStore, database_url: str
+) -> None:
     runner = ProjectionRunner(store, clock=clock)
     await store.append("account-C1", [NewEvent("CashDeposited", {})], expected_version=0)
     await runner.catch_up(StreamHeads())
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute("UPDATE stream_heads SET event_count = 7")
     (difference,) = await runner.verify(StreamHeads())
-    assert (difference.table, difference.only_live, difference.only_rebuilt) == ("stream_heads", 1, 1)
+    assert (difference.table, difference.only_live, difference.only_rebuilt) == (
+        "stream_heads",
+        1,
+        1,
+    )
 
 
 class FailingProjection(StreamHeads):

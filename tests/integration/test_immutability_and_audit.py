@@ -58,8 +58,12 @@ async def test_the_service_role_may_not_change_history(
 async def test_even_the_owner_is_refused_by_the_trigger(
     store: EventStore, database_url: str, statement: str
 ) -> None:
-    await store.append("account-C1", [NewEvent("CashDeposited", {"amount": "1.00"})],
-                       expected_version=0, request_id="r1")
+    await store.append(
+        "account-C1",
+        [NewEvent("CashDeposited", {"amount": "1.00"})],
+        expected_version=0,
+        request_id="r1",
+    )
     with owner(database_url) as conn, pytest.raises(psycopg.Error) as refused:
         conn.execute(statement)
     assert refused.value.sqlstate == "HL003"
@@ -67,7 +71,9 @@ async def test_even_the_owner_is_refused_by_the_trigger(
     assert await store.stream_version("account-C1") == 1
 
 
-async def test_a_tampered_row_is_reported_with_its_position(store: EventStore, database_url: str) -> None:
+async def test_a_tampered_row_is_reported_with_its_position(
+    store: EventStore, database_url: str
+) -> None:
     positions = await seed(store)
     assert (await verify_store(store)).intact
     victim = positions[1]  # account-C1 version 2
@@ -75,7 +81,8 @@ async def test_a_tampered_row_is_reported_with_its_position(store: EventStore, d
         # A superuser can switch triggers off; the chain is what still catches it.
         conn.execute("SET session_replication_role = replica")
         conn.execute(
-            "UPDATE events SET data = jsonb_set(data, '{amount}', '\"999.00\"') WHERE position = %s",
+            "UPDATE events SET data = jsonb_set(data, '{amount}', '\"999.00\"') "
+            "WHERE position = %s",
             (victim,),
         )
     verifier = await verify_store(store)
@@ -87,7 +94,9 @@ async def test_a_tampered_row_is_reported_with_its_position(store: EventStore, d
     assert (await verify_stream(store, "account-C2")).intact
 
 
-async def test_a_deleted_row_breaks_the_version_sequence(store: EventStore, database_url: str) -> None:
+async def test_a_deleted_row_breaks_the_version_sequence(
+    store: EventStore, database_url: str
+) -> None:
     positions = await seed(store)
     with owner(database_url) as conn:
         conn.execute("SET session_replication_role = replica")

@@ -93,7 +93,7 @@ class ProjectionRunner:
             scratch = await live.execution_options(schema_translate_map={None: "pg_temp"})
             for table in projection.tables:
                 await scratch.execute(sa.text(f'DROP TABLE IF EXISTS pg_temp."{table.name}"'))
-                await scratch.run_sync(lambda c, t=table: t.create(c))
+                await scratch.run_sync(table.create)
             after = START
             while checkpoint != START:
                 page = await self._store.read_feed_in(
@@ -125,7 +125,8 @@ async def _write_checkpoint(
         sa.text(
             "INSERT INTO projection_checkpoints (name, txid, position, updated_at) "
             "VALUES (:name, CAST(:txid AS xid8), :position, :now) ON CONFLICT (name) DO UPDATE "
-            "SET txid = excluded.txid, position = excluded.position, updated_at = excluded.updated_at"
+            "SET txid = excluded.txid, position = excluded.position, "
+            "updated_at = excluded.updated_at"
         ),
         {"name": name, "txid": str(checkpoint.txid), "position": checkpoint.position, "now": now},
     )
@@ -143,7 +144,7 @@ class StreamHeads:
     """One row per stream: its version, event count and last event. Domain-free."""
 
     name = "stream_heads"
-    tables = (stream_heads,)
+    tables: Sequence[sa.Table] = (stream_heads,)
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         heads: dict[str, dict[str, object]] = {}

@@ -16,9 +16,8 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from harbour.eventstore.database import Database
-
 from harbour.eventstore.append import APPEND_SQL, LOOKUP_COMMAND_SQL
+from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import (
     canonical_json,
     check_event_type,
@@ -159,7 +158,7 @@ class EventStore:
                     first,
                     last,
                     False,
-                    response and dict(response),
+                    None if response is None else dict(response),
                 )
             head = None if row is None else int(row[3])
             if request_id is not None:

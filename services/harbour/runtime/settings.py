@@ -1,17 +1,15 @@
 """The one place configuration is read: environment variables prefixed ``HARBOUR_``.
 
-| variable                         | default                          | meaning                                   |
-|----------------------------------|----------------------------------|-------------------------------------------|
-| HARBOUR_DATABASE_URL             | (none → embedded PostgreSQL)     | PostgreSQL URL (postgresql://…)           |
-| HARBOUR_DATA_DIR                 | ~/.local/share/harbour           | embedded PostgreSQL data directory parent |
-| HARBOUR_HOST                     | 127.0.0.1                        | address the gRPC servers bind             |
-| HARBOUR_PORT_BASE                | 50051                            | first port; services take base+0, +1, …   |
-| HARBOUR_DB_ROLE                  | harbour_service                  | role services act as (INSERT/SELECT only) |
-| HARBOUR_DB_POOL_SIZE             | 20                               | connections per process                   |
-| HARBOUR_TLS_CERT / HARBOUR_TLS_KEY | (none → plaintext on loopback) | server certificate and key (PEM paths)    |
-| HARBOUR_AUTH_TOKENS              | (none → development principals)  | ``token=principal:role+role,…``           |
-| HARBOUR_SNAPSHOT_EVERY           | 100                              | events between snapshots of a stream      |
-| HARBOUR_LOG_LEVEL                | INFO                             | logging level                             |
+HARBOUR_DATABASE_URL      PostgreSQL URL; unset means the embedded PostgreSQL
+HARBOUR_DATA_DIR          embedded PostgreSQL data parent (default ~/.local/share/harbour)
+HARBOUR_HOST              address the gRPC servers bind (default 127.0.0.1)
+HARBOUR_PORT_BASE         first port; services take base+0, base+1, ... (default 50051)
+HARBOUR_DB_ROLE           role the services act as (default harbour_service; "-" = login role)
+HARBOUR_DB_POOL_SIZE      connections per process (default 20)
+HARBOUR_TLS_CERT/_KEY     server certificate and key (PEM paths); unset means plaintext
+HARBOUR_AUTH_TOKENS       bearer tokens, ``token=name:role+role,...``; unset means dev mode
+HARBOUR_SNAPSHOT_EVERY    events between snapshots of a stream (default 100)
+HARBOUR_LOG_LEVEL         logging level (default INFO)
 """
 
 from __future__ import annotations
@@ -21,20 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harbour.caller import Principal
+
 PREFIX = "HARBOUR_"
 SERVICES = ("audit",)  # grows as services land; `harbour up` serves each of them
 
 
 class SettingsError(ValueError):
     """A configuration value is unusable; the message names the variable."""
-
-
-@dataclass(frozen=True)
-class Principal:
-    """An authenticated caller: who (recorded as the event actor) and what they may do."""
-
-    name: str
-    roles: frozenset[str]
 
 
 @dataclass(frozen=True)

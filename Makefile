@@ -1,0 +1,38 @@
+# Two commands on a fresh machine (Python 3.11+, nothing else):
+#   make up     embedded PostgreSQL + migrations + every gRPC service
+#   make test   the whole test suite (what .ci/run runs)
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: install up test protos lint bench bench-store clean
+
+$(STAMP): pyproject.toml scripts/install_buf.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	bash scripts/install_buf.sh
+	touch $@
+
+install: $(STAMP)
+
+up: install
+	$(VENV)/bin/harbour up
+
+test: install
+	$(PY) -m pytest
+
+protos: install
+	$(PY) scripts/gen_protos.py
+
+lint: install
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . \
+	  && $(VENV)/bin/mypy && $(VENV)/bin/lint-imports
+
+bench-store: install
+	$(PY) -m bench.store
+
+bench: bench-store
+
+clean:
+	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

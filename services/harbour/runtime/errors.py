@@ -1,0 +1,97 @@
+"""The one place that maps refusals to gRPC status codes (DESIGN.md section 5).
+
+Domain errors carry a category and a stable snake_case reason; event-store errors are mapped
+by type. Each becomes a status with ``google.rpc`` details: ``ErrorInfo`` (reason, domain) and,
+for malformed requests, ``BadRequest`` field violations. Anything else is INTERNAL with a
+message that leaks nothing (the exception is logged with the request id instead).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+
+from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
+from harbour.ledger.errors import Category, DomainError, FieldViolation
+
+log = logging.getLogger("harbour.errors")
+ERROR_DOMAIN = "harbour.ledger"
+
+STATUS_OF_CATEGORY: dict[Category, grpc.StatusCode] = {
+    Category.INVALID_ARGUMENT: grpc.StatusCode.INVALID_ARGUMENT,
+    Category.FAILED_PRECONDITION: grpc.StatusCode.FAILED_PRECONDITION,
+    Category.NOT_FOUND: grpc.StatusCode.NOT_FOUND,
+    Category.ALREADY_EXISTS: grpc.StatusCode.ALREADY_EXISTS,
+    Category.ABORTED: grpc.StatusCode.ABORTED,
+    Category.PERMISSION_DENIED: grpc.StatusCode.PERMISSION_DENIED,
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the caller is told: a code, a message it can act on, a stable reason."""
+
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    violations: tuple[FieldViolation, ...] = ()
+
+
+class Unauthenticated(Exception):
+    """No or unknown credentials."""
+
+
+def refusal_for(exc: BaseException) -> Refusal | None:
+    """The refusal an exception stands for, or None for an unexpected failure."""
+    if isinstance(exc, DomainError):
+        return Refusal(STATUS_OF_CATEGORY[exc.category], exc.message, exc.reason, exc.violations)
+    if isinstance(exc, InvalidAppend):
+        return Refusal(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            str(exc),
+            "invalid_argument",
+            (FieldViolation(exc.field, exc.description),),
+        )
+    if isinstance(exc, ConcurrencyConflict):
+        return Refusal(grpc.StatusCode.ABORTED, str(exc), "concurrent_modification")
+    if isinstance(exc, RequestIdReused):
+        return Refusal(grpc.StatusCode.ALREADY_EXISTS, str(exc), "request_id_reused")
+    if isinstance(exc, Unauthenticated):
+        return Refusal(grpc.StatusCode.UNAUTHENTICATED, str(exc), "unauthenticated")
+    return None
+
+
+INTERNAL = Refusal(
+    grpc.StatusCode.INTERNAL,
+    "internal error; the request was not applied and may be retried with the same request_id",
+    "internal",
+)
+
+
+def to_status(refusal: Refusal) -> status_pb2.Status:
+    """The google.rpc.Status carried in the ``grpc-status-details-bin`` trailer."""
+    info = any_pb2.Any()
+    info.Pack(error_details_pb2.ErrorInfo(reason=refusal.reason, domain=ERROR_DOMAIN))
+    details = [info]
+    if refusal.violations:
+        bad_request = any_pb2.Any()
+        bad_request.Pack(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description
+                    )
+                    for v in refusal.violations
+                ]
+            )
+        )
+        details.append(bad_request)
+    return status_pb2.Status(
+        code=getattr(code_pb2, refusal.code.name),
+        message=refusal.message,
+        details=details,
+    )

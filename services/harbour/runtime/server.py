@@ -1,0 +1,120 @@
+"""Server bootstrap: one composition root per process, explicit arguments, nothing at import.
+
+``start_server`` builds a grpc.aio server for one service with the Harbour interceptor,
+health checking and reflection, TLS when configured; ``serve`` is the process entry point
+that also opens the database and stops gracefully on SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from harbour.eventstore.database import Database
+from harbour.eventstore.store import EventStore
+from harbour.runtime.database import open_database
+from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
+from harbour.runtime.settings import Settings
+
+log = logging.getLogger("harbour.server")
+Clock = Callable[[], datetime]
+GRACE_SECONDS = 5.0
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    """What every service's composition root is built from."""
+
+    settings: Settings
+    database: Database
+    store: EventStore
+    clock: Clock
+
+
+@dataclass
+class RunningServer:
+    service: str
+    server: grpc.aio.Server
+    port: int
+    health: HealthServicer
+    service_names: tuple[str, ...]
+
+    async def stop(self, grace: float = GRACE_SECONDS) -> None:
+        # Tell load balancers first, then let in-flight calls finish.
+        for name in (*self.service_names, ""):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        await self.server.stop(grace)
+
+
+async def start_server(
+    service: str, runtime: Runtime, *, port: int | None = None, host: str | None = None
+) -> RunningServer:
+    from harbour.runtime.services import register_service
+
+    settings = runtime.settings
+    server = grpc.aio.server(
+        interceptors=[HarbourInterceptor(service, Authenticator(settings.auth_tokens))],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    names = register_service(service, server, runtime)
+    health_servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            *names,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    address = f"{host or settings.host}:{settings.port_of(service) if port is None else port}"
+    if settings.tls_cert and settings.tls_key:
+        credentials = grpc.ssl_server_credentials(
+            [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())]
+        )
+        bound = server.add_secure_port(address, credentials)
+    else:
+        bound = server.add_insecure_port(address)
+    if bound == 0:
+        raise OSError(f"could not bind {address}")
+    await server.start()
+    for name in (*names, ""):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return RunningServer(service, server, bound, health_servicer, names)
+
+
+async def open_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
+    if not settings.database_url:
+        raise RuntimeError("HARBOUR_DATABASE_URL is not set (`harbour up` sets it for you)")
+    database = await open_database(
+        settings.database_url, role=settings.db_role, pool_size=settings.pool_size
+    )
+    return Runtime(settings, database, EventStore(database, clock=clock), clock)
+
+
+async def serve(service: str, settings: Settings) -> None:
+    """Run one service until SIGINT/SIGTERM, then stop gracefully."""
+    runtime = await open_runtime(settings)
+    running = await start_server(service, runtime)
+    print(f"harbour {service} listening on {settings.host}:{running.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("%s: stopping (grace %.0fs)", service, GRACE_SECONDS)
+    await running.stop()
+    await runtime.database.close()

@@ -1,0 +1,20 @@
+"""Which services exist and how each registers its servicers (the only list of them)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import grpc
+
+if TYPE_CHECKING:
+    from harbour.runtime.server import Runtime
+
+
+def register_service(service: str, server: grpc.aio.Server, runtime: Runtime) -> tuple[str, ...]:
+    """Add ``service``'s servicers to ``server``; returns the full gRPC service names."""
+    if service == "audit":
+        from harbour.audit.service import register
+
+        names: tuple[str, ...] = register(server, runtime.store)
+        return names
+    raise ValueError(f"unknown service {service!r}")
