@@ -9,6 +9,7 @@ import grpc
 import pytest
 
 from harbour.eventstore.database import Database
+from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.store import EventStore
 from harbour.runtime.server import RunningServer, Runtime, start_server, system_clock
 from harbour.runtime.settings import Settings
@@ -21,7 +22,8 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 async def runtime(settings: Settings, database: Database) -> Runtime:
-    return Runtime(settings, database, EventStore(database, clock=system_clock), system_clock)
+    store = EventStore(database, clock=system_clock, notifier=FeedNotifier(database))
+    return Runtime(settings, database, store, system_clock)
 
 
 async def serve_on_loopback(service: str, runtime: Runtime) -> RunningServer:

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.eventstore.model import START, NewEvent, RecordedEvent
+from harbour.eventstore.notify import FeedListener, FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner, StreamHeads
 from harbour.eventstore.schema import stream_heads
 from harbour.eventstore.store import EventStore
@@ -150,3 +151,15 @@ async def test_rows_and_checkpoint_commit_together(store: EventStore) -> None:
     assert await runner.checkpoint(FailingProjection()) == START
     async with store.engine.connect() as conn:
         assert await heads(conn) == []
+
+
+async def test_an_append_wakes_a_listener_and_quiet_times_out(database: Any) -> None:
+    notifier = FeedNotifier(database, interval=0.001)
+    store = EventStore(database, clock=clock, notifier=notifier)
+    async with FeedListener.for_database(database) as listener:
+        assert await listener.wait(0.2) is False  # nothing happened
+        started = asyncio.get_running_loop().time()
+        await store.append("account-C1", [NewEvent("CashDeposited", {})], expected_version=0)
+        assert await listener.wait(5.0) is True
+        assert asyncio.get_running_loop().time() - started < 1.0
+    await notifier.drain()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,12 +12,14 @@ from harbour.caller import require_role
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
+from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import ChainVerifier, verify_store, verify_stream
 
 READERS = ("auditor", "operator")
 DEFAULT_PAGE, MAX_PAGE = 500, 5000
-FOLLOW_POLL_SECONDS = 0.2
+# Readers are woken by NOTIFY; this poll only covers a lost wake-up or a held-back horizon.
+FOLLOW_POLL_SECONDS = 1.0
 
 
 class AuditService(audit_pb2_grpc.AuditServiceServicer):
@@ -77,19 +78,21 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
             raise InvalidAppend("max_events", "must not be negative")
         checkpoint = _checkpoint(request.after) if request.HasField("after") else START
         remaining = request.max_events or None
-        while remaining is None or remaining > 0:
-            page = await self._store.read_feed(
-                checkpoint, limit=min(remaining or DEFAULT_PAGE, DEFAULT_PAGE)
-            )
-            for event in page.events:
-                yield audit_pb2.SubscribeResponse(
-                    event=to_proto(event), checkpoint=_feed_checkpoint(event.checkpoint)
+        # LISTEN before the first read, so no wake-up between a read and the wait is lost.
+        async with FeedListener.for_database(self._store.database) as listener:
+            while remaining is None or remaining > 0:
+                page = await self._store.read_feed(
+                    checkpoint, limit=min(remaining or DEFAULT_PAGE, DEFAULT_PAGE)
                 )
-            checkpoint = page.checkpoint
-            if remaining is not None:
-                remaining -= len(page.events)
-            if not page.events:
-                await asyncio.sleep(FOLLOW_POLL_SECONDS)
+                for event in page.events:
+                    yield audit_pb2.SubscribeResponse(
+                        event=to_proto(event), checkpoint=_feed_checkpoint(event.checkpoint)
+                    )
+                checkpoint = page.checkpoint
+                if remaining is not None:
+                    remaining -= len(page.events)
+                if not page.events:
+                    await listener.wait(FOLLOW_POLL_SECONDS)
 
 
 def _checkpoint(message: common_pb2.FeedCheckpoint) -> FeedCheckpoint:

@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 class Database:
     engine: AsyncEngine
     pool: AsyncConnectionPool[psycopg.AsyncConnection[Any]]
+    conninfo: str = ""  # for dedicated connections (LISTEN)
+    options: str = ""  # libpq options every session uses (role, timeouts)
 
     @contextlib.asynccontextmanager
     async def autocommit(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:

@@ -35,6 +35,7 @@ from harbour.eventstore.model import (
     NewEvent,
     RecordedEvent,
 )
+from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.upcasting import Upcasters
 
 Clock = Callable[[], datetime]
@@ -68,12 +69,18 @@ class EventStore:
         *,
         clock: Clock,
         upcasters: Upcasters | None = None,
+        notifier: FeedNotifier | None = None,
     ) -> None:
         self._database = database
+        self._notifier = notifier
         self._engine = database.engine
         self._autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
         self._upcasters = upcasters if upcasters else None
+
+    @property
+    def database(self) -> Database:
+        return self._database
 
     @property
     def engine(self) -> AsyncEngine:
@@ -151,6 +158,8 @@ class EventStore:
             except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
                 raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
             if row is not None and row[2] > 0:
+                if self._notifier is not None:
+                    self._notifier.poke()
                 first, last, appended, _ = row
                 return AppendResult(
                     stream_id,

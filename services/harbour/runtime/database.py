@@ -49,7 +49,8 @@ async def open_database(
         open=False,
     )
     await pool.open(wait=True, timeout=30)
-    return Database(create_engine(url, role=role, pool_size=pool_size), pool)
+    engine = create_engine(url, role=role, pool_size=pool_size)
+    return Database(engine, pool, conninfo=libpq_url(url), options=_options(role))
 
 
 def alembic_config(url: str) -> Config:

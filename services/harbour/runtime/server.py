@@ -20,6 +20,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from harbour.eventstore.database import Database
+from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.store import EventStore
 from harbour.runtime.database import open_database
 from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
@@ -102,7 +103,8 @@ async def open_runtime(settings: Settings, clock: Clock = system_clock) -> Runti
     database = await open_database(
         settings.database_url, role=settings.db_role, pool_size=settings.pool_size
     )
-    return Runtime(settings, database, EventStore(database, clock=clock), clock)
+    store = EventStore(database, clock=clock, notifier=FeedNotifier(database))
+    return Runtime(settings, database, store, clock)
 
 
 async def serve(service: str, settings: Settings) -> None:

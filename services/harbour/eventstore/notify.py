@@ -1,0 +1,76 @@
+"""LISTEN/NOTIFY wake-ups for feed readers. They only wake readers: the feed query decides.
+
+NOTIFY is never sent inside an append's transaction: PostgreSQL serialises the commits of
+notifying transactions behind a global lock, which would cap appends at one commit at a time.
+Instead each process coalesces its appends into at most one NOTIFY per ``interval`` sent on
+its own autocommit connection after the fact. A lost wake-up costs one poll interval, never an
+event: readers still poll on a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import psycopg
+
+from harbour.eventstore.database import Database
+
+CHANNEL = "harbour_feed"
+log = logging.getLogger("harbour.feed")
+
+
+class FeedNotifier:
+    def __init__(self, database: Database, *, interval: float = 0.005) -> None:
+        self._database = database
+        self._interval = interval
+        self._pending: asyncio.Task[None] | None = None
+
+    def poke(self) -> None:
+        """Something was appended: make sure one NOTIFY follows soon."""
+        if self._pending is None or self._pending.done():
+            self._pending = asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        await asyncio.sleep(self._interval)
+        try:
+            async with self._database.autocommit() as conn:
+                await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+        except psycopg.Error as exc:  # readers fall back to polling; the append stands
+            log.warning("feed wake-up not sent: %s", exc)
+
+    async def drain(self) -> None:
+        if self._pending is not None:
+            await self._pending
+
+
+class FeedListener:
+    """A dedicated connection LISTENing on the feed channel."""
+
+    def __init__(self, conninfo: str, **kwargs: Any) -> None:
+        self._conninfo = conninfo
+        self._kwargs = kwargs
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+
+    @classmethod
+    def for_database(cls, database: Database) -> FeedListener:
+        return cls(database.conninfo, options=database.options)
+
+    async def __aenter__(self) -> FeedListener:
+        self._conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, **self._kwargs
+        )
+        await self._conn.execute(f"LISTEN {CHANNEL}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+    async def wait(self, seconds: float) -> bool:
+        """True when woken by a NOTIFY, False after ``seconds`` of quiet."""
+        assert self._conn is not None, "use FeedListener as an async context manager"
+        async for _ in self._conn.notifies(timeout=seconds, stop_after=1):
+            return True
+        return False

@@ -1,0 +1,73 @@
+"""Loading a stream's state: the newest usable snapshot, then the events after it.
+
+Generic over the state type, so the store stays domain-free: the caller brings ``initial``,
+``evolve`` and a codec. A snapshot whose codec version differs from the current one is
+ignored (it is a cache, never a source of truth), so changing the state's shape needs no
+migration: the next load replays and a fresh snapshot replaces it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Protocol, TypeVar
+
+from harbour.eventstore.model import RecordedEvent
+from harbour.eventstore.store import EventStore
+
+S = TypeVar("S")
+
+
+class StateCodec(Protocol[S]):
+    schema_version: int
+
+    def to_json(self, state: S) -> Mapping[str, Any]: ...
+
+    def from_json(self, data: Mapping[str, Any]) -> S: ...
+
+
+@dataclass(frozen=True)
+class Loaded(Generic[S]):
+    state: S
+    version: int  # pass as expected_version to the next append
+    replayed: int  # events applied on top of the snapshot (0 = snapshot was current)
+
+
+async def load_stream(
+    store: EventStore,
+    stream_id: str,
+    *,
+    initial: S,
+    evolve: Callable[[S, RecordedEvent], S],
+    codec: StateCodec[S] | None = None,
+    up_to_position: int | None = None,
+) -> Loaded[S]:
+    """The state of ``stream_id`` now, or as of a global position (snapshots skipped then)."""
+    state, version = initial, 0
+    if codec is not None and up_to_position is None:
+        snapshot = await store.load_snapshot(stream_id)
+        if snapshot is not None and snapshot[1] == codec.schema_version:
+            version, state = snapshot[0], codec.from_json(snapshot[2])
+    events = await store.read_stream(
+        stream_id, after_version=version, up_to_position=up_to_position
+    )
+    for event in events:
+        state = evolve(state, event)
+    return Loaded(state, events[-1].version if events else version, len(events))
+
+
+async def snapshot_if_due(
+    store: EventStore,
+    stream_id: str,
+    loaded: Loaded[S],
+    codec: StateCodec[S],
+    *,
+    every: int,
+) -> bool:
+    """Save a snapshot when ``every`` or more events were replayed to get here."""
+    if loaded.replayed < every:
+        return False
+    await store.save_snapshot(
+        stream_id, loaded.version, codec.to_json(loaded.state), codec.schema_version
+    )
+    return True
