@@ -10,7 +10,7 @@ import psycopg
 import pytest
 
 from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
-from harbour.eventstore.model import NewEvent
+from harbour.eventstore.model import NewEvent, RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.upcasting import Upcasters
 from harbour.eventstore.verify import ChainVerifier
@@ -198,3 +198,15 @@ async def test_recorded_at_round_trips_to_the_microsecond(database: Any) -> None
 
 def owner_connection(url: str) -> psycopg.Connection[Any]:
     return psycopg.connect(libpq_url(url), autocommit=True)
+
+
+def test_a_recorded_event_built_from_a_row_equals_one_built_normally() -> None:
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    row = (7, "account-C1", 2, "CashDeposited", 1, '{"a": "1"}', "{}", at, "99", b"h" * 32)
+    fast = RecordedEvent.from_row(row)
+    assert fast == RecordedEvent(
+        7, "account-C1", 2, "CashDeposited", 1, '{"a": "1"}', "{}", at, 99, b"h" * 32
+    )
+    assert fast.data == {"a": "1"} and fast.checkpoint.txid == 99
+    with pytest.raises(AttributeError):
+        fast.position = 8  # type: ignore[misc]

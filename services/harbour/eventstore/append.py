@@ -8,15 +8,15 @@ command log row is written by the same statement. Nothing inserted means "not at
 version" (or an idempotent repeat — the store then looks at the command log). A concurrent
 writer that passed the same check loses on the unique (stream_id, version) index.
 
-Parameters are scalars: the batch travels as one JSON text ``[[type, schema_version, data,
-canonical_content_hex], ...]``, which PostgreSQL parses in C — cheaper than arrays, whose
-Python-side dumping cost as much as the statement itself.
+Parameters are scalars: a single event travels as plain parameters, a batch as one JSON text
+which PostgreSQL parses in C — cheaper than arrays, whose Python-side dumping cost as much as
+the statement itself.
 """
 
 from __future__ import annotations
 
-APPEND_SQL = """
-WITH RECURSIVE
+# The stream head, read in the statement's snapshot: before the first write takes an xid.
+_HEAD = """
 head AS (
     SELECT coalesce(h.version, 0) AS version, coalesce(h.hash, '\\x'::bytea) AS hash
       FROM (SELECT 1) AS one
@@ -24,7 +24,53 @@ head AS (
           SELECT e.version, e.hash FROM events e
            WHERE e.stream_id = %(stream_id)s ORDER BY e.version DESC LIMIT 1
       ) AS h ON true
+)"""
+
+# The command-log row, written by the same statement when anything was appended.
+_LOGGED = """
+logged AS (
+    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
+                             first_position, last_position, response, recorded_at)
+    SELECT %(request_id)s, %(fingerprint)s, %(stream_id)s,
+           %(expected_version)s + s.appended, s.first_position, s.last_position,
+           %(response)s::jsonb, %(recorded_at)s
+      FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
+)"""
+
+_RESULT = """
+SELECT s.first_position, s.last_position, s.appended, (SELECT version FROM head) FROM span s
+"""
+
+# One event (the common case): no recursion, no JSON batch to unpack. Measured here this
+# costs PostgreSQL about a third less CPU than the batch form with a batch of one.
+APPEND_ONE_SQL = (  # constant text, no input is interpolated
+    "WITH"  # noqa: S608
+    + _HEAD
+    + """,
+inserted AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
+                        recorded_at, hash)
+    SELECT %(stream_id)s, %(expected_version)s + 1, %(type)s, %(schema_version)s,
+           %(data)s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
+           sha256(head.hash || %(content)s)
+      FROM head WHERE head.version = %(expected_version)s
+    RETURNING position
 ),
+span AS (
+    SELECT min(position) AS first_position, max(position) AS last_position,
+           count(*)::integer AS appended
+      FROM inserted
+),"""
+    + _LOGGED
+    + _RESULT
+)
+
+# A batch: ``%(events)s`` is ``[[type, schema_version, data, content_hex], ...]``; the chain
+# is extended event by event in a recursive CTE.
+APPEND_MANY_SQL = (  # constant text, no input is interpolated
+    "WITH RECURSIVE"  # noqa: S608
+    + _HEAD
+    + """,
 batch AS (
     SELECT b.ord::integer AS ord, b.event
       FROM jsonb_array_elements(%(events)s::jsonb) WITH ORDINALITY AS b(event, ord)
@@ -49,18 +95,10 @@ span AS (
     SELECT min(position) AS first_position, max(position) AS last_position,
            count(*)::integer AS appended
       FROM inserted
-),
-logged AS (
-    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
-                             first_position, last_position, response, recorded_at)
-    SELECT %(request_id)s, %(fingerprint)s, %(stream_id)s,
-           %(expected_version)s + s.appended, s.first_position, s.last_position,
-           %(response)s::jsonb, %(recorded_at)s
-      FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
+),"""
+    + _LOGGED
+    + _RESULT
 )
-SELECT s.first_position, s.last_position, s.appended, (SELECT version FROM head)
-  FROM span s
-"""
 
 LOOKUP_COMMAND_SQL = """
 SELECT request_id, fingerprint, stream_id, stream_version, first_position, last_position,

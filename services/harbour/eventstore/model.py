@@ -85,6 +85,27 @@ class RecordedEvent:
     def checkpoint(self) -> FeedCheckpoint:
         return FeedCheckpoint(self.txid, self.position)
 
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...], upcast: Any = None) -> RecordedEvent:
+        """Build from a stored row without the frozen ``__init__`` (one dict update instead of
+        eleven ``object.__setattr__`` calls: a third of the cost of reading the feed)."""
+        position, stream_id, version, type_, schema_version, data, meta, at, txid, hash_ = row
+        event = object.__new__(cls)
+        event.__dict__.update(
+            position=position,
+            stream_id=stream_id,
+            version=version,
+            type=type_,
+            schema_version=schema_version,
+            data_json=data,
+            metadata_json=meta,
+            recorded_at=at,
+            txid=int(txid),
+            hash=bytes(hash_),
+            _upcast=upcast,
+        )
+        return event
+
 
 @dataclass(frozen=True)
 class FeedPage:

@@ -16,7 +16,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from harbour.eventstore.append import APPEND_SQL, LOOKUP_COMMAND_SQL
+from harbour.eventstore.append import APPEND_MANY_SQL, APPEND_ONE_SQL, LOOKUP_COMMAND_SQL
 from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import (
     canonical_json,
@@ -46,14 +46,14 @@ EVENT_COLUMNS = (
     "position, stream_id, version, type, schema_version, data::text, metadata::text, "
     "recorded_at, txid::text AS txid_text, hash"
 )
-_HORIZON = sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
-_FEED = sa.text(
+HORIZON_SQL = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
+FEED_SQL = (
     f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608 - constant column list
-    "WHERE (txid, position) > (CAST(:txid AS xid8), :position) "
-    "AND txid < CAST(:horizon AS xid8) "
-    "AND (CAST(:until_txid AS xid8) IS NULL "
-    "     OR (txid, position) <= (CAST(:until_txid AS xid8), :until_position)) "
-    "ORDER BY txid, position LIMIT :limit"
+    "WHERE (txid, position) > (%(txid)s::xid8, %(position)s) "
+    "AND txid < %(horizon)s::xid8 "
+    "AND (%(until_txid)s::xid8 IS NULL "
+    "     OR (txid, position) <= (%(until_txid)s::xid8, %(until_position)s)) "
+    "ORDER BY txid, position LIMIT %(limit)s"
 )
 
 
@@ -118,39 +118,37 @@ class EventStore:
             check_json_object(response, "response")
         recorded_at = self._clock()
         metadata_json = canonical_json(meta)
-        batch = []
-        for offset, event in enumerate(events, start=1):
-            check_event_type(event.type)
-            if not isinstance(event.schema_version, int) or event.schema_version < 1:
-                raise InvalidAppend("schema_version", "must be a positive integer")
-            data_json = canonical_json(check_json_object(event.data, "data"))
-            content = event_content(
-                stream_id=stream_id,
-                version=expected_version + offset,
-                event_type=event.type,
-                schema_version=event.schema_version,
-                data_json=data_json,
-                metadata_json=metadata_json,
-                recorded_at=recorded_at,
-            )
-            batch.append(f'["{event.type}",{event.schema_version},{data_json},"{content.hex()}"]')
+        encoded = [
+            self._encode(event, stream_id, expected_version + offset, metadata_json, recorded_at)
+            for offset, event in enumerate(events, start=1)
+        ]
         if fingerprint is None:
             fingerprint = request_fingerprint(
                 [stream_id, expected_version, [[e.type, e.schema_version, e.data] for e in events]]
             )
-        params = {
+        params: dict[str, Any] = {
             "stream_id": stream_id,
             "expected_version": expected_version,
             "request_id": request_id,
             "fingerprint": fingerprint,
-            "events": "[" + ",".join(batch) + "]",
             "metadata": metadata_json,
             "recorded_at": recorded_at,
             "response": canonical_json(response) if response is not None else None,
         }
+        if len(encoded) == 1:
+            event_type, schema_version, data_json, content = encoded[0]
+            statement = APPEND_ONE_SQL
+            params.update(
+                type=event_type, schema_version=schema_version, data=data_json, content=content
+            )
+        else:
+            statement = APPEND_MANY_SQL
+            params["events"] = (
+                "[" + ",".join(f'["{t}",{v},{d},"{c.hex()}"]' for t, v, d, c in encoded) + "]"
+            )
         async with self._database.autocommit() as conn:
             try:
-                row = await (await conn.execute(APPEND_SQL, params)).fetchone()
+                row = await (await conn.execute(statement, params)).fetchone()
             except psycopg.errors.UniqueViolation:
                 # Lost a race: to another writer of this stream, or to a concurrent first
                 # attempt of this very request. The command log tells which.
@@ -184,6 +182,30 @@ class EventStore:
                         logged.response,
                     )
             raise ConcurrencyConflict(stream_id, expected_version, head)
+
+    @staticmethod
+    def _encode(
+        event: NewEvent,
+        stream_id: str,
+        version: int,
+        metadata_json: str,
+        recorded_at: datetime,
+    ) -> tuple[str, int, str, bytes]:
+        """(type, schema_version, canonical data, canonical content the hash covers)."""
+        check_event_type(event.type)
+        if not isinstance(event.schema_version, int) or event.schema_version < 1:
+            raise InvalidAppend("schema_version", "must be a positive integer")
+        data_json = canonical_json(check_json_object(event.data, "data"))
+        content = event_content(
+            stream_id=stream_id,
+            version=version,
+            event_type=event.type,
+            schema_version=event.schema_version,
+            data_json=data_json,
+            metadata_json=metadata_json,
+            recorded_at=recorded_at,
+        )
+        return event.type, event.schema_version, data_json, content
 
     # ----------------------------------------------------------------------------- commands
     async def lookup_command(self, request_id: str) -> CommandRecord | None:
@@ -287,8 +309,8 @@ class EventStore:
         until: FeedCheckpoint | None = None,
     ) -> FeedPage:
         """The next events of the global feed: gap-free, stable under concurrent writers."""
-        async with self._autocommit.connect() as conn:
-            return await self.read_feed_in(conn, after, limit=limit, until=until)
+        async with self._database.autocommit() as driver:
+            return await self._feed_page(driver, after, limit, until)
 
     async def read_feed_in(
         self,
@@ -298,41 +320,45 @@ class EventStore:
         limit: int = 1000,
         until: FeedCheckpoint | None = None,
     ) -> FeedPage:
+        """The same, inside the caller's transaction (a projection applying a page)."""
+        raw = await conn.get_raw_connection()
+        driver = raw.driver_connection
+        assert isinstance(driver, psycopg.AsyncConnection)
+        return await self._feed_page(driver, after, limit, until)
+
+    async def _feed_page(
+        self,
+        driver: psycopg.AsyncConnection[Any],
+        after: FeedCheckpoint,
+        limit: int,
+        until: FeedCheckpoint | None,
+    ) -> FeedPage:
+        # Rows go straight from the driver into RecordedEvent: SQLAlchemy's row processing
+        # cost more than everything else in reading a page.
         if limit < 1:
             raise InvalidAppend("limit", "must be at least 1")
-        # The horizon first, as a constant: every txid below it has committed or aborted,
-        # so nothing can still appear behind the checkpoint we hand out.
-        horizon = int((await conn.execute(_HORIZON)).scalar_one())
-        result = await conn.execute(
-            _FEED,
-            {
-                "txid": str(after.txid),
-                "position": after.position,
-                "horizon": str(horizon),
-                "until_txid": None if until is None else str(until.txid),
-                "until_position": None if until is None else until.position,
-                "limit": limit,
-            },
-        )
-        events = [self._event(row) for row in result]
+        async with driver.cursor() as cursor:
+            # The horizon first, as a constant: every txid below it has committed or
+            # aborted, so nothing can still appear behind the checkpoint we hand out.
+            await cursor.execute(HORIZON_SQL)
+            horizon = int((await cursor.fetchone())[0])  # type: ignore[index]
+            await cursor.execute(
+                FEED_SQL,
+                {
+                    "txid": str(after.txid),
+                    "position": after.position,
+                    "horizon": str(horizon),
+                    "until_txid": None if until is None else str(until.txid),
+                    "until_position": None if until is None else until.position,
+                    "limit": limit,
+                },
+            )
+            events = [self._event(row) for row in await cursor.fetchall()]
         checkpoint = events[-1].checkpoint if events else after
         return FeedPage(events, checkpoint, horizon)
 
     def _event(self, row: Sequence[Any]) -> RecordedEvent:
-        position, stream_id, version, type_, schema_version, data, meta, at, txid, hash_ = row
-        return RecordedEvent(
-            position,
-            stream_id,
-            version,
-            type_,
-            schema_version,
-            data,
-            meta,
-            at,
-            int(txid),
-            bytes(hash_),
-            self._upcasters,
-        )
+        return RecordedEvent.from_row(tuple(row), self._upcasters)
 
     # ----------------------------------------------------------------------------- snapshots
     async def save_snapshot(

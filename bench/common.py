@@ -1,0 +1,136 @@
+"""Shared benchmark plumbing: one embedded PostgreSQL, fresh databases, tables and results.
+
+Benchmarks print a table and write it as markdown and JSON under bench/results/. They are not
+tests: nothing here asserts; a target that is missed is printed as MISS.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from harbour.runtime.database import migrate
+from harbour.runtime.embedded import start_embedded
+from harbour.runtime.settings import url_with_database
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass
+class Row:
+    scenario: str
+    writers: int
+    events: int
+    seconds: float
+    baseline: str = ""  # the row this one is compared with
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Target:
+    name: str
+    measured: float
+    required: float
+    unit: str
+
+    @property
+    def met(self) -> bool:
+        return self.measured >= self.required
+
+
+@dataclass
+class Report:
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    targets: list[Target] = field(default_factory=list)
+    environment: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, scenario: str) -> Row:
+        return next(r for r in self.rows if r.scenario == scenario)
+
+    def ratio(self, scenario: str, baseline: str) -> float:
+        return self.row(scenario).rate / self.row(baseline).rate
+
+    def markdown(self) -> str:
+        env = ", ".join(f"{k}: {v}" for k, v in self.environment.items())
+        lines = [
+            f"## {self.title}",
+            "",
+            f"_{env}_",
+            "",
+            "| scenario | writers | events | seconds | events/s | vs baseline |",
+            "|---|---:|---:|---:|---:|---|",
+        ]
+        for r in self.rows:
+            versus = ""
+            if r.baseline:
+                versus = f"{self.ratio(r.scenario, r.baseline):.2f}x {r.baseline}"
+            lines.append(
+                f"| {r.scenario} | {r.writers} | {r.events:,} | {r.seconds:.2f} | "
+                f"{r.rate:,.0f} | {versus} |"
+            )
+        if self.targets:
+            lines += ["", "| target | measured | required | |", "|---|---:|---:|---|"]
+            for t in self.targets:
+                verdict = "PASS" if t.met else "MISS"
+                lines.append(
+                    f"| {t.name} | {t.measured:,.2f} {t.unit} | {t.required:,.2f} {t.unit} "
+                    f"| {verdict} |"
+                )
+        return "\n".join(lines) + "\n"
+
+    def save(self, name: str) -> None:
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / f"{name}.md").write_text(self.markdown())
+        payload = {
+            "title": self.title,
+            "environment": self.environment,
+            "rows": [{**asdict(r), "events_per_second": round(r.rate, 1)} for r in self.rows],
+            "targets": [{**asdict(t), "met": t.met} for t in self.targets],
+        }
+        (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
+
+
+@contextmanager
+def embedded_server() -> Iterator[str]:
+    server = start_embedded(
+        Path(tempfile.mkdtemp(prefix="harbour-bench-")) / "pgdata", delete_on_exit=True
+    )
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def fresh_database(admin_url: str, name: str, *, migrated: bool = True) -> str:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = url_with_database(admin_url, name)
+    if migrated:
+        migrate(url)
+    return url
+
+
+def environment(admin_url: str) -> dict[str, Any]:
+    with psycopg.connect(admin_url) as conn:
+        version = conn.execute("SHOW server_version").fetchone()
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": version[0] if version else "?",
+        "machine": platform.machine(),
+    }
