@@ -1,0 +1,62 @@
+"""Who may borrow (DESIGN.md section 4, from the SFC circular).
+
+A client may borrow only with a linked securities margin account, a completed credit
+assessment at or above the policy's minimum grade, a signed margin agreement and an
+acknowledged risk disclosure, and while the account is open, approved and not suspended.
+Each unmet condition is a stable snake_case reason; the order below is the order reported.
+"""
+
+from __future__ import annotations
+
+from harbour.ledger.account import Lifecycle, MarginAccount
+from harbour.ledger.errors import NotEligible
+from harbour.ledger.grades import CreditGrade
+
+ACCOUNT_CLOSED = "account_closed"
+NO_SECURITIES_MARGIN_ACCOUNT = "no_securities_margin_account"
+CREDIT_ASSESSMENT_MISSING = "credit_assessment_missing"
+CREDIT_GRADE_BELOW_MINIMUM = "credit_grade_below_minimum"
+CREDIT_LIMIT_MISSING = "credit_limit_missing"
+MARGIN_AGREEMENT_MISSING = "margin_agreement_missing"
+RISK_DISCLOSURE_MISSING = "risk_disclosure_missing"
+ACCOUNT_SUSPENDED = "account_suspended"
+
+ALL_REASONS = (
+    ACCOUNT_CLOSED,
+    NO_SECURITIES_MARGIN_ACCOUNT,
+    CREDIT_ASSESSMENT_MISSING,
+    CREDIT_GRADE_BELOW_MINIMUM,
+    CREDIT_LIMIT_MISSING,
+    MARGIN_AGREEMENT_MISSING,
+    RISK_DISCLOSURE_MISSING,
+    ACCOUNT_SUSPENDED,
+)
+
+
+def who_may_borrow(state: MarginAccount, minimum_grade: CreditGrade) -> tuple[str, ...]:
+    """Why this client may not borrow: empty when it may."""
+    reasons: list[str] = []
+    if state.status is Lifecycle.CLOSED:
+        reasons.append(ACCOUNT_CLOSED)
+    if state.securities_account_id is None:
+        reasons.append(NO_SECURITIES_MARGIN_ACCOUNT)
+    if state.credit_grade is None:
+        reasons.append(CREDIT_ASSESSMENT_MISSING)
+    elif not state.credit_grade.at_least(minimum_grade):
+        reasons.append(CREDIT_GRADE_BELOW_MINIMUM)
+    if state.credit_limit is None:
+        reasons.append(CREDIT_LIMIT_MISSING)
+    if not state.agreement_signed:
+        reasons.append(MARGIN_AGREEMENT_MISSING)
+    if not state.disclosure_acknowledged:
+        reasons.append(RISK_DISCLOSURE_MISSING)
+    if state.suspended:
+        reasons.append(ACCOUNT_SUSPENDED)
+    return tuple(reasons)
+
+
+def require_may_borrow(state: MarginAccount, minimum_grade: CreditGrade) -> None:
+    """Refuse with NotEligible (every unmet reason listed) unless the client may borrow."""
+    unmet = who_may_borrow(state, minimum_grade)
+    if unmet:
+        raise NotEligible(f"client may not borrow: {', '.join(unmet)}", (), unmet)

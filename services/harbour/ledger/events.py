@@ -1,0 +1,496 @@
+"""The one versioned event vocabulary (DESIGN.md section 4).
+
+Events are facts in the past tense, frozen dataclasses with business-named fields. Account
+events (on stream ``account-<client_id>``) start with ``client_id``; every event that moves
+value carries a balanced :class:`Journal`, and every decision records the policy version and
+the prices it used (:class:`DecisionBasis`) so an auditor can recompute it.
+
+``encode`` gives ``(type, schema_version, data)`` for the event store; ``decode`` is its exact
+inverse. A change to an event's fields is a new schema version with an upcaster in the event
+store, never an edit of stored data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from harbour.ledger.codec import DecodeError, decode_dataclass, encode_dataclass
+from harbour.ledger.grades import CreditGrade
+from harbour.ledger.money import Money
+from harbour.ledger.postings import Journal
+
+# --- values that events carry
+
+
+@dataclass(frozen=True)
+class PricePoint:
+    """One price a decision used: ``price`` units of ``quote_asset`` per ``base_asset``."""
+
+    base_asset: str
+    quote_asset: str
+    price: Decimal
+    observed_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class DecisionBasis:
+    """What a decision rested on: the policy version in force, every price, the instant."""
+
+    policy_version: int
+    prices: tuple[PricePoint, ...]
+    decided_at: datetime
+
+
+@dataclass(frozen=True)
+class RiskFigures:
+    """A client's risk at a decision, in the reporting currency (DESIGN.md section 4).
+
+    ``utilisation`` is D / CV; ``None`` means unbounded (no marginable value but some debt).
+    """
+
+    market_value: Money
+    marginable_value: Money
+    debt: Money
+    utilisation: Decimal | None
+
+
+@dataclass(frozen=True)
+class PolicyParameter:
+    """One parameter of a collateral/risk policy, e.g. ("haircut.BTC", "0.60")."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class PriceShock:
+    """A stress scenario's move of one asset's price, e.g. BTC at -0.40."""
+
+    asset: str
+    change: Decimal
+
+
+class LiquidationTrigger(Enum):
+    FORCED_SALE_THRESHOLD = "forced_sale_threshold"  # U reached the forced-sale level
+    CALL_DEADLINE_PASSED = "call_deadline_passed"  # the margin call was not met in time
+
+
+# --- bases
+
+
+@dataclass(frozen=True)
+class Event:
+    """Base of every event."""
+
+
+@dataclass(frozen=True)
+class AccountEvent(Event):
+    """An event on a client's margin-account stream."""
+
+    client_id: str
+
+
+# --- onboarding and eligibility (accounts service)
+
+
+@dataclass(frozen=True)
+class ClientOnboarded(AccountEvent):
+    # Clients in one related group share the single-client concentration limit.
+    related_group_id: str | None
+
+
+@dataclass(frozen=True)
+class SecuritiesMarginAccountLinked(AccountEvent):
+    securities_account_id: str
+
+
+@dataclass(frozen=True)
+class CreditAssessed(AccountEvent):
+    assessment_id: str
+    grade: CreditGrade
+    assessed_on: date
+
+
+@dataclass(frozen=True)
+class CreditLimitSet(AccountEvent):
+    """The most the client may owe, in the reporting currency."""
+
+    limit: Money
+
+
+@dataclass(frozen=True)
+class MarginAgreementSigned(AccountEvent):
+    agreement_version: str
+    signed_on: date
+
+
+@dataclass(frozen=True)
+class RiskDisclosureAcknowledged(AccountEvent):
+    disclosure_version: str
+    acknowledged_on: date
+
+
+@dataclass(frozen=True)
+class ProfessionalInvestorStatusSet(AccountEvent):
+    professional: bool
+    assessed_on: date
+
+
+@dataclass(frozen=True)
+class AccountSuspended(AccountEvent):
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountResumed(AccountEvent):
+    reason: str
+
+
+@dataclass(frozen=True)
+class AccountClosed(AccountEvent):
+    reason: str
+
+
+# --- cash and collateral
+
+
+@dataclass(frozen=True)
+class CashDeposited(AccountEvent):
+    amount: Money
+    reference: str  # the bank or chain reference, for reconciliation
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class CashWithdrawn(AccountEvent):
+    amount: Money
+    basis: DecisionBasis
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class CollateralDeposited(AccountEvent):
+    quantity: Money
+    reference: str
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class CollateralWithdrawn(AccountEvent):
+    quantity: Money
+    risk_after: RiskFigures
+    basis: DecisionBasis
+    journal: Journal
+
+
+# --- lending
+
+
+@dataclass(frozen=True)
+class LoanAdvanced(AccountEvent):
+    amount: Money
+    risk_after: RiskFigures
+    basis: DecisionBasis
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class LoanRepaid(AccountEvent):
+    """Settles interest, then fees, then principal; the split is in the journal."""
+
+    amount: Money
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class InterestAccrued(AccountEvent):
+    """One day's interest, ACT/365 on principal: amount = round_up(principal * rate / 365)."""
+
+    amount: Money
+    accrual_date: date
+    principal: Money
+    annual_rate: Decimal
+    policy_version: int
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class InterestCapitalised(AccountEvent):
+    amount: Money
+    period_end: date
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class FeeCharged(AccountEvent):
+    amount: Money
+    fee_kind: str  # e.g. "liquidation"
+    reference: str  # what the fee is for, e.g. the liquidation id
+    journal: Journal
+
+
+# --- risk and margin calls
+
+
+@dataclass(frozen=True)
+class EarlyWarningIssued(AccountEvent):
+    risk: RiskFigures
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
+class EarlyWarningCleared(AccountEvent):
+    """Back to HEALTHY from WARNING (utilisation fell to or below the warning level)."""
+
+    risk: RiskFigures
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
+class MarginCallIssued(AccountEvent):
+    call_id: str
+    call_amount: Money  # D - CV in the reporting currency, rounded up
+    deadline: datetime
+    risk: RiskFigures
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
+class MarginCallMet(AccountEvent):
+    call_id: str
+    risk: RiskFigures
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
+class MarginCallExpired(AccountEvent):
+    call_id: str
+    deadline: datetime
+
+
+@dataclass(frozen=True)
+class AdvancesSuspended(AccountEvent):
+    reason: str
+
+
+@dataclass(frozen=True)
+class AdvancesResumed(AccountEvent):
+    reason: str
+
+
+@dataclass(frozen=True)
+class ConcentrationLimitBreached(AccountEvent):
+    limit: str  # which limit, e.g. "single_client"
+    exposure: Money
+    limit_amount: Money
+
+
+@dataclass(frozen=True)
+class ConcentrationLimitCleared(AccountEvent):
+    limit: str
+    exposure: Money
+    limit_amount: Money
+
+
+# --- liquidation and its aftermath
+
+
+@dataclass(frozen=True)
+class LiquidationStarted(AccountEvent):
+    liquidation_id: str
+    trigger: LiquidationTrigger
+    target_utilisation: Decimal
+    risk: RiskFigures
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
+class LiquidationFillExecuted(AccountEvent):
+    """One sale of collateral, with the evidence of the conflict-of-interest safeguard."""
+
+    liquidation_id: str
+    fill_id: str
+    quantity: Money
+    price: Decimal
+    proceeds: Money
+    fee: Money
+    venue: str
+    counterparty: str
+    affiliated: bool  # the counterparty is the broker's affiliated market maker
+    quote: Decimal  # the price the counterparty quoted
+    best_independent_quote: Decimal  # the best unaffiliated quote at that moment
+    executed_at: datetime
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class LiquidationCompleted(AccountEvent):
+    liquidation_id: str
+    risk: RiskFigures
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
+class ShortfallRecognised(AccountEvent):
+    """Collateral exhausted with debt left: the claim moves to a receivable in deficit."""
+
+    liquidation_id: str
+    shortfall: Money
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class DebtRecovered(AccountEvent):
+    amount: Money
+    reference: str
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class DebtWrittenOff(AccountEvent):
+    amount: Money
+    approved_by: str
+    journal: Journal
+
+
+# --- price, policy and broker streams
+
+
+@dataclass(frozen=True)
+class PriceObserved(Event):
+    base_asset: str
+    quote_asset: str
+    price: Decimal
+    observed_at: datetime
+    source: str
+
+
+@dataclass(frozen=True)
+class PolicyChangeProposed(Event):
+    proposal_id: str
+    policy_version: int
+    parameters: tuple[PolicyParameter, ...]
+    effective_from: datetime
+    proposed_by: str  # the maker
+
+
+@dataclass(frozen=True)
+class PolicyChangeApproved(Event):
+    proposal_id: str
+    policy_version: int
+    approved_by: str  # the checker, never the maker
+    effective_from: datetime
+
+
+@dataclass(frozen=True)
+class PolicyChangeRejected(Event):
+    proposal_id: str
+    rejected_by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class StressTestRun(Event):
+    run_id: str
+    scenario: str
+    shocks: tuple[PriceShock, ...]
+    policy_version: int
+    run_at: datetime
+    accounts_tested: int
+    accounts_in_margin_call: int
+    accounts_liquidating: int
+    total_shortfall: Money
+
+
+# --- the registry
+
+_ALL: tuple[type[Event], ...] = (
+    ClientOnboarded,
+    SecuritiesMarginAccountLinked,
+    CreditAssessed,
+    CreditLimitSet,
+    MarginAgreementSigned,
+    RiskDisclosureAcknowledged,
+    ProfessionalInvestorStatusSet,
+    AccountSuspended,
+    AccountResumed,
+    AccountClosed,
+    CashDeposited,
+    CashWithdrawn,
+    CollateralDeposited,
+    CollateralWithdrawn,
+    LoanAdvanced,
+    LoanRepaid,
+    InterestAccrued,
+    InterestCapitalised,
+    FeeCharged,
+    EarlyWarningIssued,
+    EarlyWarningCleared,
+    MarginCallIssued,
+    MarginCallMet,
+    MarginCallExpired,
+    AdvancesSuspended,
+    AdvancesResumed,
+    ConcentrationLimitBreached,
+    ConcentrationLimitCleared,
+    LiquidationStarted,
+    LiquidationFillExecuted,
+    LiquidationCompleted,
+    ShortfallRecognised,
+    DebtRecovered,
+    DebtWrittenOff,
+    PriceObserved,
+    PolicyChangeProposed,
+    PolicyChangeApproved,
+    PolicyChangeRejected,
+    StressTestRun,
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in _ALL}
+
+# The current shape of each type. Bump it (and register an upcaster in the event store) when a
+# type's fields change; stored events keep the version they were written with.
+SCHEMA_VERSION: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+
+ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(
+    name for name, cls in EVENT_TYPES.items() if issubclass(cls, AccountEvent)
+)
+VALUE_MOVING_EVENT_TYPES: frozenset[str] = frozenset(
+    name for name, cls in EVENT_TYPES.items() if "journal" in cls.__dataclass_fields__
+)
+
+
+class UnknownEventType(DecodeError):
+    pass
+
+
+def journal_of(event: Event) -> Journal | None:
+    """The postings an event carries, or None for an event that moves no value."""
+    journal = getattr(event, "journal", None)
+    return journal if isinstance(journal, Journal) else None
+
+
+def encode(event: Event) -> tuple[str, int, dict[str, Any]]:
+    """(type name, schema version, JSON-safe data) of an event, for the event store."""
+    name = type(event).__name__
+    if EVENT_TYPES.get(name) is not type(event):
+        raise TypeError(f"{name} is not in the event vocabulary")
+    return name, SCHEMA_VERSION[name], encode_dataclass(event)
+
+
+def decode(event_type: str, schema_version: int, data: Any) -> Event:
+    """The event that ``encode`` gave; data must already be upcast to the current version."""
+    cls = EVENT_TYPES.get(event_type)
+    if cls is None:
+        raise UnknownEventType(f"unknown event type {event_type!r}")
+    if schema_version != SCHEMA_VERSION[event_type]:
+        raise DecodeError(
+            f"{event_type} v{schema_version} is not the current "
+            f"v{SCHEMA_VERSION[event_type]}: upcast it first"
+        )
+    return decode_dataclass(cls, data, event_type)
