@@ -7,14 +7,16 @@ from logging.config import fileConfig
 import sqlalchemy as sa
 from alembic import context
 
-from harbour.eventstore.schema import metadata
+from harbour.accounts.schema import metadata as accounts_metadata
+from harbour.eventstore.schema import metadata as store_metadata
 from harbour.runtime.settings import sync_url
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
-target_metadata = metadata
+# Every table the migrations create, for autogenerate and pytest-alembic's model check.
+target_metadata = [store_metadata, accounts_metadata]
 
 
 def _url() -> str:

@@ -36,3 +36,11 @@ async def audit_channel(runtime: Runtime) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield channel
     await running.stop(0)
+
+
+@pytest.fixture
+async def accounts_channel(runtime: Runtime) -> AsyncIterator[grpc.aio.Channel]:
+    running = await serve_on_loopback("accounts", runtime)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield channel
+    await running.stop(0)

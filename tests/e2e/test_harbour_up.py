@@ -71,6 +71,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         if process.poll() is None:
             process.kill()
     assert process.returncode == 0, output
-    assert f"audit        127.0.0.1:{base}" in output
+    for offset, name in enumerate(SERVICES):
+        assert f"{name:<12} 127.0.0.1:{base + offset}" in output
     assert "harbour stopped" in output
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()

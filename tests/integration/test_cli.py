@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import psycopg
+from alembic.script import ScriptDirectory
 
 from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
+from harbour.runtime.database import alembic_config
 from harbour.runtime.settings import libpq_url
 
 
@@ -29,7 +31,8 @@ def harbour(*args: str, url: str, cwd: Path | None = None) -> subprocess.Complet
 def test_migrate_creates_the_schema_from_nothing(empty_database_url: str) -> None:
     result = harbour("migrate", url=empty_database_url)
     assert result.returncode == 0, result.stderr
-    assert "schema at revision 0001" in result.stdout
+    head = ScriptDirectory.from_config(alembic_config(empty_database_url)).get_current_head()
+    assert f"schema at revision {head}" in result.stdout
     again = harbour("migrate", url=empty_database_url)  # idempotent
     assert again.returncode == 0, again.stderr
 
@@ -37,8 +40,8 @@ def test_migrate_creates_the_schema_from_nothing(empty_database_url: str) -> Non
 async def seed(store: EventStore) -> None:
     for version in range(3):
         await store.append(
-            "account-C1",
-            [NewEvent("CashDeposited", {"amount": f"{version}.50", "asset": "HKD"})],
+            "sample-C1",
+            [NewEvent("SampleRecorded", {"amount": f"{version}.50", "asset": "HKD"})],
             expected_version=version,
         )
 
@@ -52,7 +55,7 @@ async def test_audit_verify_replay_and_offline_export(
     assert "3 events in 1 streams checked: intact" in verified.stdout
 
     replay = harbour(
-        "audit", "replay", "--stream", "account-C1", "--position", "2", url=database_url
+        "audit", "replay", "--stream", "sample-C1", "--position", "2", url=database_url
     )
     assert replay.returncode == 0, replay.stderr
     assert len(replay.stdout.splitlines()) == 2
@@ -67,7 +70,7 @@ async def test_audit_verify_replay_and_offline_export(
     export.write_text("\n".join([lines[0], lines[1].replace("1.50", "1.51"), lines[2]]) + "\n")
     offline = harbour("audit", "verify", "--file", str(export), url=database_url)
     assert offline.returncode == 1
-    assert "BREAK at position 2 (account-C1 v2)" in offline.stdout
+    assert "BREAK at position 2 (sample-C1 v2)" in offline.stdout
 
 
 async def test_audit_verify_fails_on_a_tampered_database(

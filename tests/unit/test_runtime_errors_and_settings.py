@@ -80,7 +80,7 @@ def test_settings_from_environment() -> None:
         }
     )
     assert settings.database_url == "postgresql://u:p@db/harbour"
-    assert settings.port_of("audit") == 6000
+    assert (settings.port_of("accounts"), settings.port_of("audit")) == (6000, 6001)
     assert settings.db_role is None
     assert settings.data_dir == Path("/var/lib/harbour")
     assert settings.auth_tokens == {"t1": Principal("desk", frozenset({"risk", "operator"}))}

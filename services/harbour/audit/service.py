@@ -7,19 +7,16 @@ from typing import Any
 
 import grpc
 
-from harbour.api.v1 import audit_pb2, audit_pb2_grpc, common_pb2
+from harbour import wire
+from harbour.api.v1 import audit_pb2, audit_pb2_grpc
 from harbour.caller import require_role
-from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.errors import InvalidAppend
-from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
-from harbour.eventstore.notify import FeedListener
+from harbour.eventstore.follow import follow
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import ChainVerifier, verify_store, verify_stream
 
 READERS = ("auditor", "operator")
 DEFAULT_PAGE, MAX_PAGE = 500, 5000
-# Readers are woken by NOTIFY; this poll only covers a lost wake-up or a held-back horizon.
-FOLLOW_POLL_SECONDS = 1.0
 
 
 class AuditService(audit_pb2_grpc.AuditServiceServicer):
@@ -42,7 +39,7 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         )
         version = await self._store.stream_version(request.stream_id)
         return audit_pb2.ReadStreamResponse(
-            events=[to_proto(e) for e in events], stream_version=version
+            events=[wire.recorded_event(e) for e in events], stream_version=version
         )
 
     async def VerifyStream(
@@ -74,35 +71,12 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.SubscribeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[audit_pb2.SubscribeResponse]:
         require_role(*READERS)
-        if request.max_events < 0:
-            raise InvalidAppend("max_events", "must not be negative")
-        checkpoint = _checkpoint(request.after) if request.HasField("after") else START
-        remaining = request.max_events or None
-        # LISTEN before the first read, so no wake-up between a read and the wait is lost.
-        async with FeedListener.for_database(self._store.database) as listener:
-            while remaining is None or remaining > 0:
-                page = await self._store.read_feed(
-                    checkpoint, limit=min(remaining or DEFAULT_PAGE, DEFAULT_PAGE)
-                )
-                for event in page.events:
-                    yield audit_pb2.SubscribeResponse(
-                        event=to_proto(event), checkpoint=_feed_checkpoint(event.checkpoint)
-                    )
-                checkpoint = page.checkpoint
-                if remaining is not None:
-                    remaining -= len(page.events)
-                if not page.events:
-                    await listener.wait(FOLLOW_POLL_SECONDS)
-
-
-def _checkpoint(message: common_pb2.FeedCheckpoint) -> FeedCheckpoint:
-    if not message.txid.isdigit() or message.position < 0:
-        raise InvalidAppend("after", "txid must be a decimal xid8 and position non-negative")
-    return FeedCheckpoint(int(message.txid), message.position)
-
-
-def _feed_checkpoint(checkpoint: FeedCheckpoint) -> common_pb2.FeedCheckpoint:
-    return common_pb2.FeedCheckpoint(txid=str(checkpoint.txid), position=checkpoint.position)
+        after = wire.checkpoint_from(request.after, request.HasField("after"))
+        limit = wire.max_events(request.max_events)
+        async for event in follow(self._store, after, max_events=limit):
+            yield audit_pb2.SubscribeResponse(
+                event=wire.recorded_event(event), checkpoint=wire.checkpoint_to(event.checkpoint)
+            )
 
 
 def _breaks(verifier: ChainVerifier) -> list[audit_pb2.ChainBreak]:
@@ -112,22 +86,6 @@ def _breaks(verifier: ChainVerifier) -> list[audit_pb2.ChainBreak]:
         )
         for b in verifier.breaks
     ]
-
-
-def to_proto(event: RecordedEvent) -> common_pb2.RecordedEvent:
-    message = common_pb2.RecordedEvent(
-        position=event.position,
-        stream_id=event.stream_id,
-        version=event.version,
-        type=event.type,
-        schema_version=event.schema_version,
-        # Canonical JSON (the bytes the hash covers), not PostgreSQL's jsonb rendering.
-        data_json=canonical_json(event.stored_data),
-        metadata_json=canonical_json(event.metadata),
-        hash=event.hash,
-    )
-    message.recorded_at.FromDatetime(event.recorded_at)
-    return message
 
 
 def register(server: grpc.aio.Server, store: EventStore) -> tuple[str, ...]:

@@ -106,7 +106,7 @@ class EventStore:
         """
         check_stream_id(stream_id)
         _check_expected_version(expected_version)
-        _check_request_id(request_id)
+        check_request_id(request_id)
         if not events:
             raise InvalidAppend("events", "at least one event is required")
         if len(events) > MAX_EVENTS_PER_APPEND:
@@ -210,7 +210,7 @@ class EventStore:
     # ----------------------------------------------------------------------------- commands
     async def lookup_command(self, request_id: str) -> CommandRecord | None:
         """What a request_id did, if it was applied: handlers check this before deciding."""
-        _check_request_id(request_id)
+        check_request_id(request_id)
         async with self._database.autocommit() as conn:
             return await self._lookup(conn, request_id)
 
@@ -404,7 +404,7 @@ def _check_expected_version(expected_version: object) -> None:
         raise InvalidAppend("expected_version", "must be 0 (new stream) or a positive version")
 
 
-def _check_request_id(request_id: object) -> None:
+def check_request_id(request_id: object) -> None:
     if request_id is None:
         return
     if not isinstance(request_id, str) or not request_id.strip():

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from harbour.accounts.projections import Accounts, Balances
 from harbour.eventstore.projections import Projection, StreamHeads
 
 
 def all_projections() -> list[Projection]:
-    return [StreamHeads()]
+    return [StreamHeads(), Balances(), Accounts()]

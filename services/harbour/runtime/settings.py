@@ -22,7 +22,7 @@ from pathlib import Path
 from harbour.caller import Principal
 
 PREFIX = "HARBOUR_"
-SERVICES = ("audit",)  # grows as services land; `harbour up` serves each of them
+SERVICES = ("accounts", "audit")  # grows as services land; `harbour up` serves each of them
 
 
 class SettingsError(ValueError):

@@ -1,0 +1,414 @@
+"""The accounts gRPC servicer: proto <-> command, nothing else.
+
+Field validation turns malformed input into INVALID_ARGUMENT with the field's name (the
+kernel's parsers raise those); decisions live in domain.py, persistence in handlers.py.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+
+from harbour import wire
+from harbour.accounts import domain
+from harbour.accounts.handlers import AccountHandlers, Outcome, domain_event
+from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, common_pb2
+from harbour.caller import current, require_role
+from harbour.eventstore.encoding import canonical_json
+from harbour.eventstore.follow import follow
+from harbour.eventstore.store import EventStore, check_request_id
+from harbour.ledger import events as ev
+from harbour.ledger.account import Lifecycle, MarginAccount, RiskState
+from harbour.ledger.assets import asset
+from harbour.ledger.balances import Balances
+from harbour.ledger.eligibility import who_may_borrow
+from harbour.ledger.errors import AccountNotFound, InvalidArgument
+from harbour.ledger.grades import credit_grade
+from harbour.ledger.ids import account_stream, check_id, client_id
+from harbour.ledger.money import Money, format_minor, parse_amount
+from harbour.ledger.postings import client_of
+
+Context = grpc.aio.ServicerContext[Any, Any]
+MOVERS = ("trading-platform", "operator")
+OPERATORS = ("operator",)
+READERS = ("trading-platform", "operator", "risk", "auditor")
+MAX_REFERENCE, MAX_REASON = 128, 500
+DEFAULT_PAGE, MAX_PAGE = 100, 1000
+
+STATUS = {
+    Lifecycle.NOT_ONBOARDED: accounts_pb2.ACCOUNT_STATUS_UNSPECIFIED,
+    Lifecycle.APPLIED: accounts_pb2.ACCOUNT_STATUS_APPLIED,
+    Lifecycle.ACTIVE: accounts_pb2.ACCOUNT_STATUS_ACTIVE,
+    Lifecycle.CLOSED: accounts_pb2.ACCOUNT_STATUS_CLOSED,
+}
+RISK = {state: getattr(accounts_pb2, f"RISK_STATE_{state.name}") for state in RiskState}
+
+
+class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
+    def __init__(self, store: EventStore, handlers: AccountHandlers) -> None:
+        self._store = store
+        self._handlers = handlers
+        self._minimum_grade = domain.Context(datetime.min).minimum_grade
+
+    # ------------------------------------------------------------------------- commands
+    async def OnboardClient(
+        self, request: accounts_pb2.OnboardClientRequest, context: Context
+    ) -> accounts_pb2.OnboardClientResponse:
+        require_role(*OPERATORS)
+        command = domain.OnboardClient(
+            client_id=client_id(request.client_id),
+            securities_account_id=_optional_id(
+                request.securities_margin_account_id, "securities_margin_account_id"
+            ),
+            credit_assessment_id=_optional_id(request.credit_assessment_id, "credit_assessment_id"),
+            credit_grade=credit_grade(request.credit_grade) if request.credit_grade else None,
+            credit_limit=(
+                _amount(request.credit_limit, "credit_limit", allow_zero=True)
+                if request.HasField("credit_limit")
+                else None
+            ),
+            agreement_version=_optional_id(
+                request.margin_agreement_version, "margin_agreement_version"
+            ),
+            disclosure_version=_optional_id(
+                request.risk_disclosure_version, "risk_disclosure_version"
+            ),
+            professional_investor=request.professional_investor,
+            related_group_id=_optional_id(request.related_group_id, "related_group_id"),
+        )
+        outcome = await self._handle(command, request, respond=self._eligibility)
+        response = outcome.response or {}
+        return accounts_pb2.OnboardClientResponse(
+            result=_result(outcome),
+            may_borrow=bool(response.get("may_borrow")),
+            borrowing_refusals=list(response.get("borrowing_refusals", ())),
+        )
+
+    async def DepositCash(
+        self, request: accounts_pb2.DepositCashRequest, context: Context
+    ) -> accounts_pb2.DepositCashResponse:
+        require_role(*MOVERS)
+        command = domain.DepositCash(
+            client_id(request.client_id),
+            _amount(request.amount, "amount"),
+            _text(request.reference, "reference", MAX_REFERENCE),
+        )
+        return accounts_pb2.DepositCashResponse(
+            result=_result(await self._handle(command, request))
+        )
+
+    async def WithdrawCash(
+        self, request: accounts_pb2.WithdrawCashRequest, context: Context
+    ) -> accounts_pb2.WithdrawCashResponse:
+        require_role(*MOVERS)
+        command = domain.WithdrawCash(
+            client_id(request.client_id),
+            _amount(request.amount, "amount"),
+            _text(request.reference, "reference", MAX_REFERENCE),
+        )
+        return accounts_pb2.WithdrawCashResponse(
+            result=_result(await self._handle(command, request))
+        )
+
+    async def DepositCollateral(
+        self, request: accounts_pb2.DepositCollateralRequest, context: Context
+    ) -> accounts_pb2.DepositCollateralResponse:
+        require_role(*MOVERS)
+        command = domain.DepositCollateral(
+            client_id(request.client_id),
+            _amount(request.quantity, "quantity"),
+            _text(request.reference, "reference", MAX_REFERENCE),
+        )
+        outcome = await self._handle(command, request)
+        return accounts_pb2.DepositCollateralResponse(result=_result(outcome))
+
+    async def WithdrawCollateral(
+        self, request: accounts_pb2.WithdrawCollateralRequest, context: Context
+    ) -> accounts_pb2.WithdrawCollateralResponse:
+        require_role(*MOVERS)
+        command = domain.WithdrawCollateral(
+            client_id(request.client_id),
+            _amount(request.quantity, "quantity"),
+            _text(request.reference, "reference", MAX_REFERENCE),
+        )
+        outcome = await self._handle(command, request)
+        return accounts_pb2.WithdrawCollateralResponse(result=_result(outcome))
+
+    async def SuspendAccount(
+        self, request: accounts_pb2.SuspendAccountRequest, context: Context
+    ) -> accounts_pb2.SuspendAccountResponse:
+        require_role(*OPERATORS)
+        command = domain.SuspendAccount(
+            client_id(request.client_id), _text(request.reason, "reason", MAX_REASON, True)
+        )
+        return accounts_pb2.SuspendAccountResponse(
+            result=_result(await self._handle(command, request))
+        )
+
+    async def ResumeAccount(
+        self, request: accounts_pb2.ResumeAccountRequest, context: Context
+    ) -> accounts_pb2.ResumeAccountResponse:
+        require_role(*OPERATORS)
+        command = domain.ResumeAccount(
+            client_id(request.client_id), _text(request.reason, "reason", MAX_REASON, True)
+        )
+        return accounts_pb2.ResumeAccountResponse(
+            result=_result(await self._handle(command, request))
+        )
+
+    async def CloseAccount(
+        self, request: accounts_pb2.CloseAccountRequest, context: Context
+    ) -> accounts_pb2.CloseAccountResponse:
+        require_role(*OPERATORS)
+        command = domain.CloseAccount(client_id(request.client_id))
+        return accounts_pb2.CloseAccountResponse(
+            result=_result(await self._handle(command, request))
+        )
+
+    # ------------------------------------------------------------------------- queries
+    async def GetAccount(
+        self, request: accounts_pb2.GetAccountRequest, context: Context
+    ) -> accounts_pb2.GetAccountResponse:
+        require_role(*READERS)
+        client = client_id(request.client_id)
+        if request.min_position < 0:
+            raise InvalidArgument.for_field("min_position", "must not be negative")
+        # The account is read from its own stream, which holds every committed write: any
+        # min_position the caller got from a command on this account is already included.
+        loaded = await self._handlers.load(client)
+        state = _existing(loaded.state)
+        (head,) = await self._store.read_stream(
+            account_stream(client), after_version=loaded.version - 1
+        )
+        return accounts_pb2.GetAccountResponse(
+            account=self._account(state, loaded.version, head.position)
+        )
+
+    async def GetBalances(
+        self, request: accounts_pb2.GetBalancesRequest, context: Context
+    ) -> accounts_pb2.GetBalancesResponse:
+        require_role(*READERS)
+        client = client_id(request.client_id)
+        which = request.WhichOneof("as_of")
+        if which == "position" and request.position < 0:
+            raise InvalidArgument.for_field("position", "must not be negative")
+        events = await self._store.read_stream(
+            account_stream(client),
+            up_to_position=request.position if which == "position" else None,
+            recorded_until=request.at.ToDatetime(tzinfo=UTC) if which == "at" else None,
+        )
+        if not events and not (await self._handlers.load(client)).state.exists:
+            raise AccountNotFound(f"client {client} has no margin account")
+        totals: dict[tuple[str, str], int] = defaultdict(int)
+        for recorded in events:
+            for posting in ev.journal_of(domain_event(recorded)) or ():
+                owner = client_of(posting.ledger_account)
+                if owner is not None and owner[0] == client:
+                    totals[(posting.ledger_account, posting.asset)] += posting.amount
+        return accounts_pb2.GetBalancesResponse(
+            balances=[
+                accounts_pb2.LedgerBalance(
+                    ledger_account=account,
+                    balance=common_pb2.Amount(asset=code, value=format_minor(asset(code), minor)),
+                )
+                for (account, code), minor in sorted(totals.items())
+                if minor
+            ],
+            version=events[-1].version if events else 0,
+        )
+
+    async def GetStatement(
+        self, request: accounts_pb2.GetStatementRequest, context: Context
+    ) -> accounts_pb2.GetStatementResponse:
+        require_role(*READERS)
+        client = client_id(request.client_id)
+        size = _page_size(request.page.page_size)
+        after = _page_token(request.page.page_token)
+        start = request.from_time.ToDatetime(tzinfo=UTC) if request.HasField("from_time") else None
+        end = request.to_time.ToDatetime(tzinfo=UTC) if request.HasField("to_time") else None
+        entries: list[accounts_pb2.StatementEntry] = []
+        last_version = after
+        while len(entries) < size:
+            batch = await self._store.read_stream(
+                account_stream(client), after_version=last_version, recorded_until=end, limit=size
+            )
+            if not batch:
+                break
+            for recorded in batch:
+                last_version = recorded.version
+                if (start is None or recorded.recorded_at >= start) and (
+                    end is None or recorded.recorded_at < end
+                ):
+                    entries.append(_entry(recorded))
+                    if len(entries) == size:
+                        break
+        more = len(entries) == size
+        return accounts_pb2.GetStatementResponse(
+            entries=entries,
+            page=common_pb2.PageInfo(next_page_token=str(last_version) if more else ""),
+        )
+
+    async def Subscribe(
+        self, request: accounts_pb2.AccountsServiceSubscribeRequest, context: Context
+    ) -> AsyncIterator[accounts_pb2.AccountsServiceSubscribeResponse]:
+        require_role(*READERS)
+        after = wire.checkpoint_from(request.after, request.HasField("after"))
+        limit = wire.max_events(request.max_events)
+        async for event in follow(self._store, after, max_events=limit):
+            yield accounts_pb2.AccountsServiceSubscribeResponse(
+                event=wire.recorded_event(event), checkpoint=wire.checkpoint_to(event.checkpoint)
+            )
+
+    # ------------------------------------------------------------------------- helpers
+    async def _handle(
+        self,
+        command: domain.Command,
+        request: Any,
+        respond: Callable[[MarginAccount], Mapping[str, Any] | None] = lambda _: None,
+    ) -> Outcome:
+        check_request_id(request.request_id or None)
+        if not request.request_id:
+            raise InvalidArgument.for_field("request_id", "is required (any unique id per command)")
+        payload = {
+            "rpc": type(request).__name__,
+            "request": request.SerializeToString(deterministic=True).hex(),
+        }
+        return await self._handlers.handle(
+            command,
+            request_id=request.request_id,
+            request=payload,
+            metadata=current().event_metadata(),
+            respond=respond,
+        )
+
+    def _eligibility(self, state: MarginAccount) -> Mapping[str, Any]:
+        refusals = who_may_borrow(state, self._minimum_grade)
+        return {"may_borrow": not refusals, "borrowing_refusals": list(refusals)}
+
+    def _account(self, state: MarginAccount, version: int, position: int) -> accounts_pb2.Account:
+        refusals = who_may_borrow(state, self._minimum_grade)
+        return accounts_pb2.Account(
+            client_id=state.client_id,
+            status=STATUS[state.status],
+            risk_state=RISK[state.risk],
+            suspended=state.suspended,
+            may_borrow=not refusals,
+            borrowing_refusals=list(refusals),
+            credit_grade=state.credit_grade.value if state.credit_grade else "",
+            credit_limit=_money(state.credit_limit) if state.credit_limit else None,
+            cash=_amounts(state.cash),
+            collateral=_amounts(state.collateral),
+            loan_principal=_owed(state.principal),
+            accrued_interest=_owed(state.accrued_interest),
+            version=version,
+            position=position,
+        )
+
+
+def _existing(state: MarginAccount) -> MarginAccount:
+    if not state.exists:
+        raise AccountNotFound(f"client {state.client_id} has no margin account")
+    return state
+
+
+def _amount(message: common_pb2.Amount, field: str, *, allow_zero: bool = False) -> Money:
+    if not message.asset and not message.value:
+        raise InvalidArgument.for_field(field, "is required")
+    return parse_amount(
+        asset(message.asset, f"{field}.asset"),
+        message.value,
+        f"{field}.value",
+        allow_zero=allow_zero,
+    )
+
+
+def _optional_id(value: str, field: str) -> str | None:
+    return check_id(value, field) if value else None
+
+
+def _text(value: str, field: str, limit: int, required: bool = False) -> str:
+    if required and not value.strip():
+        raise InvalidArgument.for_field(field, "is required")
+    if len(value) > limit:
+        raise InvalidArgument.for_field(field, f"must be at most {limit} characters")
+    if not value.isprintable():
+        raise InvalidArgument.for_field(field, "must be printable text")
+    return value
+
+
+def _page_size(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument.for_field("page.page_size", "must not be negative")
+    return min(value or DEFAULT_PAGE, MAX_PAGE)
+
+
+def _page_token(token: str) -> int:
+    if not token:
+        return 0
+    if not token.isdigit() or len(token) > 12:
+        raise InvalidArgument.for_field("page.page_token", "is not a token this service issued")
+    return int(token)
+
+
+def _money(money: Money) -> common_pb2.Amount:
+    return common_pb2.Amount(asset=money.asset.code, value=format_minor(money.asset, money.minor))
+
+
+def _owed(balances: Balances) -> common_pb2.Amount:
+    """A debt figure in its currency (the reporting currency while nothing is owed)."""
+    owed = [(code, minor) for code, minor in sorted(balances) if minor]
+    code, minor = owed[0] if owed else (domain.REPORTING_CURRENCY, 0)
+    return common_pb2.Amount(asset=code, value=format_minor(asset(code), minor))
+
+
+def _amounts(balances: Balances) -> list[common_pb2.Amount]:
+    return [
+        common_pb2.Amount(asset=code, value=format_minor(asset(code), minor))
+        for code, minor in sorted(balances)
+        if minor
+    ]
+
+
+def _entry(recorded: Any) -> accounts_pb2.StatementEntry:
+    journal = ev.journal_of(domain_event(recorded))
+    entry = accounts_pb2.StatementEntry(
+        position=recorded.position,
+        version=recorded.version,
+        type=recorded.type,
+        data_json=canonical_json(recorded.stored_data),
+        postings=[
+            accounts_pb2.Posting(
+                ledger_account=p.ledger_account,
+                amount=common_pb2.Amount(
+                    asset=p.asset, value=format_minor(asset(p.asset), p.amount)
+                ),
+            )
+            for p in journal or ()
+        ],
+    )
+    entry.recorded_at.FromDatetime(recorded.recorded_at)
+    return entry
+
+
+def _result(outcome: Outcome) -> common_pb2.CommandResult:
+    result = outcome.result
+    return common_pb2.CommandResult(
+        stream_id=result.stream_id,
+        stream_version=result.version,
+        position=result.last_position,
+        replayed=result.replayed,
+    )
+
+
+def register(
+    server: grpc.aio.Server, store: EventStore, handlers: AccountHandlers
+) -> tuple[str, ...]:
+    # Generated servicer helpers are untyped (grpcio-tools emits no stubs for them).
+    accounts_pb2_grpc.add_AccountsServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        AccountsService(store, handlers), server
+    )
+    return (accounts_pb2.DESCRIPTOR.services_by_name["AccountsService"].full_name,)

@@ -1,0 +1,326 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from harbour.api.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class AccountStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ACCOUNT_STATUS_UNSPECIFIED: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_APPLIED: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_ACTIVE: _ClassVar[AccountStatus]
+    ACCOUNT_STATUS_CLOSED: _ClassVar[AccountStatus]
+
+class RiskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    RISK_STATE_UNSPECIFIED: _ClassVar[RiskState]
+    RISK_STATE_HEALTHY: _ClassVar[RiskState]
+    RISK_STATE_WARNING: _ClassVar[RiskState]
+    RISK_STATE_MARGIN_CALL: _ClassVar[RiskState]
+    RISK_STATE_LIQUIDATING: _ClassVar[RiskState]
+    RISK_STATE_DEFICIT: _ClassVar[RiskState]
+    RISK_STATE_RECOVERED: _ClassVar[RiskState]
+    RISK_STATE_WRITTEN_OFF: _ClassVar[RiskState]
+ACCOUNT_STATUS_UNSPECIFIED: AccountStatus
+ACCOUNT_STATUS_APPLIED: AccountStatus
+ACCOUNT_STATUS_ACTIVE: AccountStatus
+ACCOUNT_STATUS_CLOSED: AccountStatus
+RISK_STATE_UNSPECIFIED: RiskState
+RISK_STATE_HEALTHY: RiskState
+RISK_STATE_WARNING: RiskState
+RISK_STATE_MARGIN_CALL: RiskState
+RISK_STATE_LIQUIDATING: RiskState
+RISK_STATE_DEFICIT: RiskState
+RISK_STATE_RECOVERED: RiskState
+RISK_STATE_WRITTEN_OFF: RiskState
+
+class OnboardClientRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "securities_margin_account_id", "credit_grade", "credit_assessment_id", "credit_limit", "margin_agreement_version", "risk_disclosure_version", "professional_investor", "related_group_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SECURITIES_MARGIN_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_GRADE_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    MARGIN_AGREEMENT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    RISK_DISCLOSURE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROFESSIONAL_INVESTOR_FIELD_NUMBER: _ClassVar[int]
+    RELATED_GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    securities_margin_account_id: str
+    credit_grade: str
+    credit_assessment_id: str
+    credit_limit: _common_pb2.Amount
+    margin_agreement_version: str
+    risk_disclosure_version: str
+    professional_investor: bool
+    related_group_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., securities_margin_account_id: _Optional[str] = ..., credit_grade: _Optional[str] = ..., credit_assessment_id: _Optional[str] = ..., credit_limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., margin_agreement_version: _Optional[str] = ..., risk_disclosure_version: _Optional[str] = ..., professional_investor: _Optional[bool] = ..., related_group_id: _Optional[str] = ...) -> None: ...
+
+class OnboardClientResponse(_message.Message):
+    __slots__ = ("result", "may_borrow", "borrowing_refusals")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    MAY_BORROW_FIELD_NUMBER: _ClassVar[int]
+    BORROWING_REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    may_borrow: bool
+    borrowing_refusals: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class DepositCashRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "amount", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    amount: _common_pb2.Amount
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class DepositCashResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class WithdrawCashRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "amount", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    amount: _common_pb2.Amount
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class WithdrawCashResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class DepositCollateralRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "quantity", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    quantity: _common_pb2.Amount
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., quantity: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class DepositCollateralResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class WithdrawCollateralRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "quantity", "reference")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    quantity: _common_pb2.Amount
+    reference: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., quantity: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class WithdrawCollateralResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class SuspendAccountRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class SuspendAccountResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class ResumeAccountRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResumeAccountResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class CloseAccountRequest(_message.Message):
+    __slots__ = ("request_id", "client_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...
+
+class CloseAccountResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class GetAccountRequest(_message.Message):
+    __slots__ = ("client_id", "min_position")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    MIN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    min_position: int
+    def __init__(self, client_id: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
+
+class Account(_message.Message):
+    __slots__ = ("client_id", "status", "risk_state", "suspended", "may_borrow", "borrowing_refusals", "credit_grade", "credit_limit", "cash", "collateral", "loan_principal", "accrued_interest", "version", "position")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    RISK_STATE_FIELD_NUMBER: _ClassVar[int]
+    SUSPENDED_FIELD_NUMBER: _ClassVar[int]
+    MAY_BORROW_FIELD_NUMBER: _ClassVar[int]
+    BORROWING_REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_GRADE_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    CASH_FIELD_NUMBER: _ClassVar[int]
+    COLLATERAL_FIELD_NUMBER: _ClassVar[int]
+    LOAN_PRINCIPAL_FIELD_NUMBER: _ClassVar[int]
+    ACCRUED_INTEREST_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    status: AccountStatus
+    risk_state: RiskState
+    suspended: bool
+    may_borrow: bool
+    borrowing_refusals: _containers.RepeatedScalarFieldContainer[str]
+    credit_grade: str
+    credit_limit: _common_pb2.Amount
+    cash: _containers.RepeatedCompositeFieldContainer[_common_pb2.Amount]
+    collateral: _containers.RepeatedCompositeFieldContainer[_common_pb2.Amount]
+    loan_principal: _common_pb2.Amount
+    accrued_interest: _common_pb2.Amount
+    version: int
+    position: int
+    def __init__(self, client_id: _Optional[str] = ..., status: _Optional[_Union[AccountStatus, str]] = ..., risk_state: _Optional[_Union[RiskState, str]] = ..., suspended: _Optional[bool] = ..., may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ..., credit_grade: _Optional[str] = ..., credit_limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., cash: _Optional[_Iterable[_Union[_common_pb2.Amount, _Mapping]]] = ..., collateral: _Optional[_Iterable[_Union[_common_pb2.Amount, _Mapping]]] = ..., loan_principal: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., accrued_interest: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., version: _Optional[int] = ..., position: _Optional[int] = ...) -> None: ...
+
+class GetAccountResponse(_message.Message):
+    __slots__ = ("account",)
+    ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    account: Account
+    def __init__(self, account: _Optional[_Union[Account, _Mapping]] = ...) -> None: ...
+
+class GetBalancesRequest(_message.Message):
+    __slots__ = ("client_id", "at", "position")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AT_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    at: _timestamp_pb2.Timestamp
+    position: int
+    def __init__(self, client_id: _Optional[str] = ..., at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., position: _Optional[int] = ...) -> None: ...
+
+class LedgerBalance(_message.Message):
+    __slots__ = ("ledger_account", "balance")
+    LEDGER_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    ledger_account: str
+    balance: _common_pb2.Amount
+    def __init__(self, ledger_account: _Optional[str] = ..., balance: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ...) -> None: ...
+
+class GetBalancesResponse(_message.Message):
+    __slots__ = ("balances", "version")
+    BALANCES_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    balances: _containers.RepeatedCompositeFieldContainer[LedgerBalance]
+    version: int
+    def __init__(self, balances: _Optional[_Iterable[_Union[LedgerBalance, _Mapping]]] = ..., version: _Optional[int] = ...) -> None: ...
+
+class Posting(_message.Message):
+    __slots__ = ("ledger_account", "amount")
+    LEDGER_ACCOUNT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    ledger_account: str
+    amount: _common_pb2.Amount
+    def __init__(self, ledger_account: _Optional[str] = ..., amount: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ...) -> None: ...
+
+class GetStatementRequest(_message.Message):
+    __slots__ = ("client_id", "from_time", "to_time", "page")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_TIME_FIELD_NUMBER: _ClassVar[int]
+    TO_TIME_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    from_time: _timestamp_pb2.Timestamp
+    to_time: _timestamp_pb2.Timestamp
+    page: _common_pb2.PageRequest
+    def __init__(self, client_id: _Optional[str] = ..., from_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., to_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class StatementEntry(_message.Message):
+    __slots__ = ("position", "version", "type", "recorded_at", "postings", "data_json")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    POSTINGS_FIELD_NUMBER: _ClassVar[int]
+    DATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    version: int
+    type: str
+    recorded_at: _timestamp_pb2.Timestamp
+    postings: _containers.RepeatedCompositeFieldContainer[Posting]
+    data_json: str
+    def __init__(self, position: _Optional[int] = ..., version: _Optional[int] = ..., type: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., postings: _Optional[_Iterable[_Union[Posting, _Mapping]]] = ..., data_json: _Optional[str] = ...) -> None: ...
+
+class GetStatementResponse(_message.Message):
+    __slots__ = ("entries", "page")
+    ENTRIES_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    entries: _containers.RepeatedCompositeFieldContainer[StatementEntry]
+    page: _common_pb2.PageInfo
+    def __init__(self, entries: _Optional[_Iterable[_Union[StatementEntry, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
+
+class AccountsServiceSubscribeRequest(_message.Message):
+    __slots__ = ("after", "max_events")
+    AFTER_FIELD_NUMBER: _ClassVar[int]
+    MAX_EVENTS_FIELD_NUMBER: _ClassVar[int]
+    after: _common_pb2.FeedCheckpoint
+    max_events: int
+    def __init__(self, after: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ..., max_events: _Optional[int] = ...) -> None: ...
+
+class AccountsServiceSubscribeResponse(_message.Message):
+    __slots__ = ("event", "checkpoint")
+    EVENT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    event: _common_pb2.RecordedEvent
+    checkpoint: _common_pb2.FeedCheckpoint
+    def __init__(self, event: _Optional[_Union[_common_pb2.RecordedEvent, _Mapping]] = ..., checkpoint: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ...) -> None: ...
