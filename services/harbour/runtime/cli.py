@@ -129,9 +129,27 @@ async def _projections(settings: Settings, action: str) -> int:
                         )
                     print(f"{projection.name}: {'DIFFERS' if differences else 'matches a rebuild'}")
                     status |= bool(differences)
+            if action == "verify":
+                status |= await _trial_balance(runtime)
         finally:
             await runtime.database.close()
     return status
+
+
+async def _trial_balance(runtime: object) -> int:
+    """The ledger's first test: every asset's balances sum to zero."""
+    import sqlalchemy as sa
+
+    from harbour.accounts.projections import TRIAL_BALANCE_SQL
+    from harbour.runtime.server import Runtime
+
+    assert isinstance(runtime, Runtime)
+    async with runtime.database.engine.connect() as conn:
+        unbalanced = (await conn.execute(sa.text(TRIAL_BALANCE_SQL))).all()
+    for code, total in unbalanced:
+        print(f"trial balance: {code} sums to {total} minor units, not zero")
+    print(f"trial balance: {'BROKEN' if unbalanced else 'zero for every asset'}")
+    return 1 if unbalanced else 0
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
