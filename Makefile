@@ -8,10 +8,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install up test protos lint bench bench-store clean
 
-$(STAMP): pyproject.toml scripts/install_buf.sh
+$(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
-	bash scripts/install_buf.sh
+	bash scripts/install_node_tools.sh
 	touch $@
 
 install: $(STAMP)

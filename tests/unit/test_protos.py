@@ -34,11 +34,11 @@ def test_checked_in_code_matches_a_fresh_generation(tmp_path: Path) -> None:
 
 def test_protos_pass_buf_lint() -> None:
     if not BUF.exists():
-        subprocess.run(["bash", str(ROOT / "scripts" / "install_buf.sh")], timeout=300)
+        subprocess.run(["bash", str(ROOT / "scripts" / "install_node_tools.sh")], timeout=300)
     if not BUF.exists():
         if shutil.which("npm") is None:
             pytest.skip("npm is not on this machine, so buf cannot be installed")
-        pytest.fail("buf could not be installed into .tools/ (scripts/install_buf.sh)")
+        pytest.fail("buf could not be installed into .tools/ (scripts/install_node_tools.sh)")
     result = subprocess.run(
         [str(BUF), "lint"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
