@@ -329,3 +329,20 @@ async def test_subscribe_streams_the_account_events(
     stream = accounts.Subscribe(pb.AccountsServiceSubscribeRequest(max_events=8), metadata=PLATFORM)
     types = [m.event.type async for m in stream]
     assert types[0] == "ClientOnboarded" and types[-1] == "CashDeposited" and len(types) == 8
+
+
+async def test_a_retry_that_todays_state_would_refuse_gets_its_first_answer(
+    accounts: accounts_pb2_grpc.AccountsServiceStub, runtime: Runtime
+) -> None:
+    await onboard(accounts)
+    await deposit(accounts, "10.00")
+    first_try = pb.WithdrawCashRequest(
+        request_id="wd-1", client_id="C1", amount=Amount(asset="HKD", value="10.00"), reference="b"
+    )
+    applied = await accounts.WithdrawCash(first_try, metadata=PLATFORM)
+    # The balance is now zero: deciding the same withdrawal again would refuse it...
+    again = await accounts.WithdrawCash(first_try, metadata=PLATFORM)
+    # ...but the client only lost the answer, so it gets the first one back.
+    assert again.result.replayed and again.result.position == applied.result.position
+    events = await runtime.store.read_stream("account-C1")
+    assert [e.type for e in events].count("CashWithdrawn") == 1

@@ -147,18 +147,22 @@ class StreamHeads:
     tables: Sequence[sa.Table] = (stream_heads,)
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
-        heads: dict[str, dict[str, object]] = {}
-        for event in events:
-            head = heads.get(event.stream_id)
-            count = 1 if head is None else int(head["event_count"]) + 1  # type: ignore[call-overload]
-            heads[event.stream_id] = {
-                "stream_id": event.stream_id,
+        counts: dict[str, int] = {}
+        last: dict[str, RecordedEvent] = {}
+        for event in events:  # feed order: a stream's later event always comes later
+            counts[event.stream_id] = counts.get(event.stream_id, 0) + 1
+            last[event.stream_id] = event
+        rows = [
+            {
+                "stream_id": stream,
                 "version": event.version,
-                "event_count": count,
+                "event_count": counts[stream],
                 "last_type": event.type,
                 "last_position": event.position,
                 "last_recorded_at": event.recorded_at,
             }
+            for stream, event in last.items()
+        ]
         insert = pg_insert(stream_heads)
         upsert = insert.on_conflict_do_update(
             index_elements=[stream_heads.c.stream_id],
@@ -170,4 +174,4 @@ class StreamHeads:
                 "last_recorded_at": insert.excluded.last_recorded_at,
             },
         )
-        await conn.execute(upsert, list(heads.values()))
+        await conn.execute(upsert, rows)
