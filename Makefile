@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store clean
+.PHONY: install up test protos lint bench bench-store bench-accounts clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,10 @@ lint: install
 bench-store: install
 	$(PY) -m bench.store
 
-bench: bench-store
+bench-accounts: install
+	$(PY) -m bench.accounts
+
+bench: bench-store bench-accounts
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache

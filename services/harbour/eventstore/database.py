@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,10 +24,9 @@ class Database:
     conninfo: str = ""  # for dedicated connections (LISTEN)
     options: str = ""  # libpq options every session uses (role, timeouts)
 
-    @contextlib.asynccontextmanager
-    async def autocommit(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        async with self.pool.connection() as conn:
-            yield conn
+    def autocommit(self) -> AbstractAsyncContextManager[psycopg.AsyncConnection[Any]]:
+        # The pool's own context manager, unwrapped: this sits on every append.
+        return self.pool.connection()
 
     async def close(self) -> None:
         await self.pool.close()
