@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts clean
+.PHONY: install up test protos lint bench bench-store bench-accounts fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench-accounts: install
 	$(PY) -m bench.accounts
 
 bench: bench-store bench-accounts
+
+# ~11,000 hostile messages (700 per RPC) against real service processes.
+fuzz: install
+	HARBOUR_FUZZ_EXAMPLES=700 $(PY) -m pytest tests/e2e/test_hostile_input.py -q
 
 clean:
 	rm -rf $(VENV) .tools .mypy_cache .ruff_cache .pytest_cache
