@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,10 @@ bench-accounts: install
 	$(PY) -m bench.accounts
 
 bench: bench-store bench-accounts
+
+# A mixed load against `harbour up` for 20 s, then every invariant checked.
+load: install
+	$(PY) -m bench.load 20
 
 # ~11,000 hostile messages (700 per RPC) against real service processes.
 fuzz: install

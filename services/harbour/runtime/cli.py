@@ -63,6 +63,13 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_project(settings: Settings, _: argparse.Namespace) -> int:
+    from harbour.runtime.projector import run_projector
+
+    asyncio.run(run_projector(settings))
+    return 0
+
+
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
     from harbour.runtime.database import migrate
 
@@ -75,6 +82,9 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
             )
             for name in SERVICES
         }
+        children["projector"] = subprocess.Popen(
+            [sys.executable, "-m", "harbour.runtime.cli", "project"], env=env
+        )
         for name in SERVICES:
             print(f"  {name:<12} {settings.host}:{settings.port_of(name)}", flush=True)
         print("harbour is up; Ctrl-C stops it", flush=True)
@@ -174,6 +184,7 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=SERVICES)
     commands.add_parser("migrate", help="bring the schema to the latest revision")
+    commands.add_parser("project", help="keep every read model caught up with the feed")
     projections = commands.add_parser("projections", help="rebuild or verify read models")
     projections.add_argument("action", choices=("rebuild", "verify"))
     audit = commands.add_parser("audit", help="verify, replay or export history")
@@ -190,6 +201,7 @@ HANDLERS = {
     "up": cmd_up,
     "serve": cmd_serve,
     "migrate": cmd_migrate,
+    "project": cmd_project,
     "projections": cmd_projections,
     "audit": cmd_audit,
 }

