@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -24,14 +25,21 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_server() -> Iterator[str]:
     """The admin URL of this session's PostgreSQL server."""
     runtime_dir = Path(tempfile.mkdtemp(prefix="harbour-xdg-"))
     runtime_dir.chmod(0o700)
     os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
-    with test_postgres(tmp_path_factory.mktemp("pg")) as (url, source):
-        print(f"\n[harbour tests] PostgreSQL from {source}")
-        yield url
+    # Not under pytest's basetemp: pytest deletes older session folders there, which would
+    # pull the data directory from under a concurrently running session's server.
+    data_root = Path(tempfile.mkdtemp(prefix="harbour-test-pg-"))
+    try:
+        with test_postgres(data_root) as (url, source):
+            print(f"\n[harbour tests] PostgreSQL from {source}")
+            yield url
+    finally:
+        shutil.rmtree(data_root, ignore_errors=True)
+        shutil.rmtree(runtime_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

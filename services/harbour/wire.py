@@ -3,10 +3,17 @@ shared by every servicer."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
 from harbour.api.v1 import common_pb2
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.errors import InvalidAppend
+from harbour.eventstore.follow import follow
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
+from harbour.eventstore.store import EventStore
+
+R = TypeVar("R")
 
 
 def recorded_event(event: RecordedEvent) -> common_pb2.RecordedEvent:
@@ -41,3 +48,12 @@ def max_events(value: int) -> int | None:
     if value < 0:
         raise InvalidAppend("max_events", "must not be negative")
     return value or None
+
+
+async def subscription(
+    store: EventStore, request: Any, response: Callable[..., R]
+) -> AsyncIterator[R]:
+    """A ``Subscribe`` RPC of any service: its request names ``after`` and ``max_events``."""
+    after = checkpoint_from(request.after, request.HasField("after"))
+    async for event in follow(store, after, max_events=max_events(request.max_events)):
+        yield response(event=recorded_event(event), checkpoint=checkpoint_to(event.checkpoint))

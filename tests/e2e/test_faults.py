@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,10 +31,9 @@ ROUNDS = int(os.environ.get("HARBOUR_FAULT_ROUNDS", "1"))
 
 
 @pytest.fixture(scope="module")
-def own_postgres(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[EmbeddedPostgres, str]]:
-    server = start_embedded(tmp_path_factory.mktemp("faults") / "pgdata", delete_on_exit=True)
+def own_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
+    root = Path(tempfile.mkdtemp(prefix="harbour-faults-"))  # outside pytest's rotated basetemp
+    server = start_embedded(root / "pgdata", delete_on_exit=True)
     ensure_database(server.url, "faults")
     url = url_with_database(server.url, "faults")
     migrate(url)
@@ -41,6 +41,7 @@ def own_postgres(
         yield server, url
     finally:
         server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 class Service:

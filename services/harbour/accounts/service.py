@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 
@@ -19,7 +19,6 @@ from harbour.accounts.handlers import AccountHandlers, Outcome, domain_event
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, common_pb2
 from harbour.caller import current, require_role
 from harbour.eventstore.encoding import canonical_json
-from harbour.eventstore.follow import follow
 from harbour.eventstore.store import EventStore, check_request_id
 from harbour.ledger import events as ev
 from harbour.ledger.account import Lifecycle, MarginAccount, RiskState
@@ -33,6 +32,7 @@ from harbour.ledger.money import Money, format_minor, parse_amount
 from harbour.ledger.postings import client_of
 
 Context = grpc.aio.ServicerContext[Any, Any]
+R = TypeVar("R")
 MOVERS = ("trading-platform", "operator")
 OPERATORS = ("operator",)
 READERS = ("trading-platform", "operator", "risk", "auditor")
@@ -91,52 +91,46 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
     async def DepositCash(
         self, request: accounts_pb2.DepositCashRequest, context: Context
     ) -> accounts_pb2.DepositCashResponse:
-        require_role(*MOVERS)
-        command = domain.DepositCash(
-            client_id(request.client_id),
-            _amount(request.amount, "amount"),
-            _text(request.reference, "reference", MAX_REFERENCE),
-        )
-        return accounts_pb2.DepositCashResponse(
-            result=_result(await self._handle(command, request))
+        return await self._move(
+            request, domain.DepositCash, "amount", accounts_pb2.DepositCashResponse
         )
 
     async def WithdrawCash(
         self, request: accounts_pb2.WithdrawCashRequest, context: Context
     ) -> accounts_pb2.WithdrawCashResponse:
-        require_role(*MOVERS)
-        command = domain.WithdrawCash(
-            client_id(request.client_id),
-            _amount(request.amount, "amount"),
-            _text(request.reference, "reference", MAX_REFERENCE),
-        )
-        return accounts_pb2.WithdrawCashResponse(
-            result=_result(await self._handle(command, request))
+        return await self._move(
+            request, domain.WithdrawCash, "amount", accounts_pb2.WithdrawCashResponse
         )
 
     async def DepositCollateral(
         self, request: accounts_pb2.DepositCollateralRequest, context: Context
     ) -> accounts_pb2.DepositCollateralResponse:
-        require_role(*MOVERS)
-        command = domain.DepositCollateral(
-            client_id(request.client_id),
-            _amount(request.quantity, "quantity"),
-            _text(request.reference, "reference", MAX_REFERENCE),
+        return await self._move(
+            request, domain.DepositCollateral, "quantity", accounts_pb2.DepositCollateralResponse
         )
-        outcome = await self._handle(command, request)
-        return accounts_pb2.DepositCollateralResponse(result=_result(outcome))
 
     async def WithdrawCollateral(
         self, request: accounts_pb2.WithdrawCollateralRequest, context: Context
     ) -> accounts_pb2.WithdrawCollateralResponse:
+        return await self._move(
+            request, domain.WithdrawCollateral, "quantity", accounts_pb2.WithdrawCollateralResponse
+        )
+
+    async def _move(
+        self,
+        request: Any,
+        command: Callable[[str, Money, str], domain.Command],
+        amount_field: str,
+        response: Callable[..., R],
+    ) -> R:
+        """Every cash and collateral movement: client, amount, reference -> one command."""
         require_role(*MOVERS)
-        command = domain.WithdrawCollateral(
+        decided = command(
             client_id(request.client_id),
-            _amount(request.quantity, "quantity"),
+            _amount(getattr(request, amount_field), amount_field),
             _text(request.reference, "reference", MAX_REFERENCE),
         )
-        outcome = await self._handle(command, request)
-        return accounts_pb2.WithdrawCollateralResponse(result=_result(outcome))
+        return response(result=_result(await self._handle(decided, request)))
 
     async def SuspendAccount(
         self, request: accounts_pb2.SuspendAccountRequest, context: Context
@@ -256,12 +250,10 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         self, request: accounts_pb2.AccountsServiceSubscribeRequest, context: Context
     ) -> AsyncIterator[accounts_pb2.AccountsServiceSubscribeResponse]:
         require_role(*READERS)
-        after = wire.checkpoint_from(request.after, request.HasField("after"))
-        limit = wire.max_events(request.max_events)
-        async for event in follow(self._store, after, max_events=limit):
-            yield accounts_pb2.AccountsServiceSubscribeResponse(
-                event=wire.recorded_event(event), checkpoint=wire.checkpoint_to(event.checkpoint)
-            )
+        async for reply in wire.subscription(
+            self._store, request, accounts_pb2.AccountsServiceSubscribeResponse
+        ):
+            yield reply
 
     # ------------------------------------------------------------------------- helpers
     async def _handle(

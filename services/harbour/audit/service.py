@@ -11,7 +11,6 @@ from harbour import wire
 from harbour.api.v1 import audit_pb2, audit_pb2_grpc
 from harbour.caller import require_role
 from harbour.eventstore.errors import InvalidAppend
-from harbour.eventstore.follow import follow
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import ChainVerifier, verify_store, verify_stream
 
@@ -71,12 +70,8 @@ class AuditService(audit_pb2_grpc.AuditServiceServicer):
         self, request: audit_pb2.SubscribeRequest, context: grpc.aio.ServicerContext[Any, Any]
     ) -> AsyncIterator[audit_pb2.SubscribeResponse]:
         require_role(*READERS)
-        after = wire.checkpoint_from(request.after, request.HasField("after"))
-        limit = wire.max_events(request.max_events)
-        async for event in follow(self._store, after, max_events=limit):
-            yield audit_pb2.SubscribeResponse(
-                event=wire.recorded_event(event), checkpoint=wire.checkpoint_to(event.checkpoint)
-            )
+        async for reply in wire.subscription(self._store, request, audit_pb2.SubscribeResponse):
+            yield reply
 
 
 def _breaks(verifier: ChainVerifier) -> list[audit_pb2.ChainBreak]:
