@@ -1,54 +1,151 @@
-"""The wire contract: generated code matches the protos, and the protos pass buf lint."""
+"""The wire contract: generated code matches the protos, the protos pass buf lint, and the
+generated modules expose the services the servicers implement."""
 
 from __future__ import annotations
 
-import filecmp
+import importlib
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from google.protobuf.descriptor import FieldDescriptor
 
 ROOT = Path(__file__).resolve().parents[2]
-GENERATED = ROOT / "services" / "harbour" / "api" / "v1"
+CHECKED_IN = ROOT / "services"
+API = Path("harbour") / "api"
 BUF = ROOT / ".tools" / "node_modules" / ".bin" / "buf"
+GENERATED_SUFFIXES = ("_pb2.py", "_pb2.pyi", "_pb2_grpc.py")
+
+
+def _generated_files(root: Path) -> dict[str, bytes]:
+    """Generated files under root/harbour/api, keyed by path relative to root."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted((root / API).rglob("*"))
+        if path.is_file() and path.name.endswith(GENERATED_SUFFIXES)
+    }
+
+
+def _grpc_tools_versions(files: dict[str, bytes]) -> str:
+    stamped = sorted(
+        {
+            m.group(1).decode()
+            for content in files.values()
+            if (m := re.search(rb"GRPC_GENERATED_VERSION = '([^']+)'", content))
+        }
+    )
+    import grpc_tools.grpc_version
+
+    return f"checked in by grpcio-tools {stamped}, this run {grpc_tools.grpc_version.VERSION}"
 
 
 def test_checked_in_code_matches_a_fresh_generation(tmp_path: Path) -> None:
-    subprocess.run(
+    result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "gen_protos.py"), str(tmp_path)],
-        check=True,
         capture_output=True,
+        text=True,
         timeout=120,
     )
-    fresh_dir = tmp_path / "harbour" / "api" / "v1"
-    fresh = {p.name for p in fresh_dir.iterdir() if p.is_file()}
-    checked_in = {p.name for p in GENERATED.iterdir() if p.is_file() and p.name != "__init__.py"}
-    assert fresh == checked_in, "generated files differ in name: run `make protos`"
-    for name in sorted(fresh):
-        assert filecmp.cmp(fresh_dir / name, GENERATED / name, shallow=False), (
-            f"{name} differs from what protoc generates: run `make protos`, never edit it"
-        )
+    assert result.returncode == 0, f"gen_protos.py failed:\n{result.stdout}{result.stderr}"
+    fresh = _generated_files(tmp_path)
+    checked_in = _generated_files(CHECKED_IN)
+    assert fresh, "gen_protos.py generated nothing"
+
+    missing = sorted(fresh.keys() - checked_in.keys())
+    extra = sorted(checked_in.keys() - fresh.keys())
+    differing = sorted(
+        name for name in fresh.keys() & checked_in.keys() if fresh[name] != checked_in[name]
+    )
+    problems = [f"missing from services/: {name}" for name in missing]
+    problems += [f"not generated from any proto: services/{name}" for name in extra]
+    problems += [f"differs from a fresh generation: services/{name}" for name in differing]
+    assert not problems, (
+        "generated code is out of date with protos/ — run `make protos` (never edit generated "
+        f"files by hand); {_grpc_tools_versions(checked_in)}:\n  " + "\n  ".join(problems)
+    )
 
 
 def test_protos_pass_buf_lint() -> None:
     if not BUF.exists():
         subprocess.run(["bash", str(ROOT / "scripts" / "install_node_tools.sh")], timeout=300)
     if not BUF.exists():
-        if shutil.which("npm") is None:
-            pytest.skip("npm is not on this machine, so buf cannot be installed")
+        if shutil.which("npm") is None or shutil.which("node") is None:
+            pytest.skip("npm/node is not on this machine, so buf cannot be installed")
         pytest.fail("buf could not be installed into .tools/ (scripts/install_node_tools.sh)")
     result = subprocess.run(
         [str(BUF), "lint"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, f"buf lint failed:\n{result.stdout}{result.stderr}"
+
+
+def test_common_messages_carry_the_documented_fields() -> None:
+    from harbour.api.v1 import common_pb2
+
+    expected = {
+        "Amount": ["asset", "value"],
+        "Price": ["base_asset", "quote_asset", "value"],
+        "CommandResult": ["stream_id", "stream_version", "position", "replayed"],
+        "PageRequest": ["page_size", "page_token"],
+        "PageInfo": ["next_page_token"],
+        "RecordedEvent": [
+            "position",
+            "stream_id",
+            "version",
+            "type",
+            "schema_version",
+            "data_json",
+            "metadata_json",
+            "recorded_at",
+            "hash",
+        ],
+        "FeedCheckpoint": ["txid", "position"],
+    }
+    messages = common_pb2.DESCRIPTOR.message_types_by_name
+    assert set(messages) == set(expected)
+    for name, fields in expected.items():
+        assert [f.name for f in messages[name].fields] == fields, name
+    recorded_at = messages["RecordedEvent"].fields_by_name["recorded_at"]
+    assert recorded_at.message_type.full_name == "google.protobuf.Timestamp"
+    # Amounts, prices and feed txids are strings on the wire, never floats or int64.
+    for name, field in [("Amount", "value"), ("Price", "value"), ("FeedCheckpoint", "txid")]:
+        assert messages[name].fields_by_name[field].type == FieldDescriptor.TYPE_STRING, field
 
 
 def test_audit_service_shape() -> None:
-    from harbour.api.v1 import audit_pb2
+    from harbour.api.v1 import audit_pb2, audit_pb2_grpc
 
     service = audit_pb2.DESCRIPTOR.services_by_name["AuditService"]
+    assert service.full_name == "harbour.api.v1.AuditService"
     methods = {m.name: m for m in service.methods}
     assert set(methods) == {"ReadStream", "VerifyStream", "VerifyAll", "Subscribe"}
-    assert methods["Subscribe"].server_streaming and not methods["ReadStream"].server_streaming
+    for name, method in methods.items():
+        assert method.input_type.name == f"{name}Request"
+        assert method.output_type.name == f"{name}Response"
+        assert not method.client_streaming, name
+        assert method.server_streaming == (name == "Subscribe"), name
+    subscribe = methods["Subscribe"].output_type.fields_by_name
+    assert subscribe["event"].message_type.full_name == "harbour.api.v1.RecordedEvent"
+    assert subscribe["checkpoint"].message_type.full_name == "harbour.api.v1.FeedCheckpoint"
+    assert [f.name for f in audit_pb2.ChainBreak.DESCRIPTOR.fields] == [
+        "position",
+        "stream_id",
+        "version",
+        "reason",
+    ]
+    assert hasattr(audit_pb2_grpc, "AuditServiceStub")
+    assert hasattr(audit_pb2_grpc, "add_AuditServiceServicer_to_server")
+
+
+@pytest.mark.parametrize(
+    "module", sorted(p.name[: -len("_pb2.py")] for p in (CHECKED_IN / API / "v1").glob("*_pb2.py"))
+)
+def test_every_service_has_a_stub_and_a_servicer(module: str) -> None:
+    pb2 = importlib.import_module(f"harbour.api.v1.{module}_pb2")
+    grpc_module = importlib.import_module(f"harbour.api.v1.{module}_pb2_grpc")
+    assert pb2.DESCRIPTOR.package == "harbour.api.v1"
+    for service in pb2.DESCRIPTOR.services_by_name:
+        for attr in (f"{service}Stub", f"{service}Servicer", f"add_{service}Servicer_to_server"):
+            assert hasattr(grpc_module, attr), f"{module}_pb2_grpc lacks {attr}"
