@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts load fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ bench-store: install
 bench-accounts: install
 	$(PY) -m bench.accounts
 
-bench: bench-store bench-accounts
+bench-audit: install
+	$(PY) -m bench.audit
+
+# Every benchmark, then one table of all of them: bench/results/summary.{md,json}.
+bench: bench-store bench-accounts bench-audit load
+	$(PY) -m bench.summary
 
 # A mixed load against `harbour up` for 20 s, then every invariant checked.
 load: install
