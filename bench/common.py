@@ -31,8 +31,9 @@ class Row:
     writers: int
     events: int
     seconds: float
-    baseline: str = ""  # the row this one is compared with
+    baseline: str = ""  # the row this one is compared with (its ceiling)
     note: str = ""
+    peer: str = ""  # a second comparison: the same work done by another library
 
     @property
     def rate(self) -> float:
@@ -66,22 +67,25 @@ class Report:
 
     def markdown(self) -> str:
         env = ", ".join(f"{k}: {v}" for k, v in self.environment.items())
-        lines = [
-            f"## {self.title}",
-            "",
-            f"_{env}_",
-            "",
-            "| scenario | writers | events | seconds | events/s | vs baseline |",
-            "|---|---:|---:|---:|---:|---|",
-        ]
+        with_peer = any(r.peer for r in self.rows)
+        header = "| scenario | writers | events | seconds | events/s | vs baseline |"
+        rule = "|---|---:|---:|---:|---:|---|"
+        if with_peer:
+            header = header.replace("vs baseline", "ratio to ceiling") + " ratio to peer |"
+            rule += "---|"
+        lines = [f"## {self.title}", "", f"_{env}_", "", header, rule]
         for r in self.rows:
             versus = ""
             if r.baseline:
                 versus = f"{self.ratio(r.scenario, r.baseline):.2f}x {r.baseline}"
-            lines.append(
+            line = (
                 f"| {r.scenario} | {r.writers} | {r.events:,} | {r.seconds:.2f} | "
                 f"{r.rate:,.0f} | {versus} |"
             )
+            if with_peer:
+                peer = f"{self.ratio(r.scenario, r.peer):.2f}x {r.peer}" if r.peer else ""
+                line += f" {peer} |"
+            lines.append(line)
         if self.targets:
             lines += ["", "| target | measured | required | |", "|---|---:|---:|---|"]
             for t in self.targets:
@@ -92,13 +96,26 @@ class Report:
                 )
         return "\n".join(lines) + "\n"
 
+    def _ratio_or_none(self, scenario: str, other: str) -> float | None:
+        if not other or not any(r.scenario == other for r in self.rows):
+            return None
+        return round(self.ratio(scenario, other), 3)
+
     def save(self, name: str) -> None:
         RESULTS.mkdir(exist_ok=True)
         (RESULTS / f"{name}.md").write_text(self.markdown())
         payload = {
             "title": self.title,
             "environment": self.environment,
-            "rows": [{**asdict(r), "events_per_second": round(r.rate, 1)} for r in self.rows],
+            "rows": [
+                {
+                    **asdict(r),
+                    "events_per_second": round(r.rate, 1),
+                    "ratio_to_ceiling": self._ratio_or_none(r.scenario, r.baseline),
+                    "ratio_to_peer": self._ratio_or_none(r.scenario, r.peer),
+                }
+                for r in self.rows
+            ],
             "targets": [{**asdict(t), "met": t.met} for t in self.targets],
         }
         (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
@@ -128,9 +145,13 @@ def fresh_database(admin_url: str, name: str, *, migrated: bool = True) -> str:
 def environment(admin_url: str) -> dict[str, Any]:
     with psycopg.connect(admin_url) as conn:
         version = conn.execute("SHOW server_version").fetchone()
+        full = conn.execute("SELECT version()").fetchone()
     return {
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "postgresql": version[0] if version else "?",
         "machine": platform.machine(),
+        # The machine may be shared: the load before the run says how quiet it was.
+        "load average (1 min) at start": round(os.getloadavg()[0], 2),
+        "server": full[0] if full else "?",
     }

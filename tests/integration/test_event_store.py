@@ -114,6 +114,8 @@ async def test_concurrent_duplicates_of_one_request_apply_once(store: EventStore
         ("account-C1", -1, [deposit()], "expected_version"),
         ("account-C1", 0, [], "events"),
         ("account-C1", 0, [NewEvent("not a type", {})], "type"),
+        ("account-C1\n", 0, [deposit()], "stream_id"),  # "$" alone would let this through
+        ("account-C1", 0, [NewEvent("CashDeposited\n", {})], "type"),
         ("account-C1", 0, [NewEvent("CashDeposited", {"amount": 1.5})], "data.amount"),
         ("account-C1", 0, [NewEvent("CashDeposited", {"at": datetime.now(UTC)})], "data.at"),
         ("account-C1", 0, [NewEvent("CashDeposited", {"note": "nul\x00"})], "data.note"),

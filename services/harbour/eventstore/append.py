@@ -41,29 +41,36 @@ _RESULT = """
 SELECT s.first_position, s.last_position, s.appended, (SELECT version FROM head) FROM span s
 """
 
-# One event (the common case): no recursion, no JSON batch to unpack. Measured here this
-# costs PostgreSQL about a third less CPU than the batch form with a batch of one.
-APPEND_ONE_SQL = (  # constant text, no input is interpolated
-    "WITH"  # noqa: S608
-    + _HEAD
-    + """,
+# One event (the common case): no recursion, no JSON batch to unpack, no LATERAL join and no
+# aggregate — the head is read once (a CTE referenced twice is evaluated once) and the
+# inserted position is passed straight on. Measured here (pgbench, prepared, one client):
+# about 15% less PostgreSQL CPU than the general form with a batch of one.
+APPEND_ONE_SQL = """
+WITH
+head AS (
+    SELECT e.version, e.hash FROM events e
+     WHERE e.stream_id = %(stream_id)s ORDER BY e.version DESC LIMIT 1
+),
 inserted AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
                         recorded_at, hash)
     SELECT %(stream_id)s, %(expected_version)s + 1, %(type)s, %(schema_version)s,
            %(data)s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
-           sha256(head.hash || %(content)s)
-      FROM head WHERE head.version = %(expected_version)s
+           sha256(coalesce((SELECT hash FROM head), '\\x'::bytea) || %(content)s)
+     WHERE coalesce((SELECT version FROM head), 0) = %(expected_version)s
     RETURNING position
 ),
-span AS (
-    SELECT min(position) AS first_position, max(position) AS last_position,
-           count(*)::integer AS appended
-      FROM inserted
-),"""
-    + _LOGGED
-    + _RESULT
+logged AS (
+    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
+                             first_position, last_position, response, recorded_at)
+    SELECT %(request_id)s, %(fingerprint)s, %(stream_id)s, %(expected_version)s + 1,
+           i.position, i.position, %(response)s::jsonb, %(recorded_at)s
+      FROM inserted i WHERE %(request_id)s::text IS NOT NULL
 )
+SELECT r.p, r.p, (r.p IS NOT NULL)::integer, r.head
+  FROM (SELECT (SELECT position FROM inserted) AS p,
+               coalesce((SELECT version FROM head), 0) AS head) AS r
+"""
 
 # A batch: ``%(events)s`` is ``[[type, schema_version, data, content_hex], ...]``; the chain
 # is extended event by event in a recursive CTE.

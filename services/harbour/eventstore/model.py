@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -86,23 +87,28 @@ class RecordedEvent:
         return FeedCheckpoint(self.txid, self.position)
 
     @classmethod
-    def from_row(cls, row: tuple[Any, ...], upcast: Any = None) -> RecordedEvent:
-        """Build from a stored row without the frozen ``__init__`` (one dict update instead of
-        eleven ``object.__setattr__`` calls: a third of the cost of reading the feed)."""
+    def from_row(cls, row: Sequence[Any], upcast: Any = None) -> RecordedEvent:
+        """Build from a stored row without the frozen ``__init__``: the instance dict set in
+        one call instead of eleven ``object.__setattr__`` calls (a third of the cost of
+        reading the feed). The result is as frozen and as equal as a normal instance."""
         position, stream_id, version, type_, schema_version, data, meta, at, txid, hash_ = row
         event = object.__new__(cls)
-        event.__dict__.update(
-            position=position,
-            stream_id=stream_id,
-            version=version,
-            type=type_,
-            schema_version=schema_version,
-            data_json=data,
-            metadata_json=meta,
-            recorded_at=at,
-            txid=int(txid),
-            hash=bytes(hash_),
-            _upcast=upcast,
+        object.__setattr__(
+            event,
+            "__dict__",
+            {
+                "position": position,
+                "stream_id": stream_id,
+                "version": version,
+                "type": type_,
+                "schema_version": schema_version,
+                "data_json": data,
+                "metadata_json": meta,
+                "recorded_at": at,
+                "txid": int(txid),
+                "hash": hash_ if type(hash_) is bytes else bytes(hash_),  # bytes() is not free
+                "_upcast": upcast,
+            },
         )
         return event
 
