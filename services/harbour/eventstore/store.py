@@ -55,6 +55,10 @@ STREAM_SQL = (
     "AND (%(until)s::timestamptz IS NULL OR recorded_at <= %(until)s) "
     "ORDER BY version LIMIT %(limit)s"
 )
+ALL_SQL = (
+    f"SELECT {EVENT_COLUMNS} FROM events WHERE position > %(after)s "  # noqa: S608
+    "AND (%(upto)s::bigint IS NULL OR position <= %(upto)s) ORDER BY position LIMIT %(limit)s"
+)
 HORIZON_SQL = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text"
 FEED_SQL = (
     f"SELECT {EVENT_COLUMNS} FROM events "  # noqa: S608 - constant column list
@@ -281,14 +285,10 @@ class EventStore:
         self, *, after_position: int = 0, up_to_position: int | None = None, limit: int = 5000
     ) -> list[RecordedEvent]:
         """Every stream, in position order (an audit reads committed history this way)."""
-        query = sa.text(
-            f"SELECT {EVENT_COLUMNS} FROM events WHERE position > :after "  # noqa: S608
-            "AND (CAST(:upto AS bigint) IS NULL OR position <= :upto) "
-            "ORDER BY position LIMIT :limit"
-        )
         params = {"after": after_position, "upto": up_to_position, "limit": limit}
-        async with self._autocommit.connect() as conn:
-            return [self._event(row) for row in await conn.execute(query, params)]
+        async with self._database.autocommit() as driver, driver.cursor() as cursor:
+            await cursor.execute(ALL_SQL, params, binary=True)
+            return [self._event(row) for row in await cursor.fetchall()]
 
     async def stream_version(self, stream_id: str) -> int:
         check_stream_id(stream_id)
