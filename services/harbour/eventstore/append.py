@@ -75,7 +75,7 @@ SELECT r.p, r.p, (r.p IS NOT NULL)::integer, r.head
 # A batch: ``%(events)s`` is ``[[type, schema_version, data, content_hex], ...]``; the chain
 # is extended event by event in a recursive CTE.
 APPEND_MANY_SQL = (  # constant text, no input is interpolated
-    "WITH RECURSIVE"  # noqa: S608
+    "WITH RECURSIVE"
     + _HEAD
     + """,
 batch AS (
@@ -112,3 +112,76 @@ SELECT request_id, fingerprint, stream_id, stream_version, first_position, last_
        response
   FROM command_log WHERE request_id = %(request_id)s
 """
+
+
+def append_together_sql(streams: int) -> str:
+    """One statement appending to ``streams`` streams at once, all or nothing.
+
+    Every head is read in the statement's snapshot before its first write, exactly like a
+    single-stream append (so the feed's ordering rule holds for each stream), and nothing is
+    inserted unless *every* head is at its expected version. The command log row names the
+    first stream. Parameters carry a suffix per stream: ``stream_id_0``, ``events_0``, ...
+    """
+    if streams < 2:
+        raise ValueError("use APPEND_ONE_SQL / APPEND_MANY_SQL for one stream")
+    parts: list[str] = []
+    for i in range(streams):
+        parts.append(f"""
+head_{i} AS (
+    SELECT coalesce(h.version, 0) AS version, coalesce(h.hash, '\\x'::bytea) AS hash
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (
+          SELECT e.version, e.hash FROM events e
+           WHERE e.stream_id = %(stream_id_{i})s ORDER BY e.version DESC LIMIT 1
+      ) AS h ON true
+)""")
+    gate = " AND ".join(
+        f"(SELECT version FROM head_{i}) = %(expected_version_{i})s" for i in range(streams)
+    )
+    parts.append(f"\ngate AS (SELECT {gate} AS ok)")
+    for i in range(streams):
+        parts.append(f"""
+batch_{i} AS (
+    SELECT b.ord::integer AS ord, b.event
+      FROM jsonb_array_elements(%(events_{i})s::jsonb) WITH ORDINALITY AS b(event, ord)
+),
+chain_{i} AS (
+    SELECT 0 AS ord, head_{i}.hash FROM head_{i}, gate WHERE gate.ok
+    UNION ALL
+    SELECT b.ord, sha256(c.hash || decode(b.event ->> 3, 'hex'))
+      FROM chain_{i} c JOIN batch_{i} b ON b.ord = c.ord + 1
+),
+inserted_{i} AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
+                        recorded_at, hash)
+    SELECT %(stream_id_{i})s, %(expected_version_{i})s + b.ord, b.event ->> 0,
+           (b.event ->> 1)::smallint, b.event -> 2, %(metadata)s::jsonb, %(recorded_at)s,
+           c.hash
+      FROM batch_{i} b JOIN chain_{i} c ON c.ord = b.ord
+     ORDER BY b.ord
+    RETURNING position
+)""")
+    everything = " UNION ALL ".join(f"SELECT position FROM inserted_{i}" for i in range(streams))
+    appended = ", ".join(f"(SELECT count(*)::integer FROM inserted_{i})" for i in range(streams))
+    parts.append(f"""
+span AS (
+    SELECT min(a.position) AS first_position, max(a.position) AS last_position,
+           (SELECT count(*)::integer FROM inserted_0) AS appended
+      FROM ({everything}) AS a
+),
+logged AS (
+    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
+                             first_position, last_position, response, recorded_at)
+    SELECT %(request_id)s, %(fingerprint)s, %(stream_id_0)s,
+           %(expected_version_0)s + s.appended, s.first_position, s.last_position,
+           %(response)s::jsonb, %(recorded_at)s
+      FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
+)""")
+    heads = ", ".join(f"(SELECT version FROM head_{i})" for i in range(streams))
+    # first/last position over every stream (read-your-writes covers all of them), events
+    # appended per stream, then each stream's head as read.
+    return (
+        "WITH RECURSIVE"
+        + ",".join(parts)
+        + f"\nSELECT s.first_position, s.last_position, {appended}, {heads} FROM span s\n"
+    )

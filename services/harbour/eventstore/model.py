@@ -20,6 +20,15 @@ class NewEvent:
 
 
 @dataclass(frozen=True)
+class StreamWrite:
+    """One stream's part of an append that spans several streams."""
+
+    stream_id: str
+    events: Sequence[NewEvent]
+    expected_version: int
+
+
+@dataclass(frozen=True)
 class AppendResult:
     """Where an append landed. ``replayed`` is true for an idempotent repeat."""
 

@@ -8,6 +8,7 @@ nothing to do or conflicts on the command log, and is answered from the log.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -17,7 +18,12 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from harbour.eventstore.append import APPEND_MANY_SQL, APPEND_ONE_SQL, LOOKUP_COMMAND_SQL
+from harbour.eventstore.append import (
+    APPEND_MANY_SQL,
+    APPEND_ONE_SQL,
+    LOOKUP_COMMAND_SQL,
+    append_together_sql,
+)
 from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import (
     canonical_json,
@@ -35,6 +41,7 @@ from harbour.eventstore.model import (
     FeedPage,
     NewEvent,
     RecordedEvent,
+    StreamWrite,
 )
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.upcasting import Upcasters
@@ -212,6 +219,118 @@ class EventStore:
                         logged.response,
                     )
             raise ConcurrencyConflict(stream_id, expected_version, head)
+        finally:
+            await pool.putconn(conn)
+
+    async def append_together(
+        self,
+        writes: Sequence[StreamWrite],
+        *,
+        request_id: str | None = None,
+        fingerprint: bytes | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        response: Mapping[str, Any] | None = None,
+    ) -> AppendResult:
+        """Append to several streams in one statement: all of them or none.
+
+        Each stream must be at its expected version; the command log (and the result) name
+        the first stream, and the result's positions span every event written. Used where one
+        decision changes two consistency boundaries at once — a loan advance moves the
+        client's account and the broker's total exposure, and neither may move alone.
+        """
+        if len(writes) == 1:
+            (only,) = writes
+            return await self.append(
+                only.stream_id,
+                only.events,
+                expected_version=only.expected_version,
+                request_id=request_id,
+                fingerprint=fingerprint,
+                metadata=metadata,
+                response=response,
+            )
+        if not writes or len({w.stream_id for w in writes}) != len(writes):
+            raise InvalidAppend("writes", "name at least two distinct streams")
+        check_request_id(request_id)
+        meta = dict(check_json_object(metadata or {}, "metadata"))
+        if request_id is not None:
+            meta["request_id"] = request_id
+        if response is not None:
+            check_json_object(response, "response")
+        recorded_at = self._clock()
+        metadata_json = canonical_json(meta)
+        params: dict[str, Any] = {
+            "request_id": request_id,
+            "metadata": metadata_json,
+            "recorded_at": recorded_at,
+            "response": canonical_json(response) if response is not None else None,
+        }
+        described = []
+        for index, write in enumerate(writes):
+            check_stream_id(write.stream_id)
+            _check_expected_version(write.expected_version)
+            if not write.events or len(write.events) > MAX_EVENTS_PER_APPEND:
+                raise InvalidAppend("events", f"1 to {MAX_EVENTS_PER_APPEND} events per stream")
+            encoded = [
+                self._encode(
+                    event, write.stream_id, write.expected_version + n, metadata_json, recorded_at
+                )
+                for n, event in enumerate(write.events, start=1)
+            ]
+            params[f"stream_id_{index}"] = write.stream_id
+            params[f"expected_version_{index}"] = write.expected_version
+            params[f"events_{index}"] = (
+                "[" + ",".join(f'["{t}",{v},{d},"{c.hex()}"]' for t, v, d, c in encoded) + "]"
+            )
+            described.append(
+                [
+                    write.stream_id,
+                    write.expected_version,
+                    [[e.type, e.schema_version, e.data] for e in write.events],
+                ]
+            )
+        params["fingerprint"] = fingerprint or request_fingerprint(described)
+        statement = _together_sql(len(writes))
+        pool = self._database.pool
+        conn = await pool.getconn()
+        try:
+            try:
+                row = await (await conn.execute(statement, params)).fetchone()
+            except psycopg.errors.UniqueViolation:
+                row = None  # lost a race on one of the streams (or to this very request)
+            except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
+                raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
+            count = len(writes)
+            if row is not None and row[2] > 0:
+                if self._notifier is not None:
+                    self._notifier.poke()
+                first = writes[0]
+                return AppendResult(
+                    first.stream_id,
+                    first.expected_version + row[2],
+                    row[0],
+                    row[1],
+                    False,
+                    None if response is None else dict(response),
+                )
+            if request_id is not None:
+                logged = await self._lookup(conn, request_id)
+                if logged is not None:
+                    if logged.fingerprint != params["fingerprint"]:
+                        raise RequestIdReused(request_id)
+                    return AppendResult(
+                        logged.stream_id,
+                        logged.version,
+                        logged.first_position,
+                        logged.last_position,
+                        True,
+                        logged.response,
+                    )
+            heads = [None] * count if row is None else [int(h) for h in row[2 + count :]]
+            for write, head in zip(writes, heads, strict=True):
+                if head != write.expected_version:
+                    raise ConcurrencyConflict(write.stream_id, write.expected_version, head)
+            raise ConcurrencyConflict(writes[0].stream_id, writes[0].expected_version, None)
         finally:
             await pool.putconn(conn)
 
@@ -397,6 +516,11 @@ class EventStore:
         async with self._autocommit.connect() as conn:
             row = (await conn.execute(query, {"s": stream_id, "upto": up_to_version})).first()
         return None if row is None else (row[0], row[1], row[2])
+
+
+@functools.lru_cache(maxsize=8)
+def _together_sql(streams: int) -> str:
+    return append_together_sql(streams)
 
 
 def _check_expected_version(expected_version: object) -> None:
