@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from alembic import context
 
 from harbour.accounts.schema import metadata as accounts_metadata
+from harbour.collateral.schema import metadata as collateral_metadata
 from harbour.eventstore.schema import metadata as store_metadata
+from harbour.lending.schema import metadata as lending_metadata
 from harbour.runtime.settings import sync_url
 
 config = context.config
@@ -16,7 +18,12 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 # Every table the migrations create, for autogenerate and pytest-alembic's model check.
-target_metadata = [store_metadata, accounts_metadata]
+target_metadata = [
+    store_metadata,
+    accounts_metadata,
+    collateral_metadata,
+    lending_metadata,
+]
 
 
 def _url() -> str:

@@ -4,14 +4,21 @@ shared by every servicer."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from harbour.api.v1 import common_pb2
+from harbour.commands import Outcome
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.follow import follow
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
-from harbour.eventstore.store import EventStore
+from harbour.eventstore.store import EventStore, check_request_id
+from harbour.ledger.assets import asset
+from harbour.ledger.errors import InvalidArgument
+from harbour.ledger.money import Money, format_minor
 
 R = TypeVar("R")
 
@@ -57,3 +64,57 @@ async def subscription(
     after = checkpoint_from(request.after, request.HasField("after"))
     async for event in follow(store, after, max_events=max_events(request.max_events)):
         yield response(event=recorded_event(event), checkpoint=checkpoint_to(event.checkpoint))
+
+
+# ------------------------------------------------------------------------- commands
+
+
+def command_request(request: Any) -> tuple[str, dict[str, str]]:
+    """A command request's request_id and fingerprinted payload (its exact bytes)."""
+    check_request_id(request.request_id or None)
+    if not request.request_id:
+        raise InvalidArgument.for_field("request_id", "is required (any unique id per command)")
+    payload = {
+        "rpc": type(request).__name__,
+        "request": request.SerializeToString(deterministic=True).hex(),
+    }
+    return request.request_id, payload
+
+
+def command_result(outcome: Outcome) -> common_pb2.CommandResult:
+    result = outcome.result
+    return common_pb2.CommandResult(
+        stream_id=result.stream_id,
+        stream_version=result.version,
+        position=result.last_position,
+        replayed=result.replayed,
+    )
+
+
+# ------------------------------------------------------------------------- fields
+
+
+def text(value: str, field: str, limit: int, required: bool = False) -> str:
+    if required and not value.strip():
+        raise InvalidArgument.for_field(field, "is required")
+    if len(value) > limit:
+        raise InvalidArgument.for_field(field, f"must be at most {limit} characters")
+    if not value.isprintable():
+        raise InvalidArgument.for_field(field, "must be printable text")
+    return value
+
+
+def instant(message: Timestamp, field: str) -> datetime:
+    """A timestamp field as an aware UTC datetime; out-of-range values are refused."""
+    try:
+        return message.ToDatetime(tzinfo=UTC)
+    except (ValueError, OverflowError) as error:
+        raise InvalidArgument.for_field(field, "is not a valid timestamp") from error
+
+
+def amount(code: str, minor: int) -> common_pb2.Amount:
+    return common_pb2.Amount(asset=code, value=format_minor(asset(code), minor))
+
+
+def money(value: Money) -> common_pb2.Amount:
+    return amount(value.asset.code, value.minor)

@@ -44,3 +44,11 @@ async def accounts_channel(runtime: Runtime) -> AsyncIterator[grpc.aio.Channel]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield channel
     await running.stop(0)
+
+
+@pytest.fixture
+async def collateral_channel(runtime: Runtime) -> AsyncIterator[grpc.aio.Channel]:
+    running = await serve_on_loopback("collateral", runtime)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        yield channel
+    await running.stop(0)

@@ -23,13 +23,25 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harbour.api.v1 import accounts_pb2, audit_pb2
-from harbour.runtime.settings import libpq_url
+from harbour.api.v1 import accounts_pb2, audit_pb2, collateral_pb2, lending_pb2
+from harbour.runtime.settings import SERVICES, libpq_url
 from tests.e2e.test_harbour_up import free_port_block, wait_serving
 
 EXAMPLES = int(os.environ.get("HARBOUR_FUZZ_EXAMPLES", "60"))
 NEVER = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
-PRINCIPAL = (("x-harbour-principal", "fuzzer:operator+trading-platform+auditor"),)
+PRINCIPAL = (
+    (
+        "x-harbour-principal",
+        "fuzzer:operator+trading-platform+auditor+risk+price-feed+policy-admin",
+    ),
+)
+# Every service's wire module and service name: the test covers every RPC of each.
+WIRE = {
+    "accounts": (accounts_pb2, "AccountsService"),
+    "audit": (audit_pb2, "AuditService"),
+    "collateral": (collateral_pb2, "CollateralService"),
+    "lending": (lending_pb2, "LendingService"),
+}
 
 PLAUSIBLE = st.sampled_from(
     [
@@ -143,7 +155,7 @@ def services(pg_server: str, template_url: str) -> Iterator[tuple[str, int]]:
     from tests.conftest import drop_database, new_database
 
     url = new_database(pg_server)
-    base = free_port_block(2)
+    base = free_port_block(len(SERVICES))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(base), HARBOUR_LOG_LEVEL="ERROR")
     processes = [
@@ -152,10 +164,10 @@ def services(pg_server: str, template_url: str) -> Iterator[tuple[str, int]]:
             env=env,
             stdout=subprocess.DEVNULL,
         )
-        for name in ("accounts", "audit")
+        for name in SERVICES
     ]
     try:
-        for offset in range(2):
+        for offset in range(len(SERVICES)):
             wait_serving(base + offset, deadline=__import__("time").monotonic() + 30)
         yield url, base
     finally:
@@ -176,12 +188,14 @@ def events_in(services: tuple[str, int]) -> Iterator[Any]:
         yield count
 
 
+def test_every_service_is_fuzzed() -> None:
+    assert set(WIRE) == set(SERVICES)
+
+
 def rpcs() -> list[tuple[str, int, Any]]:
     found = []
-    for offset, module, service in (
-        (0, accounts_pb2, "AccountsService"),
-        (1, audit_pb2, "AuditService"),
-    ):
+    for offset, name in enumerate(SERVICES):
+        module, service = WIRE[name]
         for method in module.DESCRIPTOR.services_by_name[service].methods:
             found.append((f"/{service_full(module, service)}/{method.name}", offset, method))
     return found
@@ -203,7 +217,12 @@ def test_hostile_messages_never_get_unknown_or_internal(
     request_cls = message_factory.GetMessageClass(method.input_type)
     response_cls = message_factory.GetMessageClass(method.output_type)
     channel = grpc.insecure_channel(f"127.0.0.1:{base + offset}")
-    kind = channel.unary_stream if method.server_streaming else channel.unary_unary
+    if method.client_streaming:
+        kind = channel.stream_unary
+    elif method.server_streaming:
+        kind = channel.unary_stream
+    else:
+        kind = channel.unary_unary
     call = kind(
         path,
         request_serializer=lambda m: m.SerializeToString(),
@@ -218,14 +237,15 @@ def test_hostile_messages_never_get_unknown_or_internal(
     )
     @given(message_strategy(request_cls))
     def check(request: Message) -> None:
-        if method.server_streaming:
+        if "max_events" in request.DESCRIPTOR.fields_by_name:
             request.max_events = 1  # type: ignore[attr-defined]  # never follow forever
         before = events_in()
         # A feed subscription past the last event rightly waits for more: its deadline is
         # the caller's to set. Unary calls must answer well within theirs.
         timeout = 0.3 if method.server_streaming else 10
         try:
-            reply = call(request, metadata=PRINCIPAL, timeout=timeout)
+            sent = iter([request, request]) if method.client_streaming else request
+            reply = call(sent, metadata=PRINCIPAL, timeout=timeout)
             if method.server_streaming:
                 list(reply)
         except grpc.RpcError as error:

@@ -14,23 +14,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.accounts.handlers import domain_event
 from harbour.accounts.schema import accounts, balances
+from harbour.commands import domain_event
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
-from harbour.ledger.account import MarginAccount, evolve, from_snapshot, to_snapshot
+from harbour.ledger.account import MarginAccount
 from harbour.ledger.eligibility import who_may_borrow
 from harbour.ledger.grades import CreditGrade
-
-ACCOUNT_STREAM_PREFIX = "account-"
-
-
-def _account_events(events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
-    return [
-        e
-        for e in events
-        if e.stream_id.startswith(ACCOUNT_STREAM_PREFIX) and e.type in ev.ACCOUNT_EVENT_TYPES
-    ]
+from harbour.readmodels import AccountStateProjection
 
 
 class Balances:
@@ -56,41 +47,14 @@ class Balances:
         await conn.execute(upsert, rows)
 
 
-class Accounts:
+class Accounts(AccountStateProjection):
     name = "accounts"
-    tables: Sequence[sa.Table] = (accounts,)
+    table = accounts
 
     def __init__(self, minimum_grade: CreditGrade = CreditGrade.BBB) -> None:
         self._minimum_grade = minimum_grade
 
-    async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
-        relevant = _account_events(events)
-        if not relevant:
-            return
-        clients = sorted({e.stream_id[len(ACCOUNT_STREAM_PREFIX) :] for e in relevant})
-        current = await conn.execute(
-            sa.select(accounts.c.client_id, accounts.c.state).where(
-                accounts.c.client_id.in_(clients)
-            )
-        )
-        states: dict[str, MarginAccount] = {c: from_snapshot(s) for c, s in current}
-        heads: dict[str, RecordedEvent] = {}
-        for recorded in relevant:
-            client = recorded.stream_id[len(ACCOUNT_STREAM_PREFIX) :]
-            state = states.get(client) or MarginAccount.initial(client)
-            states[client] = evolve(state, domain_event(recorded))
-            heads[client] = recorded
-        rows = [self._row(states[c], heads[c]) for c in heads]
-        insert = pg_insert(accounts)
-        await conn.execute(
-            insert.on_conflict_do_update(
-                index_elements=[accounts.c.client_id],
-                set_={k: insert.excluded[k] for k in rows[0] if k != "client_id"},
-            ),
-            rows,
-        )
-
-    def _row(self, state: MarginAccount, head: RecordedEvent) -> dict[str, Any]:
+    def row(self, state: MarginAccount, head: RecordedEvent) -> dict[str, Any]:
         return {
             "client_id": state.client_id,
             "status": state.status.value,
@@ -99,7 +63,6 @@ class Accounts:
             "may_borrow": not who_may_borrow(state, self._minimum_grade),
             "version": head.version,
             "last_position": head.position,
-            "state": to_snapshot(state),
         }
 
 

@@ -8,25 +8,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, TypeVar
 
 import grpc
 
 from harbour import wire
 from harbour.accounts import domain
-from harbour.accounts.handlers import AccountHandlers, Outcome, domain_event
+from harbour.accounts.handlers import AccountHandlers, Outcome
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, common_pb2
 from harbour.caller import current, require_role
+from harbour.commands import domain_event
 from harbour.eventstore.encoding import canonical_json
-from harbour.eventstore.store import EventStore, check_request_id
+from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
 from harbour.ledger.account import Lifecycle, MarginAccount, RiskState
 from harbour.ledger.assets import asset
 from harbour.ledger.balances import Balances
 from harbour.ledger.eligibility import who_may_borrow
 from harbour.ledger.errors import AccountNotFound, InvalidArgument
-from harbour.ledger.grades import credit_grade
+from harbour.ledger.grades import CreditGrade, credit_grade
 from harbour.ledger.ids import account_stream, check_id, client_id
 from harbour.ledger.money import Money, format_minor, parse_amount
 from harbour.ledger.postings import client_of
@@ -52,7 +53,6 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
     def __init__(self, store: EventStore, handlers: AccountHandlers) -> None:
         self._store = store
         self._handlers = handlers
-        self._minimum_grade = domain.Context(datetime.min).minimum_grade
 
     # ------------------------------------------------------------------------- commands
     async def OnboardClient(
@@ -80,10 +80,11 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             professional_investor=request.professional_investor,
             related_group_id=_optional_id(request.related_group_id, "related_group_id"),
         )
-        outcome = await self._handle(command, request, respond=self._eligibility)
+        grade = (await self._handlers.context()).minimum_grade
+        outcome = await self._handle(command, request, respond=lambda s: _eligibility(s, grade))
         response = outcome.response or {}
         return accounts_pb2.OnboardClientResponse(
-            result=_result(outcome),
+            result=wire.command_result(outcome),
             may_borrow=bool(response.get("may_borrow")),
             borrowing_refusals=list(response.get("borrowing_refusals", ())),
         )
@@ -128,19 +129,19 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         decided = command(
             client_id(request.client_id),
             _amount(getattr(request, amount_field), amount_field),
-            _text(request.reference, "reference", MAX_REFERENCE),
+            wire.text(request.reference, "reference", MAX_REFERENCE),
         )
-        return response(result=_result(await self._handle(decided, request)))
+        return response(result=wire.command_result(await self._handle(decided, request)))
 
     async def SuspendAccount(
         self, request: accounts_pb2.SuspendAccountRequest, context: Context
     ) -> accounts_pb2.SuspendAccountResponse:
         require_role(*OPERATORS)
         command = domain.SuspendAccount(
-            client_id(request.client_id), _text(request.reason, "reason", MAX_REASON, True)
+            client_id(request.client_id), wire.text(request.reason, "reason", MAX_REASON, True)
         )
         return accounts_pb2.SuspendAccountResponse(
-            result=_result(await self._handle(command, request))
+            result=wire.command_result(await self._handle(command, request))
         )
 
     async def ResumeAccount(
@@ -148,10 +149,10 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
     ) -> accounts_pb2.ResumeAccountResponse:
         require_role(*OPERATORS)
         command = domain.ResumeAccount(
-            client_id(request.client_id), _text(request.reason, "reason", MAX_REASON, True)
+            client_id(request.client_id), wire.text(request.reason, "reason", MAX_REASON, True)
         )
         return accounts_pb2.ResumeAccountResponse(
-            result=_result(await self._handle(command, request))
+            result=wire.command_result(await self._handle(command, request))
         )
 
     async def CloseAccount(
@@ -160,7 +161,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         require_role(*OPERATORS)
         command = domain.CloseAccount(client_id(request.client_id))
         return accounts_pb2.CloseAccountResponse(
-            result=_result(await self._handle(command, request))
+            result=wire.command_result(await self._handle(command, request))
         )
 
     # ------------------------------------------------------------------------- queries
@@ -179,7 +180,9 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             account_stream(client), after_version=loaded.version - 1
         )
         return accounts_pb2.GetAccountResponse(
-            account=self._account(state, loaded.version, head.position)
+            account=self._account(
+                state, loaded.version, head.position, (await self._handlers.context()).minimum_grade
+            )
         )
 
     async def GetBalances(
@@ -207,7 +210,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             balances=[
                 accounts_pb2.LedgerBalance(
                     ledger_account=account,
-                    balance=common_pb2.Amount(asset=code, value=format_minor(asset(code), minor)),
+                    balance=wire.amount(code, minor),
                 )
                 for (account, code), minor in sorted(totals.items())
                 if minor
@@ -262,27 +265,19 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         request: Any,
         respond: Callable[[MarginAccount], Mapping[str, Any] | None] = lambda _: None,
     ) -> Outcome:
-        check_request_id(request.request_id or None)
-        if not request.request_id:
-            raise InvalidArgument.for_field("request_id", "is required (any unique id per command)")
-        payload = {
-            "rpc": type(request).__name__,
-            "request": request.SerializeToString(deterministic=True).hex(),
-        }
+        request_id, payload = wire.command_request(request)
         return await self._handlers.handle(
             command,
-            request_id=request.request_id,
+            request_id=request_id,
             request=payload,
             metadata=current().event_metadata(),
             respond=respond,
         )
 
-    def _eligibility(self, state: MarginAccount) -> Mapping[str, Any]:
-        refusals = who_may_borrow(state, self._minimum_grade)
-        return {"may_borrow": not refusals, "borrowing_refusals": list(refusals)}
-
-    def _account(self, state: MarginAccount, version: int, position: int) -> accounts_pb2.Account:
-        refusals = who_may_borrow(state, self._minimum_grade)
+    def _account(
+        self, state: MarginAccount, version: int, position: int, grade: CreditGrade
+    ) -> accounts_pb2.Account:
+        refusals = who_may_borrow(state, grade)
         return accounts_pb2.Account(
             client_id=state.client_id,
             status=STATUS[state.status],
@@ -291,7 +286,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             may_borrow=not refusals,
             borrowing_refusals=list(refusals),
             credit_grade=state.credit_grade.value if state.credit_grade else "",
-            credit_limit=_money(state.credit_limit) if state.credit_limit else None,
+            credit_limit=wire.money(state.credit_limit) if state.credit_limit else None,
             cash=_amounts(state.cash),
             collateral=_amounts(state.collateral),
             loan_principal=_owed(state.principal),
@@ -299,6 +294,12 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             version=version,
             position=position,
         )
+
+
+def _eligibility(state: MarginAccount, grade: CreditGrade) -> Mapping[str, Any]:
+    """Who may borrow, under the policy's minimum grade in force now."""
+    refusals = who_may_borrow(state, grade)
+    return {"may_borrow": not refusals, "borrowing_refusals": list(refusals)}
 
 
 def _existing(state: MarginAccount) -> MarginAccount:
@@ -322,16 +323,6 @@ def _optional_id(value: str, field: str) -> str | None:
     return check_id(value, field) if value else None
 
 
-def _text(value: str, field: str, limit: int, required: bool = False) -> str:
-    if required and not value.strip():
-        raise InvalidArgument.for_field(field, "is required")
-    if len(value) > limit:
-        raise InvalidArgument.for_field(field, f"must be at most {limit} characters")
-    if not value.isprintable():
-        raise InvalidArgument.for_field(field, "must be printable text")
-    return value
-
-
 def _page_size(value: int) -> int:
     if value < 0:
         raise InvalidArgument.for_field("page.page_size", "must not be negative")
@@ -346,23 +337,15 @@ def _page_token(token: str) -> int:
     return int(token)
 
 
-def _money(money: Money) -> common_pb2.Amount:
-    return common_pb2.Amount(asset=money.asset.code, value=format_minor(money.asset, money.minor))
-
-
 def _owed(balances: Balances) -> common_pb2.Amount:
     """A debt figure in its currency (the reporting currency while nothing is owed)."""
     owed = [(code, minor) for code, minor in sorted(balances) if minor]
     code, minor = owed[0] if owed else (domain.REPORTING_CURRENCY, 0)
-    return common_pb2.Amount(asset=code, value=format_minor(asset(code), minor))
+    return wire.amount(code, minor)
 
 
 def _amounts(balances: Balances) -> list[common_pb2.Amount]:
-    return [
-        common_pb2.Amount(asset=code, value=format_minor(asset(code), minor))
-        for code, minor in sorted(balances)
-        if minor
-    ]
+    return [wire.amount(code, minor) for code, minor in sorted(balances) if minor]
 
 
 def _entry(recorded: Any) -> accounts_pb2.StatementEntry:
@@ -384,16 +367,6 @@ def _entry(recorded: Any) -> accounts_pb2.StatementEntry:
     )
     entry.recorded_at.FromDatetime(recorded.recorded_at)
     return entry
-
-
-def _result(outcome: Outcome) -> common_pb2.CommandResult:
-    result = outcome.result
-    return common_pb2.CommandResult(
-        stream_id=result.stream_id,
-        stream_version=result.version,
-        position=result.last_position,
-        replayed=result.replayed,
-    )
 
 
 def register(

@@ -28,7 +28,9 @@ class Projection(Protocol):
     """A read model. ``apply`` gets whole pages so it can write in bulk."""
 
     name: str
-    tables: Sequence[sa.Table]
+
+    @property
+    def tables(self) -> Sequence[sa.Table]: ...
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None: ...
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from enum import Enum
 from typing import Any
 
@@ -63,7 +64,9 @@ class MarginAccount:
     related_group_id: str | None = None
     securities_account_id: str | None = None
     credit_grade: CreditGrade | None = None
-    credit_limit: Money | None = None
+    credit_limit: Money | None = None  # its asset is the loan currency
+    facility_id: str | None = None  # set once a margin facility is approved
+    annual_rate: Decimal | None = None
     agreement_version: str | None = None
     disclosure_version: str | None = None
     professional_investor: bool = False
@@ -178,6 +181,15 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
             return replace(state, credit_grade=event.grade)
         case ev.CreditLimitSet():
             return _activated(replace(state, credit_limit=event.limit))
+        case ev.MarginFacilityApproved():
+            return _activated(
+                replace(
+                    state,
+                    credit_limit=event.credit_limit,
+                    facility_id=event.facility_id,
+                    annual_rate=event.annual_rate,
+                )
+            )
         case ev.MarginAgreementSigned():
             return _activated(replace(state, agreement_version=event.agreement_version))
         case ev.RiskDisclosureAcknowledged():
@@ -243,7 +255,7 @@ def replay(client_id: str, history: Iterable[ev.Event]) -> MarginAccount:
 
 
 # Bump when MarginAccount's fields change: a snapshot of another shape is a cache miss.
-SNAPSHOT_VERSION = 1
+SNAPSHOT_VERSION = 2
 
 
 def to_snapshot(state: MarginAccount) -> dict[str, Any]:

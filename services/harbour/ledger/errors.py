@@ -139,6 +139,14 @@ class AccountAlreadyExists(AlreadyExists):
     reason = "account_already_exists"
 
 
+class ProposalAlreadyExists(AlreadyExists):
+    reason = "proposal_already_exists"
+
+
+class UnknownPolicyParameter(InvalidArgument):
+    reason = "unknown_policy_parameter"
+
+
 # --- state forbids it (FAILED_PRECONDITION)
 
 
@@ -245,6 +253,18 @@ class ProposalNotPending(FailedPrecondition):
     reason = "proposal_not_pending"
 
 
+class ProposalSuperseded(FailedPrecondition):
+    """A policy proposal drafted against a version that is no longer the latest."""
+
+    reason = "proposal_superseded"
+
+
+class EffectiveInstantPassed(FailedPrecondition):
+    """Policies are never retroactive: their effective instant must lie ahead."""
+
+    reason = "effective_instant_passed"
+
+
 class SameMakerAndChecker(PermissionDenied):
     """Maker-checker: the approver of a policy change must not be its proposer."""
 
@@ -295,4 +315,8 @@ ALL_ERRORS: tuple[type[DomainError], ...] = (
     UtilisationTooHigh,
     ProposalNotPending,
     SameMakerAndChecker,
+    ProposalAlreadyExists,
+    UnknownPolicyParameter,
+    ProposalSuperseded,
+    EffectiveInstantPassed,
 )

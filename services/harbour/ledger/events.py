@@ -192,6 +192,17 @@ class CollateralWithdrawn(AccountEvent):
 
 
 @dataclass(frozen=True)
+class MarginFacilityApproved(AccountEvent):
+    """Credit approved for margin lending: the limit (whose asset is the loan currency) and
+    the annual interest rate. A later approval replaces the terms for future draws."""
+
+    facility_id: str
+    credit_limit: Money
+    annual_rate: Decimal
+    policy_version: int
+
+
+@dataclass(frozen=True)
 class LoanAdvanced(AccountEvent):
     amount: Money
     risk_after: RiskFigures
@@ -371,6 +382,36 @@ class PriceObserved(Event):
 
 
 @dataclass(frozen=True)
+class PriceRejected(Event):
+    """A price observation the feed sent and the policy refused (out of order, or a jump
+    beyond the policy's band): kept as a fact so the feed's quality can be audited."""
+
+    base_asset: str
+    quote_asset: str
+    price: Decimal
+    observed_at: datetime
+    source: str
+    reason: str  # "out_of_order" | "jump_beyond_band"
+    last_price: Decimal | None
+    last_observed_at: datetime | None
+    policy_version: int
+
+
+@dataclass(frozen=True)
+class BrokerExposureChanged(Event):
+    """The broker's outstanding margin loans moved (stream ``broker-exposure``): written in
+    the same statement as the account event that moved them, so the cross-account limits
+    (total loans vs capital, single client or related group vs shareholders' funds) are
+    decided on a serialisable total."""
+
+    client_id: str
+    group_id: str  # the client's related group, or the client itself
+    change: Money  # signed principal change in the loan currency
+    reason: str  # "advance" | "repayment" | "capitalisation" | "liquidation"
+    reference: str  # the request or event that caused it
+
+
+@dataclass(frozen=True)
 class PolicyChangeProposed(Event):
     proposal_id: str
     policy_version: int
@@ -424,6 +465,7 @@ _ALL: tuple[type[Event], ...] = (
     CashWithdrawn,
     CollateralDeposited,
     CollateralWithdrawn,
+    MarginFacilityApproved,
     LoanAdvanced,
     LoanRepaid,
     InterestAccrued,
@@ -445,6 +487,8 @@ _ALL: tuple[type[Event], ...] = (
     DebtRecovered,
     DebtWrittenOff,
     PriceObserved,
+    PriceRejected,
+    BrokerExposureChanged,
     PolicyChangeProposed,
     PolicyChangeApproved,
     PolicyChangeRejected,

@@ -75,7 +75,9 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
 
     with database_url(settings) as url:
         migrate(url)
-        env = {**os.environ, "HARBOUR_DATABASE_URL": url}
+        # Each child serves one service on base + index: a fixed HARBOUR_PORT would collide.
+        inherited = {k: v for k, v in os.environ.items() if k != "HARBOUR_PORT"}
+        env = {**inherited, "HARBOUR_DATABASE_URL": url}
         children = {
             name: subprocess.Popen(
                 [sys.executable, "-m", "harbour.runtime.cli", "serve", name], env=env

@@ -52,11 +52,15 @@ class RunningServer:
     port: int
     health: HealthServicer
     service_names: tuple[str, ...]
+    background: tuple[asyncio.Task[None], ...] = ()
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
         # Tell load balancers first, then let in-flight calls finish.
         for name in (*self.service_names, ""):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         await self.server.stop(grace)
 
 
@@ -70,7 +74,8 @@ async def start_server(
         interceptors=[HarbourInterceptor(service, Authenticator(settings.auth_tokens))],
         options=[("grpc.so_reuseport", 0)],
     )
-    names = register_service(service, server, runtime)
+    registered = register_service(service, server, runtime)
+    names = registered.names
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -94,7 +99,10 @@ async def start_server(
     await server.start()
     for name in (*names, ""):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    return RunningServer(service, server, bound, health_servicer, names)
+    background = tuple(
+        asyncio.create_task(work(), name=f"{service}-background") for work in registered.background
+    )
+    return RunningServer(service, server, bound, health_servicer, names, background)
 
 
 async def open_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:

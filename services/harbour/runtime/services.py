@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 if TYPE_CHECKING:
     from harbour.runtime.server import Runtime
 
+Background = Callable[[], Coroutine[Any, Any, None]]
 
-def register_service(service: str, server: grpc.aio.Server, runtime: Runtime) -> tuple[str, ...]:
-    """Add ``service``'s servicers to ``server``; returns the full gRPC service names."""
+
+@dataclass(frozen=True)
+class Registered:
+    names: tuple[str, ...]  # the full gRPC service names
+    background: tuple[Background, ...] = field(default=())  # run while the server runs
+
+
+def register_service(service: str, server: grpc.aio.Server, runtime: Runtime) -> Registered:
+    """Add ``service``'s servicers to ``server``; returns their names and background work."""
+    return Registered(*_register(service, server, runtime))
+
+
+def _register(
+    service: str, server: grpc.aio.Server, runtime: Runtime
+) -> tuple[tuple[str, ...], tuple[Background, ...]]:
     if service == "accounts":
         from harbour.accounts.handlers import AccountHandlers
         from harbour.accounts.service import register as register_accounts
@@ -19,10 +35,28 @@ def register_service(service: str, server: grpc.aio.Server, runtime: Runtime) ->
         handlers = AccountHandlers(
             runtime.store, clock=runtime.clock, snapshot_every=runtime.settings.snapshot_every
         )
-        return register_accounts(server, runtime.store, handlers)
+        return register_accounts(server, runtime.store, handlers), ()
+    if service == "collateral":
+        from harbour.collateral.handlers import CollateralHandlers
+        from harbour.collateral.service import register as register_collateral
+        from harbour.commands import CommandRunner
+
+        runner = CommandRunner(runtime.store, snapshot_every=runtime.settings.snapshot_every)
+        collateral = CollateralHandlers(runner, clock=runtime.clock)
+        return register_collateral(server, runtime.store, collateral), ()
+    if service == "lending":
+        from harbour.commands import CommandRunner
+        from harbour.lending.handlers import LendingHandlers
+        from harbour.lending.monitor import run_background
+        from harbour.lending.service import register as register_lending
+
+        runner = CommandRunner(runtime.store, snapshot_every=runtime.settings.snapshot_every)
+        lending = LendingHandlers(runner, clock=runtime.clock)
+        names = register_lending(server, runtime.store, lending)
+        return names, (lambda: run_background(lending),)
     if service == "audit":
         from harbour.audit.service import register
 
-        names: tuple[str, ...] = register(server, runtime.store)
-        return names
+        audit: tuple[str, ...] = register(server, runtime.store)
+        return audit, ()
     raise ValueError(f"unknown service {service!r}")

@@ -4,6 +4,8 @@ HARBOUR_DATABASE_URL      PostgreSQL URL; unset means the embedded PostgreSQL
 HARBOUR_DATA_DIR          embedded PostgreSQL data parent (default ~/.local/share/harbour)
 HARBOUR_HOST              address the gRPC servers bind (default 127.0.0.1)
 HARBOUR_PORT_BASE         first port; services take base+0, base+1, ... (default 50051)
+HARBOUR_PORT              the port of `harbour serve <service>` when one process serves one
+                          service (a container); overrides the base for that process
 HARBOUR_DB_ROLE           role the services act as (default harbour_service; "-" = login role)
 HARBOUR_DB_POOL_SIZE      connections per process (default 20)
 HARBOUR_TLS_CERT/_KEY     server certificate and key (PEM paths); unset means plaintext
@@ -22,7 +24,9 @@ from pathlib import Path
 from harbour.caller import Principal
 
 PREFIX = "HARBOUR_"
-SERVICES = ("accounts", "audit")  # grows as services land; `harbour up` serves each of them
+# Grows as services land; `harbour up` serves each of them. New ones go last, so that the
+# ports of the existing ones (base + index) never move.
+SERVICES = ("accounts", "audit", "collateral", "lending")
 
 
 class SettingsError(ValueError):
@@ -35,6 +39,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.home() / ".local/share/harbour")
     host: str = "127.0.0.1"
     port_base: int = 50051
+    port: int | None = None
     db_role: str | None = "harbour_service"
     pool_size: int = 20
     tls_cert: Path | None = None
@@ -60,6 +65,7 @@ class Settings:
             data_dir=Path(get("DATA_DIR") or defaults.data_dir).expanduser(),
             host=get("HOST") or defaults.host,
             port_base=_int(get("PORT_BASE"), "PORT_BASE", defaults.port_base),
+            port=_int(get("PORT"), "PORT", 0) or None,
             db_role=_role(get("DB_ROLE"), defaults.db_role),
             pool_size=_int(get("DB_POOL_SIZE"), "DB_POOL_SIZE", defaults.pool_size),
             tls_cert=Path(tls_cert) if tls_cert else None,
@@ -70,6 +76,8 @@ class Settings:
         )
 
     def port_of(self, service: str) -> int:
+        if self.port is not None:
+            return self.port
         return self.port_base + SERVICES.index(service)
 
 

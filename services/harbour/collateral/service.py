@@ -1,0 +1,375 @@
+"""The collateral gRPC servicer: proto <-> command and valuation <-> proto, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import grpc
+import sqlalchemy as sa
+
+from harbour import wire
+from harbour.api.v1 import collateral_pb2, collateral_pb2_grpc, common_pb2
+from harbour.caller import current, require_role
+from harbour.collateral import domain
+from harbour.collateral.handlers import CollateralHandlers
+from harbour.collateral.schema import latest_prices, price_observations
+from harbour.eventstore.errors import InvalidAppend
+from harbour.eventstore.store import EventStore
+from harbour.kinds import policy_history
+from harbour.ledger import events as ev
+from harbour.ledger.assets import REPORTING_CURRENCY, asset
+from harbour.ledger.errors import InvalidArgument, NotFound, PriceUnavailable
+from harbour.ledger.ids import check_id, client_id
+from harbour.ledger.money import format_decimal, parse_price
+from harbour.ledger.policy import CollateralPolicy, PolicyHistory, Proposal
+from harbour.ledger.valuation import ImpliedState, Valuation
+
+Context = grpc.aio.ServicerContext[Any, Any]
+FEEDS = ("price-feed",)
+POLICY_ADMINS = ("policy-admin",)
+READERS = ("risk", "trading-platform", "operator", "auditor", "policy-admin")
+MAX_REASON = 500
+MAX_BATCH, CHUNK = 100_000, 1_000
+
+IMPLIED = {state: getattr(collateral_pb2, f"IMPLIED_STATE_{state.name}") for state in ImpliedState}
+
+
+class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
+    def __init__(self, store: EventStore, handlers: CollateralHandlers) -> None:
+        self._store = store
+        self._handlers = handlers
+
+    # ------------------------------------------------------------------------- prices
+    async def RecordPrice(
+        self, request: collateral_pb2.RecordPriceRequest, context: Context
+    ) -> collateral_pb2.RecordPriceResponse:
+        require_role(*FEEDS)
+        return await self._record(request, "")
+
+    async def StreamPrices(
+        self, request_iterator: AsyncIterator[collateral_pb2.StreamPricesRequest], context: Context
+    ) -> collateral_pb2.StreamPricesResponse:
+        require_role(*FEEDS)
+        summary = collateral_pb2.StreamPricesResponse()
+        index = 0
+        async for message in request_iterator:
+            # Each observation is its own command: a malformed one ends the call, naming it;
+            # the ones before it stay recorded, exactly as separate RecordPrice calls would.
+            recorded = await self._record(message.observation, f"observation[{index}].")
+            index += 1
+            summary.position = max(summary.position, recorded.result.position)
+            if recorded.accepted:
+                summary.accepted += 1
+            else:
+                summary.rejected += 1
+                summary.rejections.append(
+                    collateral_pb2.PriceRejection(
+                        request_id=message.observation.request_id,
+                        reason=recorded.rejection_reason,
+                    )
+                )
+        return summary
+
+    async def _record(
+        self, request: collateral_pb2.RecordPriceRequest, prefix: str
+    ) -> collateral_pb2.RecordPriceResponse:
+        try:
+            command = _record_price(request)
+            request_id, payload = wire.command_request(request)
+        except (InvalidArgument, InvalidAppend) as error:
+            if not prefix:
+                raise
+            field, description = _violation(error)
+            raise InvalidArgument.for_field(f"{prefix}{field}", description) from error
+        outcome = await self._handlers.record_price(
+            command, request_id=request_id, request=payload, metadata=current().event_metadata()
+        )
+        response = outcome.response or {}
+        return collateral_pb2.RecordPriceResponse(
+            result=wire.command_result(outcome),
+            accepted=bool(response.get("accepted")),
+            rejection_reason=str(response.get("rejection_reason", "")),
+        )
+
+    async def GetPrice(
+        self, request: collateral_pb2.GetPriceRequest, context: Context
+    ) -> collateral_pb2.GetPriceResponse:
+        require_role(*READERS, *FEEDS)
+        code = asset(request.asset, "asset").code
+        at = wire.instant(request.at, "at") if request.HasField("at") else None
+        if at is None:
+            query = sa.select(latest_prices).where(latest_prices.c.asset == code)
+        else:
+            query = (
+                sa.select(price_observations)
+                .where(price_observations.c.asset == code, price_observations.c.observed_at <= at)
+                .order_by(price_observations.c.observed_at.desc())
+                .limit(1)
+            )
+        async with self._store.engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            when = f" at {at.isoformat()}" if at else ""
+            raise PriceUnavailable(f"no accepted price of {code}{when}")
+        moment = at or self._handlers.now()
+        policy = (await policy_history(self._handlers.runner)).as_of(moment)
+        stale = moment - row["observed_at"] > timedelta(seconds=policy.price_staleness_seconds)
+        response = collateral_pb2.GetPriceResponse(
+            price=_price(code, row["price"]),
+            source=row["source"],
+            stale=stale,
+            position=row["position"],
+        )
+        response.observed_at.FromDatetime(row["observed_at"])
+        return response
+
+    # ------------------------------------------------------------------------- policy
+    async def ProposePolicyChange(
+        self, request: collateral_pb2.ProposePolicyChangeRequest, context: Context
+    ) -> collateral_pb2.ProposePolicyChangeResponse:
+        require_role(*POLICY_ADMINS)
+        if not request.HasField("effective_from"):
+            raise InvalidArgument.for_field("effective_from", "is required")
+        command = domain.ProposePolicyChange(
+            proposal_id=check_id(request.proposal_id, "proposal_id"),
+            parameters=tuple(
+                ev.PolicyParameter(
+                    wire.text(p.name, f"parameters[{i}].name", 100, required=True),
+                    wire.text(p.value, f"parameters[{i}].value", 1000),
+                )
+                for i, p in enumerate(request.parameters)
+            ),
+            effective_from=wire.instant(request.effective_from, "effective_from"),
+        )
+        outcome = await self._policy(command, request)
+        history = await policy_history(self._handlers.runner)
+        proposal = history.proposals.get(command.proposal_id)
+        return collateral_pb2.ProposePolicyChangeResponse(
+            result=wire.command_result(outcome),
+            base_version=proposal.base_version if proposal else 0,
+        )
+
+    async def ApprovePolicyChange(
+        self, request: collateral_pb2.ApprovePolicyChangeRequest, context: Context
+    ) -> collateral_pb2.ApprovePolicyChangeResponse:
+        require_role(*POLICY_ADMINS)
+        command = domain.ApprovePolicyChange(check_id(request.proposal_id, "proposal_id"))
+        outcome = await self._policy(command, request)
+        return collateral_pb2.ApprovePolicyChangeResponse(
+            result=wire.command_result(outcome),
+            policy_version=int((outcome.response or {}).get("policy_version", 0)),
+        )
+
+    async def RejectPolicyChange(
+        self, request: collateral_pb2.RejectPolicyChangeRequest, context: Context
+    ) -> collateral_pb2.RejectPolicyChangeResponse:
+        require_role(*POLICY_ADMINS)
+        command = domain.RejectPolicyChange(
+            check_id(request.proposal_id, "proposal_id"),
+            wire.text(request.reason, "reason", MAX_REASON, required=True),
+        )
+        outcome = await self._policy(command, request)
+        return collateral_pb2.RejectPolicyChangeResponse(result=wire.command_result(outcome))
+
+    async def _policy(self, command: domain.PolicyCommand, request: Any) -> Any:
+        request_id, payload = wire.command_request(request)
+        return await self._handlers.change_policy(
+            command,
+            actor=current().principal.name,
+            request_id=request_id,
+            request=payload,
+            metadata=current().event_metadata(),
+        )
+
+    async def GetPolicy(
+        self, request: collateral_pb2.GetPolicyRequest, context: Context
+    ) -> collateral_pb2.GetPolicyResponse:
+        require_role(*READERS)
+        history = await policy_history(self._handlers.runner)
+        which = request.WhichOneof("which")
+        if which == "version":
+            policy = history.version(request.version)
+            if policy is None:
+                raise NotFound(
+                    f"no policy version {request.version}; the latest is {history.latest.version}"
+                )
+        else:
+            moment = wire.instant(request.at, "at") if which == "at" else self._handlers.now()
+            policy = history.as_of(moment)
+        return collateral_pb2.GetPolicyResponse(policy=_policy(policy, history))
+
+    async def ListPolicyVersions(
+        self, request: collateral_pb2.ListPolicyVersionsRequest, context: Context
+    ) -> collateral_pb2.ListPolicyVersionsResponse:
+        require_role(*READERS)
+        history = await policy_history(self._handlers.runner)
+        return collateral_pb2.ListPolicyVersionsResponse(
+            versions=[_policy(p, history) for p in history.versions],
+            proposals=[_proposal(p) for p in history.proposals.values()],
+        )
+
+    # ------------------------------------------------------------------------- valuations
+    async def ValueAccount(
+        self, request: collateral_pb2.ValueAccountRequest, context: Context
+    ) -> collateral_pb2.ValueAccountResponse:
+        require_role(*READERS)
+        valuation, version = await self._handlers.value(client_id(request.client_id))
+        message = _valuation(valuation, self._handlers.now())
+        message.account_version = version
+        return collateral_pb2.ValueAccountResponse(valuation=message)
+
+    async def ValueAccounts(
+        self, request: collateral_pb2.ValueAccountsRequest, context: Context
+    ) -> AsyncIterator[collateral_pb2.ValueAccountsResponse]:
+        require_role(*READERS)
+        if len(request.client_ids) > MAX_BATCH:
+            raise InvalidArgument.for_field("client_ids", f"at most {MAX_BATCH} clients a call")
+        clients = [client_id(c, f"client_ids[{i}]") for i, c in enumerate(request.client_ids)]
+        valuations, position = await self._handlers.value_many(list(dict.fromkeys(clients)))
+        now = self._handlers.now()
+        for start in range(0, max(len(valuations), 1), CHUNK):
+            yield collateral_pb2.ValueAccountsResponse(
+                valuations=[_valuation(v, now) for v in valuations[start : start + CHUNK]],
+                position=position,
+            )
+
+    async def Subscribe(
+        self, request: collateral_pb2.CollateralServiceSubscribeRequest, context: Context
+    ) -> AsyncIterator[collateral_pb2.CollateralServiceSubscribeResponse]:
+        require_role(*READERS)
+        async for reply in wire.subscription(
+            self._store, request, collateral_pb2.CollateralServiceSubscribeResponse
+        ):
+            yield reply
+
+
+# ----------------------------------------------------------------------------- conversions
+
+
+def _record_price(request: collateral_pb2.RecordPriceRequest) -> domain.RecordPrice:
+    if not request.HasField("price"):
+        raise InvalidArgument.for_field("price", "is required")
+    if request.price.quote_asset != REPORTING_CURRENCY.code:
+        raise InvalidArgument.for_field(
+            "price.quote_asset", f"prices are quoted in {REPORTING_CURRENCY.code}"
+        )
+    if not request.HasField("observed_at"):
+        raise InvalidArgument.for_field("observed_at", "is required")
+    return domain.RecordPrice(
+        asset=asset(request.price.base_asset, "price.base_asset").code,
+        price=parse_price(request.price.value, "price.value"),
+        observed_at=wire.instant(request.observed_at, "observed_at"),
+        source=check_id(request.source, "source"),
+    )
+
+
+def _violation(error: InvalidArgument | InvalidAppend) -> tuple[str, str]:
+    if isinstance(error, InvalidAppend):
+        return error.field, error.description
+    if error.violations:
+        return error.violations[0].field, error.violations[0].description
+    return "observation", str(error)
+
+
+def _price(code: str, value: Decimal) -> common_pb2.Price:
+    return common_pb2.Price(
+        base_asset=code, quote_asset=REPORTING_CURRENCY.code, value=format_decimal(value)
+    )
+
+
+def _parameters(parameters: Sequence[ev.PolicyParameter]) -> list[collateral_pb2.PolicyParameter]:
+    return [collateral_pb2.PolicyParameter(name=p.name, value=p.value) for p in parameters]
+
+
+def _policy(policy: CollateralPolicy, history: PolicyHistory) -> collateral_pb2.Policy:
+    origin = next(
+        (p for p in history.proposals.values() if p.approved_version == policy.version), None
+    )
+    message = collateral_pb2.Policy(
+        version=policy.version,
+        parameters=_parameters(policy.parameters()),
+        proposal_id=origin.proposal_id if origin else "",
+        proposed_by=origin.proposed_by if origin else "",
+        approved_by=(origin.decided_by or "") if origin else "",
+    )
+    message.effective_from.FromDatetime(policy.effective_from)
+    return message
+
+
+def _proposal(proposal: Proposal) -> collateral_pb2.PolicyProposal:
+    message = collateral_pb2.PolicyProposal(
+        proposal_id=proposal.proposal_id,
+        state=proposal.state,
+        base_version=proposal.base_version,
+        parameters=_parameters(proposal.parameters),
+        proposed_by=proposal.proposed_by,
+    )
+    message.effective_from.FromDatetime(proposal.effective_from)
+    return message
+
+
+def _valuation(valuation: Valuation, now: datetime) -> collateral_pb2.AccountValuation:
+    hkd = REPORTING_CURRENCY.code
+    message = collateral_pb2.AccountValuation(
+        client_id=valuation.client_id,
+        policy_version=valuation.policy_version,
+        assets=[
+            collateral_pb2.AssetValuation(
+                quantity=wire.amount(line.asset, line.quantity),
+                price=format_decimal(line.price) if line.priced else "",
+                haircut=format_decimal(line.haircut),
+                market_value=wire.amount(hkd, line.market_value),
+                marginable_value=wire.amount(hkd, line.marginable_value),
+                virtual_asset=line.virtual,
+                stale=line.stale,
+            )
+            for line in valuation.lines
+        ],
+        market_value=wire.amount(hkd, valuation.market_value),
+        virtual_marginable_value=wire.amount(hkd, valuation.va_marginable_value),
+        other_marginable_value=wire.amount(hkd, valuation.other_marginable_value),
+        virtual_cap_effect=wire.amount(hkd, valuation.va_cap_effect),
+        marginable_value=wire.amount(hkd, valuation.marginable_value),
+        debt=wire.amount(hkd, valuation.debt),
+        utilisation=_ratio(valuation.utilisation),
+        loan_to_value=_ratio(valuation.loan_to_value),
+        margin_level=_ratio(valuation.margin_level),
+        implied_state=IMPLIED[valuation.state],
+        call_amount=wire.amount(hkd, valuation.call_amount),
+        advance_headroom=wire.amount(hkd, valuation.advance_headroom),
+        stale_assets=list(valuation.stale_assets),
+        unpriced_assets=list(valuation.unpriced_assets),
+        prices=[_used(point) for point in valuation.prices],
+    )
+    if valuation.va_cap_allowance is not None:
+        message.virtual_cap_allowance.CopyFrom(wire.amount(hkd, valuation.va_cap_allowance))
+    for line, out in zip(valuation.lines, message.assets, strict=True):
+        if line.observed_at is not None:
+            out.observed_at.FromDatetime(line.observed_at)
+    message.valued_at.FromDatetime(now)
+    return message
+
+
+def _ratio(value: Decimal | None) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def _used(point: ev.PricePoint) -> collateral_pb2.PriceUsed:
+    message = collateral_pb2.PriceUsed(
+        price=_price(point.base_asset, point.price), source=point.source
+    )
+    message.observed_at.FromDatetime(point.observed_at)
+    return message
+
+
+def register(
+    server: grpc.aio.Server, store: EventStore, handlers: CollateralHandlers
+) -> tuple[str, ...]:
+    # Generated servicer helpers are untyped (grpcio-tools emits no stubs for them).
+    collateral_pb2_grpc.add_CollateralServiceServicer_to_server(  # type: ignore[no-untyped-call]
+        CollateralService(store, handlers), server
+    )
+    return (collateral_pb2.DESCRIPTOR.services_by_name["CollateralService"].full_name,)

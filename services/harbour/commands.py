@@ -1,0 +1,264 @@
+"""Load -> decide -> append: how every service applies a command to a stream.
+
+A command carries a client ``request_id``. A concurrent writer to the same stream makes the
+append lose on ``expected_version``; the runner reloads and decides again, so decisions per
+stream are serialisable without locks. The command log is consulted only when the decision
+refuses: a retry of a command that was applied may be refused by today's state, and must get
+its first answer instead. On the success path the append itself recognises a repeated
+request_id (its command-log insert conflicts and the statement rolls back), saving a round
+trip.
+
+States are cached per stream (least recently used evicted): only events newer than the cached
+version are read, so every committed write is still seen and a cache per replica is as
+correct as none — just cheaper.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from harbour.eventstore.errors import ConcurrencyConflict, RequestIdReused
+from harbour.eventstore.model import AppendResult, NewEvent, RecordedEvent, StreamWrite
+from harbour.eventstore.store import EventStore, request_fingerprint
+from harbour.eventstore.streams import Loaded, StateCodec, load_stream, snapshot_if_due
+from harbour.ledger import events as ev
+from harbour.ledger.errors import DomainError
+
+S = TypeVar("S")
+T = TypeVar("T")
+MAX_ATTEMPTS = 25
+
+
+def domain_event(recorded: RecordedEvent) -> ev.Event:
+    # Upcasters (in the store) have already brought the data to the current schema version.
+    version = ev.SCHEMA_VERSION.get(recorded.type, recorded.schema_version)
+    return ev.decode(recorded.type, version, recorded.data)
+
+
+def new_event(event: ev.Event) -> NewEvent:
+    event_type, schema_version, data = ev.encode(event)
+    return NewEvent(event_type, data, schema_version)
+
+
+@dataclass(frozen=True)
+class StreamKind(Generic[S]):
+    """What a kind of stream folds into: its empty state, ``evolve`` and a snapshot codec."""
+
+    initial: Callable[[str], S]  # stream id -> the state of an empty stream
+    evolve: Callable[[S, ev.Event], S]
+    codec: StateCodec[S] | None = None
+
+    def evolve_recorded(self, state: S, recorded: RecordedEvent) -> S:
+        return self.evolve(state, domain_event(recorded))
+
+    def fold(self, state: S, events: Sequence[ev.Event]) -> S:
+        for event in events:
+            state = self.evolve(state, event)
+        return state
+
+
+@dataclass(frozen=True)
+class Outcome:
+    result: AppendResult
+    response: Mapping[str, Any] | None
+
+
+class Recent:
+    """The most recently used streams' states, least recently used evicted first."""
+
+    def __init__(self, capacity: int = 20_000) -> None:
+        self._capacity = capacity
+        self._items: OrderedDict[str, Loaded[Any]] = OrderedDict()
+
+    def get(self, stream: str) -> Loaded[Any] | None:
+        loaded = self._items.get(stream)
+        if loaded is not None:
+            self._items.move_to_end(stream)
+        return loaded
+
+    def put(self, stream: str, loaded: Loaded[Any]) -> None:
+        current = self._items.get(stream)
+        if current is not None and current.version > loaded.version:
+            return  # a concurrent command already cached a newer state
+        self._items[stream] = loaded
+        self._items.move_to_end(stream)
+        while len(self._items) > self._capacity:
+            self._items.popitem(last=False)
+
+
+class CommandRunner:
+    def __init__(self, store: EventStore, *, snapshot_every: int = 100) -> None:
+        self.store = store
+        self._snapshot_every = snapshot_every
+        self._recent = Recent()
+
+    async def load(
+        self, kind: StreamKind[S], stream: str, *, up_to_position: int | None = None
+    ) -> Loaded[S]:
+        cached: Loaded[S] | None = self._recent.get(stream) if up_to_position is None else None
+        if cached is not None:
+            newer = await self.store.read_stream(stream, after_version=cached.version)
+            state = cached.state
+            for recorded in newer:
+                state = kind.evolve_recorded(state, recorded)
+            version = newer[-1].version if newer else cached.version
+            loaded = Loaded(state, version, cached.replayed + len(newer))
+        else:
+            loaded = await load_stream(
+                self.store,
+                stream,
+                initial=kind.initial(stream),
+                evolve=kind.evolve_recorded,
+                codec=kind.codec,
+                up_to_position=up_to_position,
+            )
+        if up_to_position is None:
+            self._recent.put(stream, loaded)
+        return loaded
+
+    async def run(
+        self,
+        kind: StreamKind[S],
+        stream: str,
+        decide: Callable[[S], Sequence[ev.Event]],
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        respond: Callable[[S], Mapping[str, Any] | None] = lambda _: None,
+    ) -> Outcome:
+        """Apply ``decide`` to ``stream`` once. ``request`` is what the caller sent (its
+        fingerprint); ``respond`` builds the response kept for a replay from the state after."""
+        fingerprint = request_fingerprint(request)
+        for attempt in range(MAX_ATTEMPTS):
+            loaded = await self.load(kind, stream)
+            try:
+                events = decide(loaded.state)
+            except DomainError:
+                replay = await self.replay(request_id, fingerprint)
+                if replay is not None:
+                    return replay
+                raise
+            if not events:
+                return _nothing(stream, loaded, respond)
+            after = kind.fold(loaded.state, events)
+            response = respond(after)
+            try:
+                result = await self.store.append(
+                    stream,
+                    [new_event(event) for event in events],
+                    expected_version=loaded.version,
+                    request_id=request_id,
+                    fingerprint=fingerprint,
+                    metadata=metadata,
+                    response=response,
+                )
+            except ConcurrencyConflict:
+                # Another command on this stream won; back off a little and decide again.
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            if result.replayed:
+                return Outcome(result, result.response)
+            grown = Loaded(after, loaded.version + len(events), loaded.replayed + len(events))
+            await self._maybe_snapshot(kind, stream, grown)
+            return Outcome(result, response)
+        raise ConcurrencyConflict(stream, -1, None)
+
+    async def run_together(
+        self,
+        first: tuple[StreamKind[S], str],
+        second: tuple[StreamKind[T], str],
+        decide: Callable[[S, T], tuple[Sequence[ev.Event], Sequence[ev.Event]]],
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        respond: Callable[[S], Mapping[str, Any] | None] = lambda _: None,
+    ) -> Outcome:
+        """Like :meth:`run`, for a decision that moves two streams at once (an advance moves
+        the account and the broker's exposure): both are appended in one statement, or
+        neither, and a conflict on either reloads both and decides again."""
+        fingerprint = request_fingerprint(request)
+        (kind, stream), (other_kind, other_stream) = first, second
+        for attempt in range(MAX_ATTEMPTS):
+            loaded = await self.load(kind, stream)
+            other = await self.load(other_kind, other_stream)
+            try:
+                events, other_events = decide(loaded.state, other.state)
+            except DomainError:
+                replay = await self.replay(request_id, fingerprint)
+                if replay is not None:
+                    return replay
+                raise
+            if not events and not other_events:
+                return _nothing(stream, loaded, respond)
+            after = kind.fold(loaded.state, events)
+            response = respond(after)
+            writes = [StreamWrite(stream, [new_event(e) for e in events], loaded.version)]
+            if other_events:
+                writes.append(
+                    StreamWrite(other_stream, [new_event(e) for e in other_events], other.version)
+                )
+            try:
+                result = await self.store.append_together(
+                    writes,
+                    request_id=request_id,
+                    fingerprint=fingerprint,
+                    metadata=metadata,
+                    response=response,
+                )
+            except ConcurrencyConflict:
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            if result.replayed:
+                return Outcome(result, result.response)
+            grown = Loaded(after, loaded.version + len(events), loaded.replayed + len(events))
+            await self._maybe_snapshot(kind, stream, grown)
+            if other_events:
+                added = len(other_events)
+                other_after = other_kind.fold(other.state, other_events)
+                other_grown = Loaded(other_after, other.version + added, other.replayed + added)
+                await self._maybe_snapshot(other_kind, other_stream, other_grown)
+            return Outcome(result, response)
+        raise ConcurrencyConflict(stream, -1, None)
+
+    async def replay(self, request_id: str, fingerprint: bytes) -> Outcome | None:
+        """The first answer to ``request_id``, if it was applied; refused if reused."""
+        logged = await self.store.lookup_command(request_id)
+        if logged is None:
+            return None
+        if logged.fingerprint != fingerprint:
+            raise RequestIdReused(request_id)
+        result = AppendResult(
+            logged.stream_id,
+            logged.version,
+            logged.first_position,
+            logged.last_position,
+            True,
+            logged.response,
+        )
+        return Outcome(result, logged.response)
+
+    async def _maybe_snapshot(self, kind: StreamKind[S], stream: str, grown: Loaded[S]) -> None:
+        if kind.codec is None:
+            return
+        saved = await snapshot_if_due(
+            self.store, stream, grown, kind.codec, every=self._snapshot_every
+        )
+        if saved:
+            # Count replays from the new snapshot again, or every later command would save one.
+            self._recent.put(stream, Loaded(grown.state, grown.version, 0))
+
+
+def _nothing(
+    stream: str, loaded: Loaded[S], respond: Callable[[S], Mapping[str, Any] | None]
+) -> Outcome:
+    """A decision with no events (a risk check that finds nothing to change): nothing is
+    appended or logged, so a retry simply decides again."""
+    result = AppendResult(stream, loaded.version, 0, 0, False, None)
+    return Outcome(result, respond(loaded.state))

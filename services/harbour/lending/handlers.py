@@ -1,0 +1,175 @@
+"""The lending service's command handling: load the account, the broker's exposure, the
+policy and the prices; decide; append the account and exposure events in one statement.
+
+Prices and the policy are read from their own streams (through the runner's cache), never
+from a read model, so every decision rests on every committed fact; the decision event
+records which ones it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from harbour.commands import CommandRunner, Outcome, StreamKind, domain_event
+from harbour.kinds import ACCOUNTS, latest_prices, load_account, policy_at
+from harbour.ledger import events as ev
+from harbour.ledger.account import MarginAccount, evolve
+from harbour.ledger.errors import AccountNotFound, InvalidArgument
+from harbour.ledger.exposure import EXPOSURE_STREAM, BrokerExposure, evolve_exposure
+from harbour.ledger.exposure import SNAPSHOT_VERSION as EXPOSURE_SNAPSHOT_VERSION
+from harbour.ledger.exposure import from_snapshot as exposure_from_snapshot
+from harbour.ledger.exposure import to_snapshot as exposure_snapshot
+from harbour.ledger.ids import account_stream
+from harbour.ledger.interest import (
+    AccrualDay,
+    business_date,
+    days_to_accrue,
+    principal_by_day,
+)
+from harbour.lending.domain import AccrueInterest, Command, Context, decide
+from harbour.lending.schema import loans
+
+Clock = Callable[[], datetime]
+
+
+class ExposureSnapshots:
+    """Snapshots of ``broker-exposure``: every advance and repayment appends to it, so it is
+    the longest stream there is and is never replayed from the start."""
+
+    schema_version = EXPOSURE_SNAPSHOT_VERSION
+
+    def to_json(self, state: BrokerExposure) -> Mapping[str, Any]:
+        return exposure_snapshot(state)
+
+    def from_json(self, data: Mapping[str, Any]) -> BrokerExposure:
+        return exposure_from_snapshot(dict(data))
+
+
+EXPOSURE: StreamKind[BrokerExposure] = StreamKind(
+    BrokerExposure.of_stream, evolve_exposure, ExposureSnapshots()
+)
+
+
+class LendingHandlers:
+    def __init__(self, runner: CommandRunner, *, clock: Clock) -> None:
+        self.runner = runner
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def handle(
+        self,
+        command: Command,
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        respond: Callable[[MarginAccount], Mapping[str, Any] | None] = lambda _: None,
+        events: list[ev.Event] | None = None,
+    ) -> Outcome:
+        """Apply ``command`` once. ``events``, when given, receives the account events the
+        decision produced (a risk check reports them)."""
+        account, _ = await load_account(self.runner, command.client_id)
+        now = self._clock()
+        policy = await policy_at(self.runner, now)
+        # The broker's total is owed in every loan currency: the limit check values them all.
+        codes = _codes(account, command) | {code for code, _ in (await self.exposure()).total}
+        prices = await latest_prices(self.runner, codes)
+
+        def decide_both(
+            state: MarginAccount, exposure: BrokerExposure
+        ) -> tuple[list[ev.Event], list[ev.Event]]:
+            decision = decide(state, command, Context(now, policy, prices, exposure, request_id))
+            if events is not None:
+                events[:] = decision.account
+            return decision.account, decision.exposure
+
+        return await self.runner.run_together(
+            (ACCOUNTS, account_stream(command.client_id)),
+            (EXPOSURE, EXPOSURE_STREAM),
+            decide_both,
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=respond,
+        )
+
+    async def exposure(self) -> BrokerExposure:
+        return (await self.runner.load(EXPOSURE, EXPOSURE_STREAM)).state
+
+    async def account(self, client_id: str) -> tuple[MarginAccount, int]:
+        account, version = await load_account(self.runner, client_id)
+        if not account.exists:
+            raise AccountNotFound(f"client {client_id} has no margin account")
+        return account, version
+
+    # ------------------------------------------------------------------------- interest
+    async def accrue(
+        self, client_id: str, through: date, *, request_id: str, metadata: Mapping[str, Any]
+    ) -> list[ev.Event]:
+        """Accrue each day not yet accrued up to ``through`` for one client; returns the
+        events written (none when everything was already accrued)."""
+        if through >= business_date(self._clock()):
+            raise InvalidArgument.for_field(
+                "through", "must be a past business date: today's interest accrues tomorrow"
+            )
+        days = await self._accrual_days(client_id, through)
+        if not days:
+            return []
+        written: list[ev.Event] = []
+        await self.handle(
+            AccrueInterest(client_id, tuple(days)),
+            request_id=request_id,
+            request={"rpc": "AccrueInterest", "client_id": client_id, "through": str(through)},
+            metadata=metadata,
+            events=written,
+        )
+        return written
+
+    async def _accrual_days(self, client_id: str, through: date) -> list[AccrualDay]:
+        """Every day to accrue with the principal recorded at its end, from the stream."""
+        stream = account_stream(client_id)
+        history = await self.runner.store.read_stream(stream)
+        state = MarginAccount.initial(client_id)
+        timeline: list[tuple[datetime, int]] = []
+        first_day: date | None = None
+        for recorded in history:
+            event = domain_event(recorded)
+            state = evolve(state, event)
+            if state.credit_limit is None:
+                continue
+            principal = state.principal.get(state.credit_limit.asset.code)
+            timeline.append((recorded.recorded_at, principal))
+            if first_day is None and isinstance(event, ev.LoanAdvanced):
+                first_day = business_date(recorded.recorded_at)
+        if state.facility_id is None or state.annual_rate is None:
+            return []
+        days = days_to_accrue(state.last_accrual_date, first_day, through)
+        return list(principal_by_day(timeline, days))
+
+    async def borrowers(self) -> list[str]:
+        """Every client with a facility, from the loans read model."""
+        async with self.runner.store.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(loans.c.client_id)
+                .where(loans.c.facility_id.is_not(None))
+                .order_by(loans.c.client_id)
+            )
+            return [row[0] for row in rows]
+
+
+def _codes(account: MarginAccount, command: Command) -> set[str]:
+    """Every asset the decision may value: holdings, debts, the loan currency, the amount."""
+    codes = {code for code, _ in account.cash} | {code for code, _ in account.collateral}
+    codes |= {code for code, _ in account.debt}
+    if account.credit_limit is not None:
+        codes.add(account.credit_limit.asset.code)
+    amount = getattr(command, "amount", None) or getattr(command, "credit_limit", None)
+    if amount is not None:
+        codes.add(amount.asset.code)
+    return codes

@@ -1,0 +1,156 @@
+"""The lending service's own work: the risk monitor and the interest scheduler.
+
+The risk monitor follows the feed like a projection (its checkpoint is stored the same way),
+but instead of writing rows it runs a risk check for every account an event may have moved:
+the account's own movements, and every borrower holding an asset whose price changed. It
+also checks every open margin call whose deadline has passed. Checks are idempotent (each
+has a request id derived from the event that caused it, and a check that finds nothing to
+change writes nothing), so a crash or a second replica repeats work, never effects.
+
+The scheduler accrues interest for every borrower up to yesterday (Hong Kong business date)
+once an hour; accrual is idempotent per account and day.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from harbour.eventstore.model import RecordedEvent
+from harbour.eventstore.notify import FeedListener
+from harbour.eventstore.projections import ProjectionRunner
+from harbour.kinds import ACCOUNT_STREAM_PREFIX
+from harbour.ledger.errors import DomainError
+from harbour.ledger.interest import business_date
+from harbour.ledger.prices import PRICE_STREAM_PREFIX
+from harbour.lending.domain import CheckRisk
+from harbour.lending.handlers import LendingHandlers
+from harbour.lending.schema import margin_calls
+
+log = logging.getLogger("harbour.lending")
+POLL_SECONDS = 1.0
+ACCRUAL_EVERY = timedelta(hours=1)
+
+# Account events that move utilisation (risk events themselves do not: no feedback loop).
+TRIGGERS = frozenset(
+    {
+        "CashDeposited",
+        "CashWithdrawn",
+        "CollateralDeposited",
+        "CollateralWithdrawn",
+        "LoanAdvanced",
+        "LoanRepaid",
+        "InterestAccrued",
+        "InterestCapitalised",
+        "FeeCharged",
+    }
+)
+
+# Borrowers (some principal owed) with any balance in the asset whose price moved.
+HOLDERS_SQL = sa.text(
+    """
+    SELECT DISTINCT split_part(h.ledger_account, ':', 2)
+      FROM balances h
+      JOIN balances l
+        ON l.ledger_account = 'client:' || split_part(h.ledger_account, ':', 2) || ':' || 'loan'
+       AND l.amount < 0
+     WHERE h.asset = :asset AND h.amount <> 0 AND h.ledger_account LIKE 'client:%'
+    """
+)
+
+MONITOR_METADATA = {"actor": "risk-monitor", "service": "lending"}
+SCHEDULER_METADATA = {"actor": "interest-scheduler", "service": "lending"}
+
+
+class RiskMonitor:
+    name = "risk_monitor"
+    tables: Sequence[sa.Table] = ()
+
+    def __init__(self, handlers: LendingHandlers) -> None:
+        self._handlers = handlers
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        due: dict[str, str] = {}  # client -> request id of its check
+        moved: dict[str, int] = {}  # asset -> position of its latest price in this page
+        for event in events:
+            if event.stream_id.startswith(ACCOUNT_STREAM_PREFIX) and event.type in TRIGGERS:
+                client = event.stream_id[len(ACCOUNT_STREAM_PREFIX) :]
+                due[client] = f"risk-{client}-{event.position}"
+            elif event.type == "PriceObserved" and event.stream_id.startswith(PRICE_STREAM_PREFIX):
+                moved[event.stream_id[len(PRICE_STREAM_PREFIX) :]] = event.position
+        for asset, position in moved.items():
+            for (client,) in await conn.execute(HOLDERS_SQL, {"asset": asset}):
+                due.setdefault(client, f"risk-{client}-{position}")
+        for client, request_id in due.items():
+            await self.check(client, request_id)
+
+    async def check(self, client: str, request_id: str) -> None:
+        try:
+            await self._handlers.handle(
+                CheckRisk(client),
+                request_id=request_id,
+                request={"rpc": "CheckRisk", "client_id": client},
+                metadata=MONITOR_METADATA,
+            )
+        except DomainError as refusal:  # e.g. an account closed meanwhile: nothing to check
+            log.info("risk check of %s skipped: %s", client, refusal)
+
+    async def expire_due_calls(self) -> int:
+        """Check every open call whose deadline has passed (time moves without events)."""
+        now = self._handlers.now()
+        async with self._handlers.runner.store.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(margin_calls.c.client_id, margin_calls.c.call_id).where(
+                        margin_calls.c.state == "open", margin_calls.c.deadline <= now
+                    )
+                )
+            ).all()
+        for client, call_id in rows:
+            await self.check(client, f"deadline-{call_id}")
+        return len(rows)
+
+
+async def accrue_all(handlers: LendingHandlers, *, request_prefix: str, through: Any) -> int:
+    """Accrue every borrower up to ``through``; returns the events written."""
+    written = 0
+    for client in await handlers.borrowers():
+        try:
+            events = await handlers.accrue(
+                client,
+                through,
+                request_id=f"{request_prefix}:{client}",
+                metadata=SCHEDULER_METADATA,
+            )
+        except DomainError as refusal:
+            log.warning("interest for %s not accrued: %s", client, refusal)
+            continue
+        written += len(events)
+    return written
+
+
+async def run_background(handlers: LendingHandlers) -> None:
+    """The risk monitor and the interest scheduler, until cancelled (the server's stop)."""
+    store = handlers.runner.store
+    monitor = RiskMonitor(handlers)
+    runner = ProjectionRunner(store, clock=handlers.now)
+    next_accrual = handlers.now()
+    async with FeedListener.for_database(store.database) as listener:
+        while True:
+            try:
+                await runner.catch_up(monitor)
+                await monitor.expire_due_calls()
+                if handlers.now() >= next_accrual:
+                    yesterday = business_date(handlers.now()) - timedelta(days=1)
+                    await accrue_all(
+                        handlers, request_prefix=f"accrue-{yesterday}", through=yesterday
+                    )
+                    next_accrual = handlers.now() + ACCRUAL_EVERY
+            except Exception:  # keep monitoring: the next round retries from the checkpoint
+                log.exception("lending background round failed")
+            await listener.wait(POLL_SECONDS)

@@ -1,0 +1,445 @@
+"""Margin lending over gRPC: accounts, collateral and lending servers on loopback, one real
+PostgreSQL, a manual clock shared by all three."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import grpc
+import pytest
+import sqlalchemy as sa
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from harbour.accounts.projections import Balances
+from harbour.api.v1 import (
+    accounts_pb2,
+    accounts_pb2_grpc,
+    collateral_pb2,
+    collateral_pb2_grpc,
+    lending_pb2,
+    lending_pb2_grpc,
+)
+from harbour.api.v1.common_pb2 import Amount, Price
+from harbour.eventstore.database import Database
+from harbour.eventstore.notify import FeedNotifier
+from harbour.eventstore.projections import ProjectionRunner
+from harbour.eventstore.store import EventStore
+from harbour.lending.projections import Loans, MarginCalls
+from harbour.runtime.server import Runtime, start_server
+from harbour.runtime.settings import Settings
+from tests.e2e.test_audit_service import details
+
+RISK_EVENTS = {
+    "EarlyWarningIssued",
+    "EarlyWarningCleared",
+    "MarginCallIssued",
+    "MarginCallMet",
+    "AdvancesSuspended",
+    "AdvancesResumed",
+    "MarginCallExpired",
+    "LiquidationStarted",
+}
+FEED = (("x-harbour-principal", "vendor-a:price-feed"),)
+ALICE = (("x-harbour-principal", "alice:policy-admin"),)
+BOB = (("x-harbour-principal", "bob:policy-admin"),)
+RISK = (("x-harbour-principal", "risk-desk:risk"),)
+OPERATOR = (("x-harbour-principal", "ops:operator"),)
+PLATFORM = (("x-harbour-principal", "desk:trading-platform"),)
+
+
+def rid() -> str:
+    return uuid.uuid4().hex
+
+
+def hkd(value: str) -> Amount:
+    return Amount(asset="HKD", value=value)
+
+
+def at(moment: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+@dataclass
+class ManualClock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Stack:
+    accounts: accounts_pb2_grpc.AccountsServiceStub
+    collateral: collateral_pb2_grpc.CollateralServiceStub
+    lending: lending_pb2_grpc.LendingServiceStub
+    store: EventStore
+    clock: ManualClock
+
+    async def price(self, code: str, value: str) -> None:
+        self.clock.now += timedelta(seconds=1)  # each observation later than the last
+        response = await self.collateral.RecordPrice(
+            collateral_pb2.RecordPriceRequest(
+                request_id=rid(),
+                price=Price(base_asset=code, quote_asset="HKD", value=value),
+                observed_at=at(self.clock.now),
+                source="vendor-a",
+            ),
+            metadata=FEED,
+        )
+        assert response.accepted, response.rejection_reason
+
+    async def policy(self, **values: str) -> None:
+        proposal = rid()
+        await self.collateral.ProposePolicyChange(
+            collateral_pb2.ProposePolicyChangeRequest(
+                request_id=rid(),
+                proposal_id=proposal,
+                parameters=[
+                    collateral_pb2.PolicyParameter(name=k, value=v) for k, v in values.items()
+                ],
+                effective_from=at(self.clock.now),
+            ),
+            metadata=ALICE,
+        )
+        await self.collateral.ApprovePolicyChange(
+            collateral_pb2.ApprovePolicyChangeRequest(request_id=rid(), proposal_id=proposal),
+            metadata=BOB,
+        )
+
+    async def borrower(
+        self, client: str, *, shares: str = "1000", limit: str = "1000000.00"
+    ) -> None:
+        await self.accounts.OnboardClient(
+            accounts_pb2.OnboardClientRequest(
+                request_id=rid(),
+                client_id=client,
+                securities_margin_account_id=f"SMA-{client}",
+                credit_grade="A",
+                credit_limit=hkd(limit),
+                margin_agreement_version="MA-2026",
+                risk_disclosure_version="VARD-1",
+            ),
+            metadata=OPERATOR,
+        )
+        for code, quantity in (("0700.HK", shares), ("BTC", "1")):
+            await self.accounts.DepositCollateral(
+                accounts_pb2.DepositCollateralRequest(
+                    request_id=rid(),
+                    client_id=client,
+                    quantity=Amount(asset=code, value=quantity),
+                    reference="custody",
+                ),
+                metadata=PLATFORM,
+            )
+        await self.lending.ApproveFacility(
+            lending_pb2.ApproveFacilityRequest(
+                request_id=rid(),
+                client_id=client,
+                facility_id=f"F-{client}",
+                credit_limit=hkd(limit),
+                annual_rate="0.068",
+            ),
+            metadata=RISK,
+        )
+
+    async def draw(
+        self, client: str, value: str, request_id: str = ""
+    ) -> lending_pb2.DrawLoanResponse:
+        response: lending_pb2.DrawLoanResponse = await self.lending.DrawLoan(
+            lending_pb2.DrawLoanRequest(
+                request_id=request_id or rid(), client_id=client, amount=hkd(value)
+            ),
+            metadata=PLATFORM,
+        )
+        return response
+
+    async def withdraw_cash(self, client: str, value: str) -> None:
+        await self.accounts.WithdrawCash(
+            accounts_pb2.WithdrawCashRequest(
+                request_id=rid(), client_id=client, amount=hkd(value), reference="bank"
+            ),
+            metadata=PLATFORM,
+        )
+
+    async def check(self, client: str) -> list[str]:
+        response = await self.lending.CheckRisk(
+            lending_pb2.CheckRiskRequest(request_id=rid(), client_id=client), metadata=RISK
+        )
+        return list(response.events)
+
+    async def loan(self, client: str) -> lending_pb2.Loan:
+        response = await self.lending.GetLoan(
+            lending_pb2.GetLoanRequest(client_id=client), metadata=RISK
+        )
+        return response.loan
+
+    async def event_count(self) -> int:
+        async with self.store.engine.connect() as conn:
+            return int(await conn.scalar(sa.text("SELECT count(*) FROM events")) or 0)
+
+
+@pytest.fixture
+async def stack(settings: Settings, database: Database) -> AsyncIterator[Stack]:
+    clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
+    store = EventStore(database, clock=clock, notifier=FeedNotifier(database))
+    runtime = Runtime(settings, database, store, clock)
+    servers = [
+        await start_server(name, runtime, port=0, host="127.0.0.1")
+        for name in ("accounts", "collateral", "lending")
+    ]
+    channels = [grpc.aio.insecure_channel(f"127.0.0.1:{s.port}") for s in servers]
+    stack = Stack(
+        accounts_pb2_grpc.AccountsServiceStub(channels[0]),
+        collateral_pb2_grpc.CollateralServiceStub(channels[1]),
+        lending_pb2_grpc.LendingServiceStub(channels[2]),
+        store,
+        clock,
+    )
+    # 0700.HK eligible at a 30% haircut; prices for both collateral assets.
+    await stack.policy(**{"haircut.0700.HK": "0.30"})
+    await stack.price("BTC", "500000.00")
+    await stack.price("0700.HK", "400.00")
+    yield stack
+    for channel in channels:
+        await channel.close()
+    for server in servers:
+        await server.stop(0)
+
+
+async def test_the_margin_lifecycle_draw_warning_call_cure(stack: Stack) -> None:
+    await stack.borrower("C1")
+    # CV: 0700.HK 400,000 x 0.7 = 280,000; BTC 500,000 x 0.4 = 200,000 (cap allows 280,000)
+    # -> 480,000. Drawing 400,000 gives U = 0.833334 (rounded up): within 90%.
+    drawn = await stack.draw("C1", "400000.00")
+    assert drawn.utilisation_after == "0.833334"
+    assert drawn.policy_version == 2
+    await stack.withdraw_cash("C1", "400000.00")  # the proceeds leave: U stays 0.833334
+    assert (await stack.loan("C1")).principal.value == "400000.00"
+
+    # The risk monitor runs in the lending server too and may get there first: whoever does,
+    # the account ends in the state its utilisation implies, and the events are in its stream.
+    await stack.price("0700.HK", "340.00")  # CV 238,000 + 200,000 = 438,000: U 0.9132 > 90%
+    await stack.check("C1")
+    assert (await stack.loan("C1")).risk_state == "warning"
+    assert await stack.check("C1") == []  # nothing left to change
+
+    await stack.price("0700.HK", "280.00")  # non-VA 196,000; VA capped at 196,000: U 1.0204
+    await stack.check("C1")
+    loan = await stack.loan("C1")
+    assert loan.risk_state == "margin_call" and loan.advances_suspended
+    assert loan.margin_call.amount.value == "8000.00"  # D - CV = 400,000 - 392,000
+
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stack.draw("C1", "1.00")
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+    await stack.accounts.DepositCash(
+        accounts_pb2.DepositCashRequest(
+            request_id=rid(), client_id="C1", amount=hkd("50000.00"), reference="bank"
+        ),
+        metadata=PLATFORM,
+    )  # non-VA 246,000, VA 200,000 -> CV 446,000: U 0.8969, healthy again
+    await stack.check("C1")
+    loan = await stack.loan("C1")
+    assert loan.risk_state == "healthy" and not loan.advances_suspended
+    history = [e.type for e in await stack.store.read_stream("account-C1")]
+    risk_events = [t for t in history if t in RISK_EVENTS]
+    assert risk_events == [
+        "EarlyWarningIssued",
+        "MarginCallIssued",
+        "AdvancesSuspended",
+        "MarginCallMet",
+        "AdvancesResumed",
+    ]
+
+    runner = ProjectionRunner(stack.store, clock=stack.clock)
+    await runner.catch_up(MarginCalls())
+    await runner.catch_up(Loans())
+    calls = await stack.lending.ListMarginCalls(lending_pb2.ListMarginCallsRequest(), metadata=RISK)
+    assert [(c.client_id, c.state, c.amount.value) for c in calls.calls] == [
+        ("C1", "met", "8000.00")
+    ]
+    listed = await stack.lending.ListLoans(lending_pb2.ListLoansRequest(), metadata=RISK)
+    assert [(x.client_id, x.principal.value) for x in listed.loans] == [("C1", "400000.00")]
+
+
+async def test_the_risk_monitor_reacts_to_a_price_change_by_itself(stack: Stack) -> None:
+    await stack.borrower("C1")
+    await stack.draw("C1", "400000.00")
+    await stack.withdraw_cash("C1", "400000.00")
+    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Balances())  # who holds what
+    await stack.price("0700.HK", "340.00")
+    for _ in range(100):
+        if (await stack.loan("C1")).risk_state == "warning":
+            break
+        await asyncio.sleep(0.05)
+    assert (await stack.loan("C1")).risk_state == "warning"
+
+
+@pytest.mark.parametrize(
+    ("setup", "amount", "reason"),
+    [
+        ("none", "432000.01", "utilisation_too_high"),  # 0.9 x 480,000 = 432,000
+        ("limit", "100000.01", "credit_limit_exceeded"),
+        ("stale", "1.00", "stale_price"),
+        ("broker", "100000.01", "broker_limit_exceeded"),
+        ("group", "60000.01", "concentration_limit_exceeded"),
+        ("dollars", "1.00", "invalid_argument"),
+    ],
+)
+async def test_a_draw_is_refused_at_each_limit_with_its_reason(
+    stack: Stack, setup: str, amount: str, reason: str
+) -> None:
+    await stack.borrower("C1", limit="100000.00" if setup == "limit" else "1000000.00")
+    if setup == "stale":
+        stack.clock.now += timedelta(seconds=121)
+    if setup == "broker":
+        await stack.policy(**{"broker.capital": "20000.00"})  # 5 x 20,000 = 100,000
+    if setup == "group":
+        await stack.policy(**{"broker.shareholders_funds": "300000.00"})  # 20% = 60,000
+    before = await stack.event_count()
+    request = lending_pb2.DrawLoanRequest(
+        request_id=rid(),
+        client_id="C1",
+        amount=Amount(asset="USD" if setup == "dollars" else "HKD", value=amount),
+    )
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stack.lending.DrawLoan(request, metadata=PLATFORM)
+    assert details(refused.value)[0] == reason, refused.value.details()
+    assert await stack.event_count() == before
+
+
+async def test_concurrent_draws_on_one_account_never_exceed_its_limit(stack: Stack) -> None:
+    await stack.borrower("C1", limit="100000.00")
+    results = await asyncio.gather(
+        *(stack.draw("C1", "7000.00") for _ in range(24)), return_exceptions=True
+    )
+    succeeded = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(succeeded) == 14 and len(refused) == 10  # 14 x 7,000 = 98,000 <= 100,000
+    assert {details(r)[0] for r in refused} == {"credit_limit_exceeded"}
+    assert (await stack.loan("C1")).principal.value == "98000.00"
+
+
+async def test_concurrent_draws_across_clients_never_exceed_the_broker_limit(stack: Stack) -> None:
+    clients = [f"C{n}" for n in range(8)]
+    for client in clients:
+        await stack.borrower(client)
+    await stack.policy(**{"broker.capital": "100000.00"})  # total loans <= 500,000
+    results = await asyncio.gather(
+        *(stack.draw(client, "100000.00") for client in clients), return_exceptions=True
+    )
+    succeeded = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(succeeded) == 5 and len(refused) == 3
+    assert {details(r)[0] for r in refused} == {"broker_limit_exceeded"}
+    exposure = await stack.lending.GetBrokerExposure(
+        lending_pb2.GetBrokerExposureRequest(), metadata=RISK
+    )
+    assert exposure.total.value == "500000.00" and exposure.total_limit.value == "500000.00"
+
+
+async def test_interest_accrues_once_per_day_and_repayment_pays_interest_first(
+    stack: Stack,
+) -> None:
+    await stack.borrower("C1")
+    await stack.draw("C1", "100000.00")
+    stack.clock.now += timedelta(days=3)
+    await stack.price("BTC", "500000.00")
+    await stack.price("0700.HK", "400.00")
+    through = (stack.clock.now + timedelta(hours=8)).date() - timedelta(days=1)
+    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Loans())  # the borrowers
+    run = lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat())
+    first = await stack.lending.AccrueInterest(run, metadata=OPERATOR)
+    assert first.accounts == 1 and first.days_accrued >= 2
+    again = await stack.lending.AccrueInterest(
+        lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat()),
+        metadata=OPERATOR,
+    )
+    assert again.days_accrued == 0  # the same days never accrue twice
+    loan = await stack.loan("C1")
+    # 100,000.00 x 6.8% / 365 = 18.630136... -> 18.64 a day, rounded up.
+    if first.capitalisations == 0:  # no month end in the run (else it became principal)
+        assert Decimal(loan.accrued_interest.value) == Decimal("18.64") * first.days_accrued
+    repaid = await stack.lending.RepayLoan(
+        lending_pb2.RepayLoanRequest(request_id=rid(), client_id="C1", amount=hkd("1000.00")),
+        metadata=PLATFORM,
+    )
+    interest = repaid.interest_paid.value
+    assert interest == loan.accrued_interest.value
+    assert Decimal(repaid.principal_paid.value) == Decimal("1000.00") - Decimal(interest)
+
+
+async def test_an_ineligible_client_is_refused_a_facility_with_every_reason(stack: Stack) -> None:
+    await stack.accounts.OnboardClient(
+        accounts_pb2.OnboardClientRequest(request_id=rid(), client_id="C9", credit_grade="BB"),
+        metadata=OPERATOR,
+    )
+    before = await stack.event_count()
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stack.lending.ApproveFacility(
+            lending_pb2.ApproveFacilityRequest(
+                request_id=rid(),
+                client_id="C9",
+                facility_id="F-9",
+                credit_limit=hkd("100000.00"),
+                annual_rate="0.07",
+            ),
+            metadata=RISK,
+        )
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert details(refused.value)[0] == "not_eligible"
+    for reason in (
+        "no_securities_margin_account",
+        "credit_grade_below_minimum",
+        "margin_agreement_missing",
+        "risk_disclosure_missing",
+    ):
+        assert reason in refused.value.details()
+    assert await stack.event_count() == before
+
+
+@pytest.mark.parametrize(
+    ("request_", "field"),
+    [
+        (lending_pb2.DrawLoanRequest(client_id="C1", amount=hkd("-1")), "amount.value"),
+        (lending_pb2.DrawLoanRequest(client_id="C1", amount=hkd("1.001")), "amount.value"),
+        (
+            lending_pb2.DrawLoanRequest(client_id="C1", amount=Amount(asset="XYZ", value="1")),
+            "amount.asset",
+        ),
+        (lending_pb2.DrawLoanRequest(client_id="bad id", amount=hkd("1")), "client_id"),
+        (lending_pb2.RepayLoanRequest(client_id="C1", amount=hkd("abc")), "amount.value"),
+        (
+            lending_pb2.ApproveFacilityRequest(
+                client_id="C1", facility_id="F", credit_limit=hkd("1"), annual_rate="1.5"
+            ),
+            "annual_rate",
+        ),
+        (lending_pb2.AccrueInterestRequest(through="2026-13-01"), "through"),
+    ],
+)
+async def test_bad_input_is_invalid_and_appends_nothing(
+    stack: Stack, request_: object, field: str
+) -> None:
+    await stack.borrower("C1")
+    before = await stack.event_count()
+    request_.request_id = rid()  # type: ignore[attr-defined]
+    method = {
+        lending_pb2.DrawLoanRequest: stack.lending.DrawLoan,
+        lending_pb2.RepayLoanRequest: stack.lending.RepayLoan,
+        lending_pb2.ApproveFacilityRequest: stack.lending.ApproveFacility,
+        lending_pb2.AccrueInterestRequest: stack.lending.AccrueInterest,
+    }[type(request_)]
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await method(request_, metadata=OPERATOR)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in details(refused.value)[1]
+    assert await stack.event_count() == before
