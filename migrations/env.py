@@ -11,6 +11,7 @@ from harbour.accounts.schema import metadata as accounts_metadata
 from harbour.collateral.schema import metadata as collateral_metadata
 from harbour.eventstore.schema import metadata as store_metadata
 from harbour.lending.schema import metadata as lending_metadata
+from harbour.runtime.ownership import metadata as ownership_metadata
 from harbour.runtime.settings import sync_url
 
 config = context.config
@@ -23,6 +24,7 @@ target_metadata = [
     accounts_metadata,
     collateral_metadata,
     lending_metadata,
+    ownership_metadata,
 ]
 
 

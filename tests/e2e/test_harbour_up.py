@@ -65,6 +65,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         deadline = time.monotonic() + 60
         for offset, _ in enumerate(SERVICES):
             wait_serving(base + offset, deadline)
+        margin_flow(base)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     finally:
@@ -75,3 +76,95 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         assert f"{name:<12} 127.0.0.1:{base + offset}" in output
     assert "harbour stopped" in output
     assert (tmp_path / "data" / "pgdata" / "PG_VERSION").exists()
+
+
+def margin_flow(base: int) -> None:
+    """A loan through every service process, each acting as its own database role (so the
+    database's event-type ownership is exercised by the real processes)."""
+    from datetime import UTC, datetime
+
+    from google.protobuf.timestamp_pb2 import Timestamp
+
+    from harbour.api.v1 import accounts_pb2, collateral_pb2, lending_pb2
+    from harbour.api.v1.accounts_pb2_grpc import AccountsServiceStub
+    from harbour.api.v1.collateral_pb2_grpc import CollateralServiceStub
+    from harbour.api.v1.common_pb2 import Amount, Price
+    from harbour.api.v1.lending_pb2_grpc import LendingServiceStub
+
+    def who(name: str) -> tuple[tuple[str, str]]:
+        return (("x-harbour-principal", name),)
+
+    now = Timestamp()
+    now.FromDatetime(datetime.now(UTC))
+    port = {name: base + offset for offset, name in enumerate(SERVICES)}
+    with (
+        grpc.insecure_channel(f"127.0.0.1:{port['accounts']}") as a,
+        grpc.insecure_channel(f"127.0.0.1:{port['collateral']}") as c,
+        grpc.insecure_channel(f"127.0.0.1:{port['lending']}") as lend,
+    ):
+        accounts, collateral, lending = (
+            AccountsServiceStub(a),
+            CollateralServiceStub(c),
+            LendingServiceStub(lend),
+        )
+        collateral.ProposePolicyChange(
+            collateral_pb2.ProposePolicyChangeRequest(
+                request_id="up-p1",
+                proposal_id="P1",
+                parameters=[collateral_pb2.PolicyParameter(name="va_share_cap", value="1")],
+                effective_from=now,
+            ),
+            metadata=who("alice:policy-admin"),
+        )
+        collateral.ApprovePolicyChange(
+            collateral_pb2.ApprovePolicyChangeRequest(request_id="up-a1", proposal_id="P1"),
+            metadata=who("bob:policy-admin"),
+        )
+        collateral.RecordPrice(
+            collateral_pb2.RecordPriceRequest(
+                request_id="up-btc",
+                price=Price(base_asset="BTC", quote_asset="HKD", value="500000.00"),
+                observed_at=now,
+                source="feed",
+            ),
+            metadata=who("feed:price-feed"),
+        )
+        accounts.OnboardClient(
+            accounts_pb2.OnboardClientRequest(
+                request_id="up-on",
+                client_id="C1",
+                securities_margin_account_id="SMA-1",
+                credit_grade="A",
+                credit_limit=Amount(asset="HKD", value="100000.00"),
+                margin_agreement_version="MA-1",
+                risk_disclosure_version="RD-1",
+            ),
+            metadata=who("ops:operator"),
+        )
+        accounts.DepositCollateral(
+            accounts_pb2.DepositCollateralRequest(
+                request_id="up-dep",
+                client_id="C1",
+                quantity=Amount(asset="BTC", value="1"),
+                reference="wallet",
+            ),
+            metadata=who("desk:trading-platform"),
+        )
+        lending.ApproveFacility(
+            lending_pb2.ApproveFacilityRequest(
+                request_id="up-fac",
+                client_id="C1",
+                facility_id="F1",
+                credit_limit=Amount(asset="HKD", value="100000.00"),
+                annual_rate="0.068",
+            ),
+            metadata=who("risk:risk"),
+        )
+        drawn = lending.DrawLoan(
+            lending_pb2.DrawLoanRequest(
+                request_id="up-draw", client_id="C1", amount=Amount(asset="HKD", value="50000.00")
+            ),
+            metadata=who("desk:trading-platform"),
+        )
+        # CV = 500,000 x 0.4 = 200,000 (cap disabled): 50,000 is U = 0.25.
+        assert drawn.utilisation_after == "0.250000"

@@ -105,11 +105,13 @@ async def start_server(
     return RunningServer(service, server, bound, health_servicer, names, background)
 
 
-async def open_runtime(settings: Settings, clock: Clock = system_clock) -> Runtime:
+async def open_runtime(
+    settings: Settings, clock: Clock = system_clock, *, service: str | None = None
+) -> Runtime:
     if not settings.database_url:
         raise RuntimeError("HARBOUR_DATABASE_URL is not set (`harbour up` sets it for you)")
     database = await open_database(
-        settings.database_url, role=settings.db_role, pool_size=settings.pool_size
+        settings.database_url, role=settings.role_of(service), pool_size=settings.pool_size
     )
     store = EventStore(database, clock=clock, notifier=FeedNotifier(database))
     return Runtime(settings, database, store, clock)
@@ -117,7 +119,7 @@ async def open_runtime(settings: Settings, clock: Clock = system_clock) -> Runti
 
 async def serve(service: str, settings: Settings) -> None:
     """Run one service until SIGINT/SIGTERM, then stop gracefully."""
-    runtime = await open_runtime(settings)
+    runtime = await open_runtime(settings, service=service)
     running = await start_server(service, runtime)
     print(f"harbour {service} listening on {settings.host}:{running.port}", flush=True)
     stop = asyncio.Event()

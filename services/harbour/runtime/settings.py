@@ -6,7 +6,8 @@ HARBOUR_HOST              address the gRPC servers bind (default 127.0.0.1)
 HARBOUR_PORT_BASE         first port; services take base+0, base+1, ... (default 50051)
 HARBOUR_PORT              the port of `harbour serve <service>` when one process serves one
                           service (a container); overrides the base for that process
-HARBOUR_DB_ROLE           role the services act as (default harbour_service; "-" = login role)
+HARBOUR_DB_ROLE           role the processes act as (default harbour_service, and then each
+                          service acts as its own harbour_<service>; "-" = the login role)
 HARBOUR_DB_POOL_SIZE      connections per process (default 20)
 HARBOUR_TLS_CERT/_KEY     server certificate and key (PEM paths); unset means plaintext
 HARBOUR_AUTH_TOKENS       bearer tokens, ``token=name:role+role,...``; unset means dev mode
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harbour.caller import Principal
+from harbour.runtime.ownership import GENERIC_ROLE, service_role
 
 PREFIX = "HARBOUR_"
 # Grows as services land; `harbour up` serves each of them. New ones go last, so that the
@@ -74,6 +76,13 @@ class Settings:
             snapshot_every=_int(get("SNAPSHOT_EVERY"), "SNAPSHOT_EVERY", defaults.snapshot_every),
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
         )
+
+    def role_of(self, service: str | None) -> str | None:
+        """The PostgreSQL role a process acts as: a service its own (the database refuses event
+        types it does not own) unless the operator named another role."""
+        if service is not None and self.db_role == GENERIC_ROLE:
+            return service_role(service)
+        return self.db_role
 
     def port_of(self, service: str) -> int:
         if self.port is not None:

@@ -1,0 +1,94 @@
+"""Which service may append which event types — enforced by the database.
+
+Each service process acts as its own PostgreSQL role (``harbour_<service>``, a member of
+``harbour_service`` and so holding only INSERT/SELECT on the events). A trigger refuses an
+event whose type that role does not own, so a service writing another's facts is stopped at
+the last line, whatever the code does. The same map is written into the database by migration
+0005; a test holds the two equal, so a new event type needs a migration that grants it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+GENERIC_ROLE = "harbour_service"  # the projector, the CLI's tools: no appends in production
+
+EVENT_OWNERS: dict[str, frozenset[str]] = {
+    "accounts": frozenset(
+        {
+            "ClientOnboarded",
+            "SecuritiesMarginAccountLinked",
+            "CreditAssessed",
+            "CreditLimitSet",
+            "MarginAgreementSigned",
+            "RiskDisclosureAcknowledged",
+            "ProfessionalInvestorStatusSet",
+            "AccountSuspended",
+            "AccountResumed",
+            "AccountClosed",
+            "CashDeposited",
+            "CashWithdrawn",
+            "CollateralDeposited",
+            "CollateralWithdrawn",
+        }
+    ),
+    "audit": frozenset(),  # reads only
+    "collateral": frozenset(
+        {
+            "PriceObserved",
+            "PriceRejected",
+            "PolicyChangeProposed",
+            "PolicyChangeApproved",
+            "PolicyChangeRejected",
+            "StressTestRun",
+        }
+    ),
+    "lending": frozenset(
+        {
+            "MarginFacilityApproved",
+            "LoanAdvanced",
+            "LoanRepaid",
+            "InterestAccrued",
+            "InterestCapitalised",
+            "FeeCharged",
+            "EarlyWarningIssued",
+            "EarlyWarningCleared",
+            "MarginCallIssued",
+            "MarginCallMet",
+            "MarginCallExpired",
+            "AdvancesSuspended",
+            "AdvancesResumed",
+            "ConcentrationLimitBreached",
+            "ConcentrationLimitCleared",
+            "LiquidationStarted",
+            "BrokerExposureChanged",
+        }
+    ),
+    # Not served yet: its role exists so the grants are in place when it lands.
+    "liquidation": frozenset(
+        {
+            "LiquidationFillExecuted",
+            "LiquidationCompleted",
+            "ShortfallRecognised",
+            "DebtRecovered",
+            "DebtWrittenOff",
+            "FeeCharged",
+            "LoanRepaid",
+            "BrokerExposureChanged",
+        }
+    ),
+}
+
+
+def service_role(service: str) -> str:
+    return f"harbour_{service}"
+
+
+metadata = sa.MetaData()
+service_roles = sa.Table("service_roles", metadata, sa.Column("role", sa.Text, primary_key=True))
+event_type_owners = sa.Table(
+    "event_type_owners",
+    metadata,
+    sa.Column("role", sa.Text, sa.ForeignKey("service_roles.role"), primary_key=True),
+    sa.Column("event_type", sa.Text, primary_key=True),
+)
