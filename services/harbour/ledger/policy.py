@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
@@ -43,6 +43,7 @@ POLICY_STREAM = "policy-collateral"
 VA_HAIRCUT_FLOOR = Decimal("0.60")  # SFC/HKMA circulars: not a policy parameter
 MAX_CALL_DEADLINE_DAYS = 3
 BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
+PROPOSAL_CLOCK_SKEW = timedelta(seconds=5)
 _ONE = Decimal(1)
 
 
@@ -417,9 +418,12 @@ def approve(
             f"version {history.latest.version} has been approved since: reject it and propose "
             "again"
         )
-    _require_future(history, proposal.effective_from, now, "effective_from")
+    # An approval never back-dates: a proposal approved after its stated instant takes effect
+    # at the approval, and the event records the instant it actually took effect.
+    effective = max(proposal.effective_from, now)
+    _require_future(history, effective, now, "effective_from")
     version = history.latest.version + 1
-    return [ev.PolicyChangeApproved(proposal_id, version, checker, proposal.effective_from)]
+    return [ev.PolicyChangeApproved(proposal_id, version, checker, effective)]
 
 
 def reject(
@@ -442,7 +446,9 @@ def _require_future(
     history: PolicyHistory, effective_from: datetime, now: datetime, field_name: str
 ) -> None:
     # Policies are never retroactive: a decision taken under version N stays explainable by N.
-    if effective_from < now:
+    # (A few seconds of clock skew between the maker's clock and ours are tolerated: the
+    # instant then means "as soon as approved".)
+    if effective_from < now - PROPOSAL_CLOCK_SKEW:
         raise EffectiveInstantPassed(
             f"{field_name} {effective_from.isoformat()} has passed; propose a later instant"
         )

@@ -198,13 +198,23 @@ def test_a_proposal_drafted_against_an_older_version_is_superseded() -> None:
 def test_policies_are_never_retroactive() -> None:
     with pytest.raises(EffectiveInstantPassed):
         propose(PolicyHistory(), params(haircut__BTC="0.70"), effective_from=NOW - timedelta(1))
+    # A proposal approved after its stated instant takes effect at the approval, not before.
     proposed = propose(PolicyHistory(), params(haircut__BTC="0.70"), effective_from=LATER)
-    with pytest.raises(EffectiveInstantPassed):  # approved after its effective instant
-        decide_policy(
-            history(*proposed),
-            ApprovePolicyChange("P1"),
-            PolicyContext(LATER + timedelta(1), "bob"),
-        )
+    approval = LATER + timedelta(hours=2)
+    approved = decide_policy(
+        history(*proposed), ApprovePolicyChange("P1"), PolicyContext(approval, "bob")
+    )
+    assert approved == [ev.PolicyChangeApproved("P1", 2, "bob", approval)]
+    state = history(*proposed, *approved)
+    assert state.as_of(LATER + timedelta(hours=1)).version == 1
+    assert state.as_of(approval).version == 2
+
+
+def test_a_version_may_not_take_effect_before_the_latest_one() -> None:
+    first = propose(PolicyHistory(), params(haircut__BTC="0.70"), effective_from=LATER)
+    state = history(*first, *approve(history(*first)))
+    with pytest.raises(EffectiveInstantPassed, match="latest version"):
+        propose(state, params(haircut__BTC="0.75"), proposal_id="P2", effective_from=NOW)
 
 
 @pytest.mark.parametrize(
