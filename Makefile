@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit load fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,8 +38,11 @@ bench-accounts: install
 bench-audit: install
 	$(PY) -m bench.audit
 
+bench-valuation: install
+	$(PY) -m bench.valuation
+
 # Every benchmark, then one table of all of them: bench/results/summary.{md,json}.
-bench: bench-store bench-accounts bench-audit load
+bench: bench-store bench-accounts bench-audit bench-valuation load
 	$(PY) -m bench.summary
 
 # A mixed load against `harbour up` for 20 s, then every invariant checked.

@@ -21,7 +21,9 @@ staleness window is still used, and the asset is listed as stale.
 Speed (``make bench-valuation``): :class:`PriceBook` turns every price and haircut into an
 integer ratio once per batch, and caches per *shape* (the asset codes held and the currencies
 owed) everything that does not depend on quantities: line order, prices used, stale and
-unpriced lists. Valuing one account is then a few integer multiplications and divisions.
+unpriced lists. Valuing one account is then a few integer multiplications and divisions. A
+valuation from the batch core makes its lines and 6-decimal ratios on first read, and a big
+batch pauses the cyclic garbage collector (both explained where they are done).
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from datetime import datetime, timedelta
 from decimal import Context, Decimal, Inexact
 from enum import Enum
 from math import gcd
-from typing import TYPE_CHECKING
 
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
@@ -127,19 +128,6 @@ class Valuation:
     unpriced_assets: tuple[str, ...]  # held assets with no price (valued at 0), sorted
     prices: tuple[ev.PricePoint, ...]  # every price used, sorted by asset
 
-    if not TYPE_CHECKING:  # hidden from mypy, so any other missing attribute stays an error
-
-        def __getattr__(self, name: str) -> object:
-            # Reached only for an attribute the instance lacks: one of the fields the batch
-            # core defers (see _deferred_valuation), made on first use. Else AttributeError.
-            fields = self.__dict__
-            deferred = fields.get("_deferred") if name in _DEFERRED_FIELDS else None
-            if deferred is None:
-                raise AttributeError(f"'Valuation' object has no attribute {name!r}")
-            fields.update(_materialised(deferred))
-            fields.pop("_deferred", None)  # after the update, so no concurrent reader misses
-            return fields[name]
-
     @property
     def fresh(self) -> bool:
         """Every price used is fresh and every held asset is priced."""
@@ -162,13 +150,40 @@ class Valuation:
 # ------------------------------------------------------------------------------ deferred detail
 
 # The batch core builds a Valuation without its lines and its three 6-decimal ratios: it keeps
-# the integers they are made from, and Valuation.__getattr__ makes all four the first time one
-# of them is read. Making two AssetLines and three Decimals per client,
-# which a sweep of every account mostly never reads, cost more than all the arithmetic
-# (bench/valuation.py). Everything decided (state, call amount, headroom) comes from the exact
-# integers either way, and a deferred Valuation compares, hashes, prints and pickles as an
-# eager one does: tests/unit/ledger/test_valuation.py holds it so.
-_DEFERRED_FIELDS = frozenset({"lines", "utilisation", "loan_to_value", "margin_level"})
+# the integers they are made from and makes all four the first time one of them is read.
+# Making two AssetLines and three Decimals per client, which a sweep of every account mostly
+# never reads, cost more than all the arithmetic (bench/valuation.py). Everything decided
+# (state, call amount, headroom) comes from the exact integers either way, and a deferred
+# Valuation compares, hashes, prints and pickles as an eager one does (test_valuation.py).
+_DEFERRED_FIELDS = ("lines", "utilisation", "loan_to_value", "margin_level")
+
+
+class _Deferrable:
+    """A Valuation field the batch core may leave to first use.
+
+    A non-data descriptor: an instance that has the field (every eagerly built one, and a
+    deferred one once made) answers from its own __dict__ and never gets here.
+    """
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Valuation | None, owner: type[Valuation]) -> object:
+        if instance is None:
+            return self
+        fields = instance.__dict__
+        deferred = fields.get("_deferred")
+        if deferred is None:
+            raise AttributeError(f"'Valuation' object has no attribute {self.name!r}")
+        fields.update(_materialised(deferred))
+        fields.pop("_deferred", None)  # after the update, so no concurrent reader misses
+        return fields[self.name]
+
+
+for _name in _DEFERRED_FIELDS:
+    setattr(Valuation, _name, _Deferrable(_name))  # after @dataclass: fields are unchanged
 
 # A line spec: everything about one held asset that does not depend on the quantity.
 # (code, mv_num, mv_den, keep_num, keep_den, virtual, price, observed_at, haircut, stale, priced)
@@ -240,11 +255,12 @@ def _materialised(deferred: _Deferred) -> dict[str, object]:
         fields["stale"] = stale
         fields["priced"] = priced
         lines.append(line)
+    micro = _micro
     return {
         "lines": tuple(lines),
-        "utilisation": None if utilisation is None else _micro(utilisation),
-        "loan_to_value": None if ltv is None else _micro(ltv),
-        "margin_level": None if level is None else _micro(level),
+        "utilisation": None if utilisation is None else micro(utilisation),
+        "loan_to_value": None if ltv is None else micro(ltv),
+        "margin_level": None if level is None else micro(level),
     }
 
 
@@ -279,8 +295,8 @@ class _Shape:
 
     lines: tuple[_LineSpec, ...]  # sorted by asset code
     arithmetic: tuple[tuple[str, int, int, int, int, bool], ...]  # lines[i][:6], for the loop
-    debts: tuple[tuple[str, int, int], ...]  # (code, num, den): ceil(minor x num / den); den 0:
-    # no price (refused if anything is owed in it)
+    # (code, num, den): D = ceil(minor x num / den); den 0: no price, refused if anything is owed
+    debts: tuple[tuple[str, int, int], ...]
     prices: tuple[ev.PricePoint, ...]
     stale: tuple[str, ...]
     unpriced: tuple[str, ...]
@@ -353,24 +369,21 @@ class PriceBook:
         haircut = self.policy.haircut(code)
         keep_num, keep_den = _ratio(_ONE - haircut)
         point = self._points.get(code)
+        seen: datetime | None = None
         if code == _HKD:
-            spec = (code, 1, 1, keep_num, keep_den, False, _ONE, None, haircut, False, True)
+            num, den, price, stale, priced = 1, 1, _ONE, False, True
         elif point is None:
-            spec = (code, 0, 1, keep_num, keep_den, held.is_virtual, _ZERO, None, haircut, False,
-                    False)  # fmt: skip
+            num, den, price, stale, priced = 0, 1, _ZERO, False, False
         else:
             price_num, price_den = _ratio(point.price)
             # HKD minor units per minor unit of ``code``: price x 10**2 / 10**scale.
             num, den = _reduced(price_num * REPORTING_CURRENCY.unit, price_den * held.unit)
+            price, seen, priced = point.price, point.observed_at, True
             stale = point.observed_at < self._oldest_fresh
-            spec = (code, num, den, keep_num, keep_den, held.is_virtual, point.price,
-                    point.observed_at, haircut, stale, True)  # fmt: skip
+        virtual = held.is_virtual
+        spec = (code, num, den, keep_num, keep_den, virtual, price, seen, haircut, stale, priced)
         self._lines[code] = spec
         return spec
-
-    def is_stale(self, code: str) -> bool:
-        """Whether the price of ``code`` is older than the policy allows (HKD never is)."""
-        return self._line(code)[9]
 
     def _shape(self, held: tuple[str, ...], owed: tuple[str, ...]) -> _Shape:
         lines = tuple(self._line(code) for code in sorted(held))

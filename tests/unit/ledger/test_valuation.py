@@ -607,6 +607,8 @@ def test_the_integer_core_agrees_with_a_decimal_reference(
     expected = _reference(holdings, prices, under)
     assert {name: getattr(v, name) for name in expected} == expected
     assert sum(line.market_value for line in v.lines) == v.market_value
+    for ratio in (v.utilisation, v.loan_to_value, v.margin_level):
+        assert ratio is None or ratio.as_tuple().exponent == -6  # always 6 decimals
     assert v.va_cap_effect == v.va_marginable_value - (
         v.marginable_value - v.other_marginable_value
     )
