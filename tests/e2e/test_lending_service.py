@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from harbour.accounts.projections import Balances
+from harbour.accounts.projections import TRIAL_BALANCE_SQL, Balances
 from harbour.api.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
@@ -443,3 +443,53 @@ async def test_bad_input_is_invalid_and_appends_nothing(
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field in details(refused.value)[1]
     assert await stack.event_count() == before
+
+
+async def test_a_withdrawal_runs_the_same_advance_test(stack: Stack) -> None:
+    await stack.borrower("C1")
+    await stack.draw("C1", "400000.00")
+    await stack.withdraw_cash("C1", "400000.00")  # U 0.833334
+    before = await stack.event_count()
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        # Without the BTC: CV = 280,000 and D = 400,000.
+        await stack.accounts.WithdrawCollateral(
+            accounts_pb2.WithdrawCollateralRequest(
+                request_id=rid(),
+                client_id="C1",
+                quantity=Amount(asset="BTC", value="1"),
+                reference="wallet",
+            ),
+            metadata=PLATFORM,
+        )
+    assert details(refused.value)[0] == "utilisation_too_high"
+    assert await stack.event_count() == before
+    stack.clock.now += timedelta(seconds=300)  # every price stale now
+    with pytest.raises(grpc.aio.AioRpcError) as stale:
+        await stack.accounts.WithdrawCollateral(
+            accounts_pb2.WithdrawCollateralRequest(
+                request_id=rid(),
+                client_id="C1",
+                quantity=Amount(asset="0700.HK", value="1"),
+                reference="depository",
+            ),
+            metadata=PLATFORM,
+        )
+    assert details(stale.value)[0] == "stale_price"
+
+
+async def test_every_read_model_equals_a_rebuild_after_the_lifecycle(stack: Stack) -> None:
+    from harbour.runtime.projections import all_projections
+
+    await stack.borrower("C1")
+    await stack.borrower("C2")
+    await stack.draw("C1", "300000.00")
+    await stack.withdraw_cash("C1", "300000.00")
+    await stack.price("0700.HK", "200.00")
+    await stack.check("C1")
+    runner = ProjectionRunner(stack.store, clock=stack.clock)
+    for projection in all_projections():
+        await runner.catch_up(projection)
+        assert await runner.verify(projection) == [], projection.name
+    async with stack.store.engine.connect() as conn:
+        trial = (await conn.execute(sa.text(TRIAL_BALANCE_SQL))).all()
+    assert trial == []

@@ -93,12 +93,13 @@ class PolicyVersions:
 
     async def _history(self, conn: AsyncConnection, before: int) -> PolicyHistory:
         # The policy stream is short (a change is a governed, human act): replay it up to here.
-        from harbour.eventstore.schema import events as events_table
-
+        # Named with its schema: a verify rebuilds into pg_temp, but the events stay in public.
         rows = await conn.execute(
-            sa.select(events_table.c.type, events_table.c.schema_version, events_table.c.data)
-            .where(events_table.c.stream_id == POLICY_STREAM, events_table.c.position < before)
-            .order_by(events_table.c.version)
+            sa.text(
+                "SELECT type, schema_version, data FROM public.events "
+                "WHERE stream_id = :stream AND position < :before ORDER BY version"
+            ),
+            {"stream": POLICY_STREAM, "before": before},
         )
         history = PolicyHistory()
         for event_type, schema_version, data in rows:

@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import Any
 
 from harbour.ledger import events as ev
-from harbour.ledger.assets import REPORTING_CURRENCY, asset
+from harbour.ledger.assets import FIXED_ASSETS, REPORTING_CURRENCY, asset
 from harbour.ledger.errors import (
     EffectiveInstantPassed,
     HaircutBelowFloor,
@@ -73,7 +73,9 @@ class CollateralPolicy:
     minimum_credit_grade: CreditGrade
     single_client_limit: Decimal  # share of shareholders' funds, per client or related group
     total_loans_multiple: Decimal  # total margin loans <= this x broker capital
-    asset_exposure_limits: Mapping[str, Decimal] = field(default_factory=dict)  # x capital
+    asset_exposure_limits: Mapping[str, Decimal] = field(
+        default_factory=lambda: MappingProxyType({})
+    )  # multiples of capital
     broker_capital: Money = field(default_factory=lambda: Money.of(REPORTING_CURRENCY.code, "0"))
     shareholders_funds: Money = field(
         default_factory=lambda: Money.of(REPORTING_CURRENCY.code, "0")
@@ -112,11 +114,12 @@ class CollateralPolicy:
 
 
 def _times(amount: Money, factor: Decimal) -> Money:
-    # Limits are what the broker may lend: round down.
-    return Money(amount.asset, int(Decimal(amount.minor) * factor // 1))
+    # Limits are what the broker may lend: round down, exactly (no Decimal context involved).
+    numerator, denominator = factor.as_integer_ratio()
+    return Money(amount.asset, amount.minor * numerator // denominator)
 
 
-_VIRTUAL_CODES = frozenset({"BTC", "ETH"})
+_VIRTUAL_CODES = frozenset(code for code, a in FIXED_ASSETS.items() if a.is_virtual)
 
 DEFAULT_POLICY = CollateralPolicy(
     version=1,
@@ -199,11 +202,14 @@ def apply_parameters(
     version: int,
     effective_from: datetime,
     field_prefix: str = "parameters",
+    validate: bool = True,
 ) -> CollateralPolicy:
     """``base`` with ``parameters`` applied, validated one by one and then as a whole.
 
     Raises InvalidArgument naming the offending parameter (``parameters[i].value``), or
-    HaircutBelowFloor for a virtual asset haircut under the regulatory floor.
+    HaircutBelowFloor for a virtual asset haircut under the regulatory floor. Replay passes
+    ``validate=False``: an approved version is a fact even if the rules have since tightened
+    (the values must still parse; the floor and the cross-parameter rules are not re-applied).
     """
     policy = replace(base, version=version, effective_from=effective_from)
     seen: set[str] = set()
@@ -214,12 +220,15 @@ def apply_parameters(
         if parameter.name in seen:
             raise InvalidArgument.for_field(f"{where}.name", f"{parameter.name!r} is given twice")
         seen.add(parameter.name)
-        policy = _apply_one(policy, parameter.name, parameter.value, where)
-    _check_whole(policy, field_prefix)
+        policy = _apply_one(policy, parameter.name, parameter.value, where, validate)
+    if validate:
+        _check_whole(policy, field_prefix)
     return policy
 
 
-def _apply_one(policy: CollateralPolicy, name: str, text: str, where: str) -> CollateralPolicy:
+def _apply_one(
+    policy: CollateralPolicy, name: str, text: str, where: str, validate: bool = True
+) -> CollateralPolicy:
     value_field = f"{where}.value"
     if name in _RATIOS:
         ratio: dict[str, Any] = {
@@ -253,7 +262,7 @@ def _apply_one(policy: CollateralPolicy, name: str, text: str, where: str) -> Co
         code = asset(per_asset.group(2), f"{where}.name").code
         if per_asset.group(1) == "haircut":
             haircut = parse_decimal(text, value_field, maximum=_ONE)
-            if code in _VIRTUAL_CODES and haircut < VA_HAIRCUT_FLOOR:
+            if validate and code in _VIRTUAL_CODES and haircut < VA_HAIRCUT_FLOOR:
                 raise HaircutBelowFloor.for_field(
                     value_field,
                     f"a virtual asset haircut may not be below {format_decimal(VA_HAIRCUT_FLOOR)}"
@@ -276,19 +285,19 @@ def _whole(text: str, field_name: str, low: int, high: int) -> int:
 
 def _check_whole(policy: CollateralPolicy, field_prefix: str) -> None:
     """Rules across parameters: the thresholds must keep the state machine meaningful."""
+    # An advance may not put a client straight into WARNING, and a call is due only when
+    # the debt exceeds the marginable value (so the call amount D - CV is positive).
     ordered = (
-        policy.liquidation_target_utilisation
-        < policy.margin_call_utilisation
-        < policy.forced_sale_utilisation
+        0 < policy.liquidation_target_utilisation < policy.margin_call_utilisation
+        and _ONE <= policy.margin_call_utilisation < policy.forced_sale_utilisation
+        and policy.max_advance_utilisation <= policy.warning_utilisation
         and policy.warning_utilisation <= policy.margin_call_utilisation
-        and policy.max_advance_utilisation <= policy.margin_call_utilisation
-        and policy.liquidation_target_utilisation > 0
     )
     if not ordered:
         raise InvalidArgument.for_field(
             field_prefix,
-            "utilisation thresholds must satisfy 0 < liquidation_target < margin_call < "
-            "forced_sale, warning <= margin_call and max_advance <= margin_call",
+            "utilisation thresholds must satisfy 0 < liquidation_target < margin_call, "
+            "1 <= margin_call < forced_sale and max_advance <= warning <= margin_call",
         )
     if policy.liquidation_fee >= _ONE:
         raise InvalidArgument.for_field(field_prefix, "the liquidation fee must be below 1")
@@ -358,6 +367,7 @@ def evolve_policy(history: PolicyHistory, event: ev.Event) -> PolicyHistory:
                 proposal.parameters,
                 version=event.policy_version,
                 effective_from=event.effective_from,
+                validate=False,
             )
             proposals = {
                 **history.proposals,
