@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 from harbour.eventstore.errors import ConcurrencyConflict, RequestIdReused
 from harbour.eventstore.model import AppendResult, NewEvent, RecordedEvent, StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
-from harbour.eventstore.streams import Loaded, StateCodec, load_stream, snapshot_if_due
+from harbour.eventstore.streams import Loaded, StateCodec, load_stream
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
 
@@ -134,40 +134,14 @@ class CommandRunner:
     ) -> Outcome:
         """Apply ``decide`` to ``stream`` once. ``request`` is what the caller sent (its
         fingerprint); ``respond`` builds the response kept for a replay from the state after."""
-        fingerprint = request_fingerprint(request)
-        for attempt in range(MAX_ATTEMPTS):
-            loaded = await self.load(kind, stream)
-            try:
-                events = decide(loaded.state)
-            except DomainError:
-                replay = await self.replay(request_id, fingerprint)
-                if replay is not None:
-                    return replay
-                raise
-            if not events:
-                return _nothing(stream, loaded, respond)
-            after = kind.fold(loaded.state, events)
-            response = respond(after)
-            try:
-                result = await self.store.append(
-                    stream,
-                    [new_event(event) for event in events],
-                    expected_version=loaded.version,
-                    request_id=request_id,
-                    fingerprint=fingerprint,
-                    metadata=metadata,
-                    response=response,
-                )
-            except ConcurrencyConflict:
-                # Another command on this stream won; back off a little and decide again.
-                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                continue
-            if result.replayed:
-                return Outcome(result, result.response)
-            grown = Loaded(after, loaded.version + len(events), loaded.replayed + len(events))
-            await self._maybe_snapshot(kind, stream, grown)
-            return Outcome(result, response)
-        raise ConcurrencyConflict(stream, -1, None)
+        return await self._run(
+            [(kind, stream)],
+            lambda states: [decide(states[0])],
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=respond,
+        )
 
     async def run_together(
         self,
@@ -183,27 +157,44 @@ class CommandRunner:
         """Like :meth:`run`, for a decision that moves two streams at once (an advance moves
         the account and the broker's exposure): both are appended in one statement, or
         neither, and a conflict on either reloads both and decides again."""
+        return await self._run(
+            [first, second],
+            lambda states: list(decide(states[0], states[1])),
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=respond,
+        )
+
+    async def _run(
+        self,
+        targets: Sequence[tuple[StreamKind[Any], str]],
+        decide: Callable[[list[Any]], Sequence[Sequence[ev.Event]]],
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        respond: Callable[[Any], Mapping[str, Any] | None],
+    ) -> Outcome:
         fingerprint = request_fingerprint(request)
-        (kind, stream), (other_kind, other_stream) = first, second
+        (kind, stream) = targets[0]
         for attempt in range(MAX_ATTEMPTS):
-            loaded = await self.load(kind, stream)
-            other = await self.load(other_kind, other_stream)
+            loaded = [await self.load(k, s) for k, s in targets]
             try:
-                events, other_events = decide(loaded.state, other.state)
+                decided = decide([each.state for each in loaded])
             except DomainError:
                 replay = await self.replay(request_id, fingerprint)
                 if replay is not None:
                     return replay
                 raise
-            if not events and not other_events:
-                return _nothing(stream, loaded, respond)
-            after = kind.fold(loaded.state, events)
-            response = respond(after)
-            writes = [StreamWrite(stream, [new_event(e) for e in events], loaded.version)]
-            if other_events:
-                writes.append(
-                    StreamWrite(other_stream, [new_event(e) for e in other_events], other.version)
-                )
+            if not any(decided):
+                return _nothing(stream, loaded[0], respond)
+            response = respond(kind.fold(loaded[0].state, decided[0]))
+            writes = [
+                StreamWrite(s, [new_event(e) for e in events], each.version)
+                for (_, s), each, events in zip(targets, loaded, decided, strict=True)
+                if events
+            ]
             try:
                 result = await self.store.append_together(
                     writes,
@@ -213,17 +204,13 @@ class CommandRunner:
                     response=response,
                 )
             except ConcurrencyConflict:
+                # Another command on one of the streams won; back off a little, decide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
             if result.replayed:
                 return Outcome(result, result.response)
-            grown = Loaded(after, loaded.version + len(events), loaded.replayed + len(events))
-            await self._maybe_snapshot(kind, stream, grown)
-            if other_events:
-                added = len(other_events)
-                other_after = other_kind.fold(other.state, other_events)
-                other_grown = Loaded(other_after, other.version + added, other.replayed + added)
-                await self._maybe_snapshot(other_kind, other_stream, other_grown)
+            for (k, s), each, events in zip(targets, loaded, decided, strict=True):
+                await self._maybe_snapshot(k, s, each, events)
             return Outcome(result, response)
         raise ConcurrencyConflict(stream, -1, None)
 
@@ -244,15 +231,18 @@ class CommandRunner:
         )
         return Outcome(result, logged.response)
 
-    async def _maybe_snapshot(self, kind: StreamKind[S], stream: str, grown: Loaded[S]) -> None:
-        if kind.codec is None:
+    async def _maybe_snapshot(
+        self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
+    ) -> None:
+        """Snapshot a stream that has grown ``snapshot_every`` events past its last one."""
+        if kind.codec is None or not added or loaded.replayed + len(added) < self._snapshot_every:
             return
-        saved = await snapshot_if_due(
-            self.store, stream, grown, kind.codec, every=self._snapshot_every
+        grown = Loaded(kind.fold(loaded.state, added), loaded.version + len(added), 0)
+        await self.store.save_snapshot(
+            stream, grown.version, kind.codec.to_json(grown.state), kind.codec.schema_version
         )
-        if saved:
-            # Count replays from the new snapshot again, or every later command would save one.
-            self._recent.put(stream, Loaded(grown.state, grown.version, 0))
+        # Count replays from the new snapshot again, or every later command would save one.
+        self._recent.put(stream, grown)
 
 
 def _nothing(

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-import sqlalchemy as sa
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from harbour.accounts.projections import Balances
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, collateral_pb2_grpc
@@ -23,29 +20,19 @@ from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from tests.e2e.callers import (
+    ALICE,
+    BOB,
+    FEED,
+    OPERATOR,
+    PLATFORM,
+    RISK,
+    ManualClock,
+    at,
+    event_count,
+    rid,
+)
 from tests.e2e.test_audit_service import details
-
-FEED = (("x-harbour-principal", "vendor-a:price-feed"),)
-ALICE = (("x-harbour-principal", "alice:policy-admin"),)
-BOB = (("x-harbour-principal", "bob:policy-admin"),)
-RISK = (("x-harbour-principal", "risk-desk:risk"),)
-OPERATOR = (("x-harbour-principal", "ops:operator"),)
-PLATFORM = (("x-harbour-principal", "desk:trading-platform"),)
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
-
-
-@dataclass
-class ManualClock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
 
 
 @dataclass
@@ -56,8 +43,7 @@ class Stack:
     clock: ManualClock
 
     async def event_count(self) -> int:
-        async with self.store.engine.connect() as conn:
-            return int(await conn.scalar(sa.text("SELECT count(*) FROM events")) or 0)
+        return await event_count(self.store)
 
 
 @pytest.fixture
@@ -83,12 +69,6 @@ async def stack(settings: Settings, database: Database, clock: ManualClock) -> A
         await channel.close()
     for server in servers:
         await server.stop(0)
-
-
-def at(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def observation(

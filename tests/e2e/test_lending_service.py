@@ -4,7 +4,6 @@ PostgreSQL, a manual clock shared by all three."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,7 +12,6 @@ from decimal import Decimal
 import grpc
 import pytest
 import sqlalchemy as sa
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from harbour.accounts.projections import TRIAL_BALANCE_SQL, Balances
 from harbour.api.v1 import (
@@ -32,6 +30,18 @@ from harbour.eventstore.store import EventStore
 from harbour.lending.projections import Loans, MarginCalls
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from tests.e2e.callers import (
+    ALICE,
+    BOB,
+    FEED,
+    OPERATOR,
+    PLATFORM,
+    RISK,
+    ManualClock,
+    at,
+    event_count,
+    rid,
+)
 from tests.e2e.test_audit_service import details
 
 RISK_EVENTS = {
@@ -44,34 +54,10 @@ RISK_EVENTS = {
     "MarginCallExpired",
     "LiquidationStarted",
 }
-FEED = (("x-harbour-principal", "vendor-a:price-feed"),)
-ALICE = (("x-harbour-principal", "alice:policy-admin"),)
-BOB = (("x-harbour-principal", "bob:policy-admin"),)
-RISK = (("x-harbour-principal", "risk-desk:risk"),)
-OPERATOR = (("x-harbour-principal", "ops:operator"),)
-PLATFORM = (("x-harbour-principal", "desk:trading-platform"),)
-
-
-def rid() -> str:
-    return uuid.uuid4().hex
 
 
 def hkd(value: str) -> Amount:
     return Amount(asset="HKD", value=value)
-
-
-def at(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
-@dataclass
-class ManualClock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @dataclass
@@ -181,8 +167,7 @@ class Stack:
         return response.loan
 
     async def event_count(self) -> int:
-        async with self.store.engine.connect() as conn:
-            return int(await conn.scalar(sa.text("SELECT count(*) FROM events")) or 0)
+        return await event_count(self.store)
 
 
 @pytest.fixture

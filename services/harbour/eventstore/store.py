@@ -205,19 +205,9 @@ class EventStore:
                     None if response is None else dict(response),
                 )
             head = None if row is None else int(row[3])
-            if request_id is not None:
-                logged = await self._lookup(conn, request_id)
-                if logged is not None:
-                    if logged.fingerprint != fingerprint:
-                        raise RequestIdReused(request_id)
-                    return AppendResult(
-                        logged.stream_id,
-                        logged.version,
-                        logged.first_position,
-                        logged.last_position,
-                        True,
-                        logged.response,
-                    )
+            replayed = await self._replayed(conn, request_id, fingerprint)
+            if replayed is not None:
+                return replayed
             raise ConcurrencyConflict(stream_id, expected_version, head)
         finally:
             await pool.putconn(conn)
@@ -313,19 +303,9 @@ class EventStore:
                     False,
                     None if response is None else dict(response),
                 )
-            if request_id is not None:
-                logged = await self._lookup(conn, request_id)
-                if logged is not None:
-                    if logged.fingerprint != params["fingerprint"]:
-                        raise RequestIdReused(request_id)
-                    return AppendResult(
-                        logged.stream_id,
-                        logged.version,
-                        logged.first_position,
-                        logged.last_position,
-                        True,
-                        logged.response,
-                    )
+            replayed = await self._replayed(conn, request_id, params["fingerprint"])
+            if replayed is not None:
+                return replayed
             heads = [None] * count if row is None else [int(h) for h in row[2 + count :]]
             for write, head in zip(writes, heads, strict=True):
                 if head != write.expected_version:
@@ -364,6 +344,28 @@ class EventStore:
         check_request_id(request_id)
         async with self._database.autocommit() as conn:
             return await self._lookup(conn, request_id)
+
+    @classmethod
+    async def _replayed(
+        cls, conn: psycopg.AsyncConnection[Any], request_id: str | None, fingerprint: bytes
+    ) -> AppendResult | None:
+        """The first result of ``request_id`` when the append found it already applied (the
+        statement wrote nothing or lost on the command log); refused if the payload differs."""
+        if request_id is None:
+            return None
+        logged = await cls._lookup(conn, request_id)
+        if logged is None:
+            return None
+        if logged.fingerprint != fingerprint:
+            raise RequestIdReused(request_id)
+        return AppendResult(
+            logged.stream_id,
+            logged.version,
+            logged.first_position,
+            logged.last_position,
+            True,
+            logged.response,
+        )
 
     @staticmethod
     async def _lookup(conn: psycopg.AsyncConnection[Any], request_id: str) -> CommandRecord | None:
