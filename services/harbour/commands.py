@@ -16,9 +16,10 @@ correct as none — just cheaper.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import random
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -31,6 +32,10 @@ from harbour.ledger.errors import DomainError
 
 S = TypeVar("S")
 T = TypeVar("T")
+Events = Sequence[ev.Event]
+# A decision may need more reads once the states are known (the prices of what an account
+# holds): then ``decide`` is a coroutine that reads them and calls the pure decider.
+Decided = Sequence[Events] | Awaitable[Sequence[Events]]
 MAX_ATTEMPTS = 25
 
 
@@ -52,6 +57,7 @@ class StreamKind(Generic[S]):
     initial: Callable[[str], S]  # stream id -> the state of an empty stream
     evolve: Callable[[S, ev.Event], S]
     codec: StateCodec[S] | None = None
+    snapshot_every: int | None = None  # events between snapshots; None: the runner's default
 
     def evolve_recorded(self, state: S, recorded: RecordedEvent) -> S:
         return self.evolve(state, domain_event(recorded))
@@ -125,7 +131,7 @@ class CommandRunner:
         self,
         kind: StreamKind[S],
         stream: str,
-        decide: Callable[[S], Sequence[ev.Event]],
+        decide: Callable[[S], Events | Awaitable[Events]],
         *,
         request_id: str,
         request: Mapping[str, Any],
@@ -136,7 +142,7 @@ class CommandRunner:
         fingerprint); ``respond`` builds the response kept for a replay from the state after."""
         return await self._run(
             [(kind, stream)],
-            lambda states: [decide(states[0])],
+            lambda states: _single(decide(states[0])),
             request_id=request_id,
             request=request,
             metadata=metadata,
@@ -147,7 +153,7 @@ class CommandRunner:
         self,
         first: tuple[StreamKind[S], str],
         second: tuple[StreamKind[T], str],
-        decide: Callable[[S, T], tuple[Sequence[ev.Event], Sequence[ev.Event]]],
+        decide: Callable[[S, T], Awaitable[tuple[Events, Events]]],
         *,
         request_id: str,
         request: Mapping[str, Any],
@@ -159,7 +165,7 @@ class CommandRunner:
         neither, and a conflict on either reloads both and decides again."""
         return await self._run(
             [first, second],
-            lambda states: list(decide(states[0], states[1])),
+            lambda states: _listed(decide(states[0], states[1])),
             request_id=request_id,
             request=request,
             metadata=metadata,
@@ -169,7 +175,7 @@ class CommandRunner:
     async def _run(
         self,
         targets: Sequence[tuple[StreamKind[Any], str]],
-        decide: Callable[[list[Any]], Sequence[Sequence[ev.Event]]],
+        decide: Callable[[list[Any]], Decided],
         *,
         request_id: str,
         request: Mapping[str, Any],
@@ -182,6 +188,8 @@ class CommandRunner:
             loaded = [await self.load(k, s) for k, s in targets]
             try:
                 decided = decide([each.state for each in loaded])
+                if inspect.isawaitable(decided):
+                    decided = await decided
             except DomainError:
                 replay = await self.replay(request_id, fingerprint)
                 if replay is not None:
@@ -235,7 +243,8 @@ class CommandRunner:
         self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
     ) -> None:
         """Snapshot a stream that has grown ``snapshot_every`` events past its last one."""
-        if kind.codec is None or not added or loaded.replayed + len(added) < self._snapshot_every:
+        every = kind.snapshot_every or self._snapshot_every
+        if kind.codec is None or not added or loaded.replayed + len(added) < every:
             return
         grown = Loaded(kind.fold(loaded.state, added), loaded.version + len(added), 0)
         await self.store.save_snapshot(
@@ -252,3 +261,17 @@ def _nothing(
     appended or logged, so a retry simply decides again."""
     result = AppendResult(stream, loaded.version, 0, 0, False, None)
     return Outcome(result, respond(loaded.state))
+
+
+async def _listed(pair: Awaitable[tuple[Events, Events]]) -> list[Events]:
+    return list(await pair)
+
+
+def _single(decided: Events | Awaitable[Events]) -> Decided:
+    if inspect.isawaitable(decided):
+        return _awaited_single(decided)
+    return [decided]
+
+
+async def _awaited_single(decided: Awaitable[Events]) -> list[Events]:
+    return [await decided]

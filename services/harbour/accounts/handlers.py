@@ -16,7 +16,7 @@ from harbour.commands import CommandRunner, Outcome
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded
-from harbour.kinds import ACCOUNTS, latest_prices, load_account, policy_at
+from harbour.kinds import ACCOUNTS, latest_prices, policy_at
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
 from harbour.ledger.advance import AdvanceTest
@@ -42,17 +42,21 @@ class AccountHandlers:
         self._clock = clock
         self.runner = runner or CommandRunner(store, snapshot_every=snapshot_every)
 
-    async def context(self, command: Command | None = None) -> Context:
+    async def context(
+        self, command: Command | None = None, state: MarginAccount | None = None
+    ) -> Context:
         """The decision context: the policy in force now and, for a movement out, the advance
-        test with the latest price of everything the account holds or owes."""
+        test with the latest price of everything the account (``state``) holds or owes."""
         now = self._clock()
+        moves_out = isinstance(command, WithdrawCash | WithdrawCollateral)
+        if command is not None and not moves_out:
+            return Context(now)  # deposits and the like need neither policy nor prices
         policy = await policy_at(self.runner, now)
         prices: dict[str, ev.PricePoint] = {}
-        if isinstance(command, WithdrawCash | WithdrawCollateral):
-            account, _ = await load_account(self.runner, command.client_id)
+        if state is not None and moves_out:
             codes = [
                 code
-                for balances in (account.cash, account.collateral, account.debt)
+                for balances in (state.cash, state.collateral, state.debt)
                 for code, minor in balances
                 if minor
             ]
@@ -76,11 +80,14 @@ class AccountHandlers:
         respond: Callable[[MarginAccount], Mapping[str, Any] | None] = lambda _: None,
     ) -> Outcome:
         """Apply ``command`` once; ``request`` is what the caller sent (its fingerprint)."""
-        context = await self.context(command)
+
+        async def decide_with_context(state: MarginAccount) -> list[ev.Event]:
+            return decide(state, command, await self.context(command, state))
+
         return await self.runner.run(
             ACCOUNTS,
             account_stream(command.client_id),
-            lambda state: decide(state, command, context),
+            decide_with_context,
             request_id=request_id,
             request=request,
             metadata=metadata,
