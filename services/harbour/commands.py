@@ -58,6 +58,10 @@ class StreamKind(Generic[S]):
     evolve: Callable[[S, ev.Event], S]
     codec: StateCodec[S] | None = None
     snapshot_every: int | None = None  # events between snapshots; None: the runner's default
+    # A hot stream that many commands write (the broker's exposure): a process lets one
+    # command at a time decide on it, so its commands queue instead of losing optimistic
+    # races over and over. Other processes can still race; the version check settles that.
+    serialised: bool = False
 
     def evolve_recorded(self, state: S, recorded: RecordedEvent) -> S:
         return self.evolve(state, domain_event(recorded))
@@ -102,6 +106,7 @@ class CommandRunner:
         self.store = store
         self._snapshot_every = snapshot_every
         self._recent = Recent()
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def load(
         self, kind: StreamKind[S], stream: str, *, up_to_position: int | None = None
@@ -126,6 +131,26 @@ class CommandRunner:
         if up_to_position is None:
             self._recent.put(stream, loaded)
         return loaded
+
+    async def load_many(self, wanted: Sequence[tuple[StreamKind[Any], str]]) -> list[Any]:
+        """The current states of several streams: the cached ones brought up to date in one
+        round trip, the others loaded one by one (once; then they are cached too)."""
+        cached = {s: c for _, s in wanted if (c := self._recent.get(s)) is not None}
+        newer = await self.store.read_streams({s: c.version for s, c in cached.items()})
+        states: list[Any] = []
+        for kind, stream in wanted:
+            if stream not in cached:
+                states.append((await self.load(kind, stream)).state)
+                continue
+            before = cached[stream]
+            state = before.state
+            for recorded in newer[stream]:
+                state = kind.evolve_recorded(state, recorded)
+            added = len(newer[stream])
+            version = newer[stream][-1].version if added else before.version
+            self._recent.put(stream, Loaded(state, version, before.replayed + added))
+            states.append(state)
+        return states
 
     async def run(
         self,
@@ -185,42 +210,80 @@ class CommandRunner:
         fingerprint = request_fingerprint(request)
         (kind, stream) = targets[0]
         for attempt in range(MAX_ATTEMPTS):
-            loaded = [await self.load(k, s) for k, s in targets]
-            try:
-                decided = decide([each.state for each in loaded])
-                if inspect.isawaitable(decided):
-                    decided = await decided
-            except DomainError:
-                replay = await self.replay(request_id, fingerprint)
-                if replay is not None:
-                    return replay
-                raise
-            if not any(decided):
-                return _nothing(stream, loaded[0], respond)
-            response = respond(kind.fold(loaded[0].state, decided[0]))
-            writes = [
-                StreamWrite(s, [new_event(e) for e in events], each.version)
-                for (_, s), each, events in zip(targets, loaded, decided, strict=True)
-                if events
-            ]
-            try:
-                result = await self.store.append_together(
-                    writes,
-                    request_id=request_id,
-                    fingerprint=fingerprint,
-                    metadata=metadata,
-                    response=response,
-                )
-            except ConcurrencyConflict:
+            # Ordinary streams load before the hot ones are held; a hot stream is decided on
+            # by one command of this process at a time, from the state this process last
+            # wrote (no read: a writer elsewhere makes the append conflict, and we reload).
+            cold = {s: await self.load(k, s) for k, s in targets if not k.serialised}
+            async with self._holding(sorted(s for k, s in targets if k.serialised)):
+                loaded = [
+                    cold[s] if s in cold else await self._load_hot(k, s, trust=attempt == 0)
+                    for k, s in targets
+                ]
+                try:
+                    decided = decide([each.state for each in loaded])
+                    if inspect.isawaitable(decided):
+                        decided = await decided
+                except DomainError:
+                    replay = await self.replay(request_id, fingerprint)
+                    if replay is not None:
+                        return replay
+                    raise
+                if not any(decided):
+                    return _nothing(stream, loaded[0], respond)
+                response = respond(kind.fold(loaded[0].state, decided[0]))
+                writes = [
+                    StreamWrite(s, [new_event(e) for e in events], each.version)
+                    for (_, s), each, events in zip(targets, loaded, decided, strict=True)
+                    if events
+                ]
+                try:
+                    result = await self.store.append_together(
+                        writes,
+                        request_id=request_id,
+                        fingerprint=fingerprint,
+                        metadata=metadata,
+                        response=response,
+                    )
+                except ConcurrencyConflict:
+                    conflicted = True
+                else:
+                    conflicted = False
+                    if not result.replayed:
+                        for (k, s), each, events in zip(targets, loaded, decided, strict=True):
+                            await self._grown(k, s, each, events)
+            if conflicted:
                 # Another command on one of the streams won; back off a little, decide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
             if result.replayed:
                 return Outcome(result, result.response)
-            for (k, s), each, events in zip(targets, loaded, decided, strict=True):
-                await self._maybe_snapshot(k, s, each, events)
             return Outcome(result, response)
         raise ConcurrencyConflict(stream, -1, None)
+
+    def _holding(self, streams: Sequence[str]) -> _Held:
+        return _Held([self._locks.setdefault(stream, asyncio.Lock()) for stream in streams])
+
+    async def _load_hot(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
+        cached: Loaded[S] | None = self._recent.get(stream) if trust else None
+        return cached if cached is not None else await self.load(kind, stream)
+
+    async def _grown(
+        self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
+    ) -> None:
+        """After a successful append: a hot stream's cache takes the state this command left
+        (the next command decides on it without a read); snapshots when due."""
+        if not added:
+            return
+        if kind.serialised:
+            grown = Loaded(
+                kind.fold(loaded.state, added),
+                loaded.version + len(added),
+                loaded.replayed + len(added),
+            )
+            self._recent.put(stream, grown)
+            loaded = grown
+            added = ()
+        await self._maybe_snapshot(kind, stream, loaded, added)
 
     async def replay(self, request_id: str, fingerprint: bytes) -> Outcome | None:
         """The first answer to ``request_id``, if it was applied; refused if reused."""
@@ -244,7 +307,7 @@ class CommandRunner:
     ) -> None:
         """Snapshot a stream that has grown ``snapshot_every`` events past its last one."""
         every = kind.snapshot_every or self._snapshot_every
-        if kind.codec is None or not added or loaded.replayed + len(added) < every:
+        if kind.codec is None or loaded.replayed + len(added) < every:
             return
         grown = Loaded(kind.fold(loaded.state, added), loaded.version + len(added), 0)
         await self.store.save_snapshot(
@@ -252,6 +315,25 @@ class CommandRunner:
         )
         # Count replays from the new snapshot again, or every later command would save one.
         self._recent.put(stream, grown)
+
+
+class _Held:
+    """Holds locks in order. Not a contextlib helper on purpose: those assign to the passing
+    exception's ``__traceback__``/``__context__``, which a frozen DomainError refuses."""
+
+    def __init__(self, locks: list[asyncio.Lock]) -> None:
+        self._locks = locks
+        self._taken: list[asyncio.Lock] = []
+
+    async def __aenter__(self) -> None:
+        for lock in self._locks:
+            await lock.acquire()
+            self._taken.append(lock)
+
+    async def __aexit__(self, *exc: object) -> None:
+        for lock in reversed(self._taken):
+            lock.release()
+        self._taken.clear()
 
 
 def _nothing(

@@ -73,3 +73,17 @@ async def latest_prices(runner: CommandRunner, codes: Iterable[str]) -> dict[str
         if track.last is not None:
             prices[code] = track.last
     return prices
+
+
+async def market(
+    runner: CommandRunner, instant: datetime, codes: Iterable[str]
+) -> tuple[CollateralPolicy, dict[str, ev.PricePoint]]:
+    """The policy in force at ``instant`` and the last price of each of ``codes``: what a
+    risk decision rests on, read in one round trip once the streams are cached."""
+    priced = sorted(set(codes) - {REPORTING_CURRENCY.code})
+    states = await runner.load_many(
+        [(POLICY, POLICY_STREAM), *((PRICES, price_stream(code)) for code in priced)]
+    )
+    history, tracks = states[0], states[1:]
+    prices = {t.asset: t.last for t in tracks if t.last is not None}
+    return history.as_of(instant), prices

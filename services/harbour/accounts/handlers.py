@@ -16,7 +16,7 @@ from harbour.commands import CommandRunner, Outcome
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded
-from harbour.kinds import ACCOUNTS, latest_prices, policy_at
+from harbour.kinds import ACCOUNTS, market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
 from harbour.ledger.advance import AdvanceTest
@@ -51,16 +51,17 @@ class AccountHandlers:
         moves_out = isinstance(command, WithdrawCash | WithdrawCollateral)
         if command is not None and not moves_out:
             return Context(now)  # deposits and the like need neither policy nor prices
-        policy = await policy_at(self.runner, now)
-        prices: dict[str, ev.PricePoint] = {}
-        if state is not None and moves_out:
-            codes = [
+        codes = (
+            [
                 code
                 for balances in (state.cash, state.collateral, state.debt)
                 for code, minor in balances
                 if minor
             ]
-            prices = await latest_prices(self.runner, codes)
+            if state is not None and moves_out
+            else []
+        )
+        policy, prices = await market(self.runner, now, codes)
         return Context(now, policy.minimum_credit_grade, AdvanceTest(policy, prices))
 
     async def load(

@@ -185,3 +185,64 @@ logged AS (
         + ",".join(parts)
         + f"\nSELECT s.first_position, s.last_position, {appended}, {heads} FROM span s\n"
     )
+
+
+def append_together_one_each_sql(streams: int) -> str:
+    """:func:`append_together_sql` for one event per stream (an advance: the account's event
+    and the exposure's): no recursion and no JSON batch, like ``APPEND_ONE_SQL``.
+
+    Parameters per stream: ``stream_id_i``, ``expected_version_i``, ``type_i``,
+    ``schema_version_i``, ``data_i``, ``content_i``.
+    """
+    heads = [
+        f"""
+head_{i} AS (
+    SELECT e.version, e.hash FROM events e
+     WHERE e.stream_id = %(stream_id_{i})s ORDER BY e.version DESC LIMIT 1
+)"""
+        for i in range(streams)
+    ]
+    gate = " AND ".join(
+        f"coalesce((SELECT version FROM head_{i}), 0) = %(expected_version_{i})s"
+        for i in range(streams)
+    )
+    inserts = [
+        f"""
+inserted_{i} AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
+                        recorded_at, hash)
+    SELECT %(stream_id_{i})s, %(expected_version_{i})s + 1, %(type_{i})s,
+           %(schema_version_{i})s, %(data_{i})s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
+           sha256(coalesce((SELECT hash FROM head_{i}), '\\x'::bytea) || %(content_{i})s)
+     WHERE (SELECT ok FROM gate)
+    RETURNING position
+)"""
+        for i in range(streams)
+    ]
+    everything = " UNION ALL ".join(f"SELECT position FROM inserted_{i}" for i in range(streams))
+    appended = ", ".join(f"(SELECT count(*)::integer FROM inserted_{i})" for i in range(streams))
+    head_versions = ", ".join(
+        f"coalesce((SELECT version FROM head_{i}), 0)" for i in range(streams)
+    )
+    return (
+        "WITH"
+        + ",".join(heads)
+        + f",\ngate AS (SELECT {gate} AS ok),"
+        + ",".join(inserts)
+        + f""",
+span AS (
+    SELECT min(a.position) AS first_position, max(a.position) AS last_position,
+           (SELECT count(*)::integer FROM inserted_0) AS appended
+      FROM ({everything}) AS a
+),
+logged AS (
+    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
+                             first_position, last_position, response, recorded_at)
+    SELECT %(request_id)s, %(fingerprint)s, %(stream_id_0)s,
+           %(expected_version_0)s + s.appended, s.first_position, s.last_position,
+           %(response)s::jsonb, %(recorded_at)s
+      FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
+)
+SELECT s.first_position, s.last_position, {appended}, {head_versions} FROM span s
+"""
+    )

@@ -22,6 +22,7 @@ from harbour.eventstore.append import (
     APPEND_MANY_SQL,
     APPEND_ONE_SQL,
     LOOKUP_COMMAND_SQL,
+    append_together_one_each_sql,
     append_together_sql,
 )
 from harbour.eventstore.database import Database
@@ -61,6 +62,12 @@ STREAM_SQL = (
     "AND (%(up_to_position)s::bigint IS NULL OR position <= %(up_to_position)s) "
     "AND (%(until)s::timestamptz IS NULL OR recorded_at <= %(until)s) "
     "ORDER BY version LIMIT %(limit)s"
+)
+STREAMS_SQL = (
+    f"SELECT {EVENT_COLUMNS} FROM events e "  # noqa: S608 - constant column list
+    "JOIN unnest(%(streams)s::text[], %(afters)s::integer[]) AS w(wanted, after_version) "
+    "ON e.stream_id = w.wanted AND e.version > w.after_version "
+    "ORDER BY e.stream_id, e.version"
 )
 ALL_SQL = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE position > %(after)s "  # noqa: S608
@@ -256,6 +263,8 @@ class EventStore:
             "response": canonical_json(response) if response is not None else None,
         }
         described = []
+        # One event per stream (the common case) takes the statement without recursion.
+        single = all(len(write.events) == 1 for write in writes)
         for index, write in enumerate(writes):
             check_stream_id(write.stream_id)
             _check_expected_version(write.expected_version)
@@ -269,9 +278,16 @@ class EventStore:
             ]
             params[f"stream_id_{index}"] = write.stream_id
             params[f"expected_version_{index}"] = write.expected_version
-            params[f"events_{index}"] = (
-                "[" + ",".join(f'["{t}",{v},{d},"{c.hex()}"]' for t, v, d, c in encoded) + "]"
-            )
+            if single:
+                ((event_type, schema_version, data_json, content),) = encoded
+                params[f"type_{index}"] = event_type
+                params[f"schema_version_{index}"] = schema_version
+                params[f"data_{index}"] = data_json
+                params[f"content_{index}"] = content
+            else:
+                params[f"events_{index}"] = (
+                    "[" + ",".join(f'["{t}",{v},{d},"{c.hex()}"]' for t, v, d, c in encoded) + "]"
+                )
             described.append(
                 [
                     write.stream_id,
@@ -280,7 +296,7 @@ class EventStore:
                 ]
             )
         params["fingerprint"] = fingerprint or request_fingerprint(described)
-        statement = _together_sql(len(writes))
+        statement = _together_sql(len(writes), single)
         pool = self._database.pool
         conn = await pool.getconn()
         try:
@@ -402,6 +418,20 @@ class EventStore:
             await cursor.execute(STREAM_SQL, params)
             return [self._event(row) for row in await cursor.fetchall()]
 
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        """The events of several streams after a version each, in one round trip: a decision
+        that rests on the policy and a few prices reads them all at once."""
+        for stream_id in after:
+            check_stream_id(stream_id)
+        params = {"streams": list(after), "afters": list(after.values())}
+        found: dict[str, list[RecordedEvent]] = {stream_id: [] for stream_id in after}
+        async with self._database.autocommit() as driver, driver.cursor() as cursor:
+            await cursor.execute(STREAMS_SQL, params)
+            for row in await cursor.fetchall():
+                event = self._event(row)
+                found[event.stream_id].append(event)
+        return found
+
     async def read_all(
         self, *, after_position: int = 0, up_to_position: int | None = None, limit: int = 5000
     ) -> list[RecordedEvent]:
@@ -521,8 +551,8 @@ class EventStore:
 
 
 @functools.lru_cache(maxsize=8)
-def _together_sql(streams: int) -> str:
-    return append_together_sql(streams)
+def _together_sql(streams: int, one_each: bool) -> str:
+    return append_together_one_each_sql(streams) if one_each else append_together_sql(streams)
 
 
 def _check_expected_version(expected_version: object) -> None:

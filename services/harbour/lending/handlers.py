@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from harbour.commands import CommandRunner, Outcome, StreamKind, domain_event
-from harbour.kinds import ACCOUNTS, latest_prices, load_account, policy_at
+from harbour.kinds import ACCOUNTS, load_account, market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.errors import AccountNotFound, InvalidArgument
@@ -52,7 +52,11 @@ class ExposureSnapshots:
 # A snapshot holds every group (about 0.8 s to write at 100,000 borrowers, measured), while
 # an event costs ~20 us to fold: snapshot rarely.
 EXPOSURE: StreamKind[BrokerExposure] = StreamKind(
-    BrokerExposure.of_stream, evolve_exposure, ExposureSnapshots(), snapshot_every=10_000
+    BrokerExposure.of_stream,
+    evolve_exposure,
+    ExposureSnapshots(),
+    snapshot_every=10_000,
+    serialised=True,
 )
 
 
@@ -81,10 +85,9 @@ class LendingHandlers:
             state: MarginAccount, exposure: BrokerExposure
         ) -> tuple[list[ev.Event], list[ev.Event]]:
             now = self._clock()
-            policy = await policy_at(self.runner, now)
             # The broker's total is owed in every loan currency: the limit check values them.
             codes = _codes(state, command) | {code for code, _ in exposure.total}
-            prices = await latest_prices(self.runner, codes)
+            policy, prices = await market(self.runner, now, codes)
             decision = decide(state, command, Context(now, policy, prices, exposure, request_id))
             if events is not None:
                 events[:] = decision.account
