@@ -212,3 +212,18 @@ def test_a_recorded_event_built_from_a_row_equals_one_built_normally() -> None:
     assert fast.data == {"a": "1"} and fast.checkpoint.txid == 99
     with pytest.raises(AttributeError):
         fast.position = 8  # type: ignore[misc]
+
+
+async def test_several_streams_are_read_after_their_own_versions_in_one_call(
+    store: EventStore,
+) -> None:
+    await store.append("price-BTC", [deposit("1.00"), deposit("2.00")], expected_version=0)
+    await store.append("price-ETH", [deposit("3.00")], expected_version=0)
+    found = await store.read_streams({"price-BTC": 1, "price-ETH": 0, "price-USD": 0})
+    assert {s: [e.data["amount"] for e in events] for s, events in found.items()} == {
+        "price-BTC": ["2.00"],
+        "price-ETH": ["3.00"],
+        "price-USD": [],
+    }
+    with pytest.raises(InvalidAppend):
+        await store.read_streams({"": 0})
