@@ -106,3 +106,42 @@ async def test_snapshots_do_not_change_what_a_handler_sees(store: EventStore) ->
         )
         assert fast.state == slow.state and fast.version == slow.version
         assert fast.replayed < slow.replayed
+
+
+async def test_a_loan_row_keeps_the_history_from_before_the_facility(store: EventStore) -> None:
+    """The loans read model has a row only from the facility on; the account's earlier
+    events, projected in an earlier page, must still be in it (they were lost once)."""
+    from decimal import Decimal
+
+    from harbour.accounts import domain as accounts_domain
+    from harbour.commands import CommandRunner
+    from harbour.ledger.grades import CreditGrade
+    from harbour.ledger.money import Money
+    from harbour.lending import domain as lending_domain
+    from harbour.lending.handlers import LendingHandlers
+    from harbour.lending.projections import Loans
+
+    accounts = AccountHandlers(store, clock=now)
+    lending = LendingHandlers(CommandRunner(store), clock=now)
+    runner = ProjectionRunner(store, clock=now)
+    onboard = accounts_domain.OnboardClient(
+        "C1", "SMA-1", None, CreditGrade.A, Money.of("HKD", "100000.00"), "MA", "RD", False
+    )
+    await accounts.handle(onboard, request_id="on", request={"n": 1}, metadata={})
+    await accounts.handle(
+        accounts_domain.DepositCollateral("C1", Money.of("BTC", "2"), "w"),
+        request_id="dep",
+        request={"n": 2},
+        metadata={},
+    )
+    await runner.catch_up(Loans())  # a page with no loan row yet
+    facility = lending_domain.ApproveFacility(
+        "C1", "F1", Money.of("HKD", "100000.00"), Decimal("0.068")
+    )
+    await lending.handle(facility, request_id="fac", request={"n": 3}, metadata={})
+    await runner.catch_up(Loans())
+    assert await runner.verify(Loans()) == []
+    async with store.engine.connect() as conn:
+        state = (await conn.execute(sa.text("SELECT state FROM loans"))).scalar_one()
+    assert state["state"]["collateral"] == {"BTC": "2.00000000"}
+    assert state["state"]["status"] == "active"
