@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation load fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-lending load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,8 +41,13 @@ bench-audit: install
 bench-valuation: install
 	$(PY) -m bench.valuation
 
+# HARBOUR_BENCH_ACCOUNTS borrowers (default 100,000) seeded in process, one day's interest
+# accrued for them; draws over gRPC next to a grpc.aio echo.
+bench-lending: install
+	$(PY) -m bench.lending
+
 # Every benchmark, then one table of all of them: bench/results/summary.{md,json}.
-bench: bench-store bench-accounts bench-audit bench-valuation load
+bench: bench-store bench-accounts bench-audit bench-valuation bench-lending load
 	$(PY) -m bench.summary
 
 # A mixed load against `harbour up` for 20 s, then every invariant checked.

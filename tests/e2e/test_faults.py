@@ -1,7 +1,11 @@
-"""Faults under load: a service killed with SIGKILL and restarted, PostgreSQL restarted,
-connections dropped. Clients retry with the same request_id; afterwards every acknowledged
-command is applied exactly once and every invariant holds. HARBOUR_FAULT_ROUNDS sets how many
-rounds of the three faults run (default 1; `make faults` runs 20).
+"""Faults under load: services killed with SIGKILL and restarted, PostgreSQL restarted,
+connections dropped, under the margin-lending mix of bench/workload.py (onboarding, deposits,
+withdrawals, draws, repayments, price ticks) against the accounts, collateral and lending
+services. Clients retry with the same request_id; afterwards every acknowledged command is
+applied exactly once and every invariant holds (trial balance, read models equal to a
+rebuild, every principal within its credit limit, the broker's exposure equal to the
+principals and within the policy's limits). HARBOUR_FAULT_ROUNDS sets how many rounds of the
+three faults run (default 1; `make faults` runs 20).
 """
 
 from __future__ import annotations
@@ -44,22 +48,31 @@ def own_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
         shutil.rmtree(root, ignore_errors=True)
 
 
-class Service:
-    """`harbour serve accounts` as a child process that can be killed and restarted."""
+SERVED = ("accounts", "collateral", "lending")
 
-    def __init__(self, url: str, port: int) -> None:
+
+class Service:
+    """`harbour serve <name>` as a child process that can be killed and restarted."""
+
+    def __init__(self, name: str, url: str, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
-        env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(port), HARBOUR_LOG_LEVEL="ERROR")
-        self._env, self.port = env, port
+        env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT=str(port), HARBOUR_LOG_LEVEL="ERROR")
+        self.name, self._env, self.port = name, env, port
         self.process: subprocess.Popen[bytes] | None = None
-        self.log = Path(tempfile.gettempdir()) / f"harbour-faults-{port}.log"
+        self.log = Path(tempfile.gettempdir()) / f"harbour-faults-{name}-{port}.log"
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        self.process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once
-            [sys.executable, "-m", "harbour.runtime.cli", "serve", "accounts"],
-            env=self._env,
-            stdout=subprocess.DEVNULL,
-        )
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(  # noqa: ASYNC220 - Popen returns at once
+                [sys.executable, "-m", "harbour.runtime.cli", "serve", self.name],
+                env=self._env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         async with grpc.aio.insecure_channel(f"127.0.0.1:{self.port}") as channel:
             health = health_pb2_grpc.HealthStub(channel)
             for _ in range(300):
@@ -70,7 +83,7 @@ class Service:
                 except grpc.aio.AioRpcError:
                     await asyncio.sleep(0.1)
         raise AssertionError(
-            f"the accounts service did not come up (exit {self.process.poll()}):\n"
+            f"the {self.name} service did not come up (exit {self.process.poll()}):\n"
             + self.log.read_text()[-3000:]
         )
 
@@ -86,11 +99,17 @@ class Service:
 
 
 @pytest.fixture
-async def service(own_postgres: tuple[EmbeddedPostgres, str]) -> AsyncIterator[Service]:
-    running = Service(own_postgres[1], free_port_block(1))
-    await running.start()
-    yield running
-    running.stop()
+async def services(
+    own_postgres: tuple[EmbeddedPostgres, str],
+) -> AsyncIterator[dict[str, Service]]:
+    base = free_port_block(len(SERVED))
+    running = {name: Service(name, own_postgres[1], base + i) for i, name in enumerate(SERVED)}
+    try:
+        await asyncio.gather(*(service.start() for service in running.values()))
+        yield running
+    finally:
+        for service in running.values():
+            service.stop()
 
 
 def drop_connections(url: str) -> int:
@@ -104,16 +123,26 @@ def drop_connections(url: str) -> int:
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 async def test_every_acknowledged_command_applies_exactly_once_through_faults(
-    own_postgres: tuple[EmbeddedPostgres, str], service: Service, round_: int
+    own_postgres: tuple[EmbeddedPostgres, str], services: dict[str, Service], round_: int
 ) -> None:
     server, url = own_postgres
-    workload = Workload(f"127.0.0.1:{service.port}", clients=24, seed=round_ + 1)
-    load = asyncio.create_task(workload.run(callers=12, seconds=7))
+    addresses = {name: service.address for name, service in services.items()}
+    workload = Workload(addresses, clients=24, seed=round_ + 1)
+    # Long enough that every fault below lands mid-load even on a busy machine (restarting
+    # two or three services takes seconds there): a PostgreSQL restart after the load would
+    # leave no connection to drop.
+    load = asyncio.create_task(workload.run(callers=12, seconds=12))
 
-    await asyncio.sleep(1.5)
-    service.kill()  # SIGKILL mid-load: in-flight commands get no answer and are retried
+    # SIGKILL mid-load: in-flight commands get no answer and are retried. Lending and
+    # accounts every round (a draw's two streams, the movements), collateral every other.
+    killed = [services["lending"], services["accounts"]]
+    if round_ % 2:
+        killed.append(services["collateral"])
+    await asyncio.sleep(2.0)  # after the setup: the mix is running
+    for service in killed:
+        service.kill()
     await asyncio.sleep(0.3)
-    await service.start()
+    await asyncio.gather(*(service.start() for service in killed))
 
     await asyncio.sleep(1.0)
     await asyncio.to_thread(server.restart)  # every pooled connection is now broken
@@ -124,7 +153,10 @@ async def test_every_acknowledged_command_applies_exactly_once_through_faults(
     stats = await load
     assert len(stats.acknowledged) > 100, "the load barely ran"
     assert stats.retries > 0, "no fault was felt: the test proves nothing"
-    assert check(libpq_url(url), stats) == []
+    lending = {"DrawLoan", "RepayLoan", "ApproveFacility"}
+    assert lending & set(stats.commands), f"no lending command was acknowledged: {stats.commands}"
+    for service in services.values():
+        service.stop()  # nothing writes any more (the risk monitor included)
     verify = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "harbour.runtime.cli", "projections", "verify"],
@@ -133,5 +165,7 @@ async def test_every_acknowledged_command_applies_exactly_once_through_faults(
         text=True,
         timeout=300,
     )
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    problems = check(libpq_url(url), stats)  # after verify: it caught the read models up
+    assert verify.returncode == 0, verify.stdout + verify.stderr + "\n".join(problems)
     assert "trial balance: zero for every asset" in verify.stdout
+    assert problems == []
