@@ -28,9 +28,10 @@ from harbour.ledger.interest import (
     AccrualDay,
     business_date,
     days_to_accrue,
+    is_month_end,
     principal_by_day,
 )
-from harbour.lending.domain import AccrueInterest, Command, Context, decide
+from harbour.lending.domain import AccrueInterest, Command, Context, DrawLoan, RepayLoan, decide
 from harbour.lending.schema import loans
 
 Clock = Callable[[], datetime]
@@ -93,10 +94,28 @@ class LendingHandlers:
                 events[:] = decision.account
             return decision.account, decision.exposure
 
-        return await self.runner.run_together(
-            (ACCOUNTS, account_stream(command.client_id)),
-            (EXPOSURE, EXPOSURE_STREAM),
-            decide_both,
+        if _moves_exposure(command):
+            return await self.runner.run_together(
+                (ACCOUNTS, account_stream(command.client_id)),
+                (EXPOSURE, EXPOSURE_STREAM),
+                decide_both,
+                request_id=request_id,
+                request=request,
+                metadata=metadata,
+                respond=respond,
+            )
+
+        async def decide_alone(state: MarginAccount) -> list[ev.Event]:
+            # Neither reads nor writes the broker's exposure: it stays off the hot stream.
+            account, exposure = await decide_both(state, BrokerExposure())
+            if exposure:  # pragma: no cover - a decider change would have to update _moves
+                raise AssertionError(f"{type(command).__name__} moved the broker's exposure")
+            return account
+
+        return await self.runner.run(
+            ACCOUNTS,
+            account_stream(command.client_id),
+            decide_alone,
             request_id=request_id,
             request=request,
             metadata=metadata,
@@ -165,6 +184,16 @@ class LendingHandlers:
                 .order_by(loans.c.client_id)
             )
             return [row[0] for row in rows]
+
+
+def _moves_exposure(command: Command) -> bool:
+    """Whether a decision may read or move ``broker-exposure`` (the hot stream): advances,
+    repayments, and interest runs that reach a month end (capitalisation)."""
+    if isinstance(command, DrawLoan | RepayLoan):
+        return True
+    if isinstance(command, AccrueInterest):
+        return any(is_month_end(day.day) for day in command.days)
+    return False
 
 
 def _codes(account: MarginAccount, command: Command) -> set[str]:
