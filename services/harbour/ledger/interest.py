@@ -77,6 +77,9 @@ def daily_interest(principal_minor: int, annual_rate: Decimal, asset: Asset) -> 
 class AccrualDay:
     day: date
     principal: int  # principal outstanding (minor units of the loan currency) at the end of day
+    # The facility's rate in force at the end of the day; None: the account's current rate.
+    # A re-approval changes the terms from then on, never for days already past.
+    annual_rate: Decimal | None = None
 
 
 def days_to_accrue(
@@ -117,6 +120,20 @@ def principal_by_day(
     return result
 
 
+def terms_by_day(
+    timeline: Sequence[tuple[datetime, int, Decimal | None]], days: Sequence[date]
+) -> list[AccrualDay]:
+    """Like :func:`principal_by_day`, with the facility's rate in force at each day's end:
+    ``timeline`` holds ``(recorded_at, principal, annual rate)`` after each event."""
+    principals = principal_by_day([(at, principal) for at, principal, _ in timeline], days)
+    # The same search for the point's position (1-based; 0 means no point yet that day).
+    points = principal_by_day([(at, n) for n, (at, _, _) in enumerate(timeline, start=1)], days)
+    return [
+        AccrualDay(p.day, p.principal, timeline[at.principal - 1][2] if at.principal else None)
+        for p, at in zip(principals, points, strict=True)
+    ]
+
+
 def accrual_events(
     account: MarginAccount, days: Sequence[AccrualDay], *, policy_version: int
 ) -> list[ev.Event]:
@@ -140,7 +157,6 @@ def accrual_events(
         )
     if any(later.day <= earlier.day for earlier, later in pairwise(days)):
         raise ValueError("accrual days must be strictly increasing")
-    rate = account.annual_rate
     currency = account.credit_limit.asset
     client = account.client_id
     outstanding = account.accrued_interest.get(currency.code)
@@ -149,6 +165,7 @@ def accrual_events(
     events: list[ev.Event] = []
     for accrual in days:
         principal = accrual.principal + capitalised if accrual.principal > 0 else 0
+        rate = accrual.annual_rate if accrual.annual_rate is not None else account.annual_rate
         amount = daily_interest(principal, rate, currency)
         if amount > 0:
             interest = Money(currency, amount)

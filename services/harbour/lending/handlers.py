@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,7 +30,7 @@ from harbour.ledger.interest import (
     business_date,
     days_to_accrue,
     is_month_end,
-    principal_by_day,
+    terms_by_day,
 )
 from harbour.lending.domain import AccrueInterest, Command, Context, DrawLoan, RepayLoan, decide
 from harbour.lending.schema import loans
@@ -159,7 +160,7 @@ class LendingHandlers:
         stream = account_stream(client_id)
         history = await self.runner.store.read_stream(stream)
         state = MarginAccount.initial(client_id)
-        timeline: list[tuple[datetime, int]] = []
+        timeline: list[tuple[datetime, int, Decimal | None]] = []
         first_day: date | None = None
         for recorded in history:
             event = domain_event(recorded)
@@ -167,13 +168,15 @@ class LendingHandlers:
             if state.credit_limit is None:
                 continue
             principal = state.principal.get(state.credit_limit.asset.code)
-            timeline.append((recorded.recorded_at, principal))
+            timeline.append((recorded.recorded_at, principal, state.annual_rate))
             if first_day is None and isinstance(event, ev.LoanAdvanced):
                 first_day = business_date(recorded.recorded_at)
         if state.facility_id is None or state.annual_rate is None:
             return []
         days = days_to_accrue(state.last_accrual_date, first_day, through)
-        return list(principal_by_day(timeline, days))
+        # Each day at the principal and the rate recorded before its end: a re-approval with
+        # new terms applies from then on, never to days already past.
+        return terms_by_day(timeline, days)
 
     async def borrowers(self) -> list[str]:
         """Every client with a facility, from the loans read model."""

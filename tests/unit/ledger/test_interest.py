@@ -429,3 +429,16 @@ def test_days_out_of_order_are_a_bug() -> None:
     days = [AccrualDay(date(2026, 1, 6), MILLION), AccrualDay(date(2026, 1, 5), MILLION)]
     with pytest.raises(ValueError):
         accrual_events(state, days, policy_version=1)
+
+
+def test_each_day_accrues_at_the_rate_in_force_at_its_end() -> None:
+    """Found by the lending simulation: a re-approval at a new rate must not reach back to
+    days that ended before it (a 0% day re-handed to the decider stays at 0%)."""
+    from harbour.ledger.interest import terms_by_day
+
+    drawn = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)  # 10:00 HK on 1 March
+    raised = datetime(2026, 3, 2, 20, 0, tzinfo=UTC)  # 04:00 HK on 3 March
+    timeline = [(drawn, 10_000_000, Decimal("0")), (raised, 10_000_000, Decimal("0.08"))]
+    days = terms_by_day(timeline, [date(2026, 3, 1), date(2026, 3, 2), date(2026, 3, 3)])
+    assert [d.annual_rate for d in days] == [Decimal("0"), Decimal("0"), Decimal("0.08")]
+    assert terms_by_day([], [date(2026, 3, 1)])[0].annual_rate is None
