@@ -161,30 +161,8 @@ inserted_{i} AS (
      ORDER BY b.ord
     RETURNING position
 )""")
-    everything = " UNION ALL ".join(f"SELECT position FROM inserted_{i}" for i in range(streams))
-    appended = ", ".join(f"(SELECT count(*)::integer FROM inserted_{i})" for i in range(streams))
-    parts.append(f"""
-span AS (
-    SELECT min(a.position) AS first_position, max(a.position) AS last_position,
-           (SELECT count(*)::integer FROM inserted_0) AS appended
-      FROM ({everything}) AS a
-),
-logged AS (
-    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
-                             first_position, last_position, response, recorded_at)
-    SELECT %(request_id)s, %(fingerprint)s, %(stream_id_0)s,
-           %(expected_version_0)s + s.appended, s.first_position, s.last_position,
-           %(response)s::jsonb, %(recorded_at)s
-      FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
-)""")
     heads = ", ".join(f"(SELECT version FROM head_{i})" for i in range(streams))
-    # first/last position over every stream (read-your-writes covers all of them), events
-    # appended per stream, then each stream's head as read.
-    return (
-        "WITH RECURSIVE"
-        + ",".join(parts)
-        + f"\nSELECT s.first_position, s.last_position, {appended}, {heads} FROM span s\n"
-    )
+    return "WITH RECURSIVE" + ",".join(parts) + "," + _together_tail(streams, heads)
 
 
 def append_together_one_each_sql(streams: int) -> str:
@@ -219,8 +197,6 @@ inserted_{i} AS (
 )"""
         for i in range(streams)
     ]
-    everything = " UNION ALL ".join(f"SELECT position FROM inserted_{i}" for i in range(streams))
-    appended = ", ".join(f"(SELECT count(*)::integer FROM inserted_{i})" for i in range(streams))
     head_versions = ", ".join(
         f"coalesce((SELECT version FROM head_{i}), 0)" for i in range(streams)
     )
@@ -229,7 +205,18 @@ inserted_{i} AS (
         + ",".join(heads)
         + f",\ngate AS (SELECT {gate} AS ok),"
         + ",".join(inserts)
-        + f""",
+        + ","
+        + _together_tail(streams, head_versions)
+    )
+
+
+def _together_tail(streams: int, heads: str) -> str:
+    """The end of a multi-stream append: the span over every stream's inserts (read-your-
+    writes covers all of them), the command-log row naming the first stream, and the result:
+    first and last position, events appended per stream, each stream's head as read."""
+    everything = " UNION ALL ".join(f"SELECT position FROM inserted_{i}" for i in range(streams))
+    appended = ", ".join(f"(SELECT count(*)::integer FROM inserted_{i})" for i in range(streams))
+    return f"""
 span AS (
     SELECT min(a.position) AS first_position, max(a.position) AS last_position,
            (SELECT count(*)::integer FROM inserted_0) AS appended
@@ -243,6 +230,5 @@ logged AS (
            %(response)s::jsonb, %(recorded_at)s
       FROM span s WHERE %(request_id)s::text IS NOT NULL AND s.appended > 0
 )
-SELECT s.first_position, s.last_position, {appended}, {head_versions} FROM span s
+SELECT s.first_position, s.last_position, {appended}, {heads} FROM span s
 """
-    )
