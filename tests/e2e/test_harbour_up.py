@@ -60,6 +60,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # so a failed test can stop the services `up` started too
     )
     try:
         deadline = time.monotonic() + 60
@@ -70,7 +71,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         output, _ = process.communicate(timeout=30)
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)  # `up` and every service it started
     assert process.returncode == 0, output
     for offset, name in enumerate(SERVICES):
         assert f"{name:<12} 127.0.0.1:{base + offset}" in output
