@@ -70,8 +70,12 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)  # `up` and every service it started
+        if process.poll() is None:  # the test failed before Ctrl-C: stop everything `up` runs
+            process.send_signal(signal.SIGINT)  # lets `up` stop its PostgreSQL too
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
     assert process.returncode == 0, output
     for offset, name in enumerate(SERVICES):
         assert f"{name:<12} 127.0.0.1:{base + offset}" in output
