@@ -72,7 +72,7 @@ from harbour.commands import CommandRunner, new_event
 from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import AppendResult, NewEvent, StreamWrite
 from harbour.eventstore.store import EventStore
-from harbour.kinds import latest_prices, policy_at
+from harbour.kinds import market as policy_and_prices
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.balances import EMPTY, Balances
@@ -401,8 +401,7 @@ async def part_one(url: str, report: Report) -> None:
         seed_store = EventStore(seed_db, clock=clock)
         await market(seed_store, clock)
         runner = CommandRunner(seed_store)
-        policy = await policy_at(runner, clock())
-        prices = await latest_prices(runner, PRICES)
+        policy, prices = await policy_and_prices(runner, clock(), PRICES)
         started = time.perf_counter()
         events = await seed(seed_store, Seeder(clock(), policy, prices), ACCOUNTS)
         seconds = time.perf_counter() - started

@@ -197,7 +197,7 @@ async def _seed_for_grpc(url: str, count: int) -> None:
     from harbour.commands import CommandRunner
     from harbour.eventstore.projections import ProjectionRunner
     from harbour.eventstore.store import EventStore
-    from harbour.kinds import latest_prices, policy_at
+    from harbour.kinds import market as policy_and_prices
     from harbour.runtime.database import open_database
 
     clock = ManualClock(datetime.now(UTC))
@@ -206,8 +206,7 @@ async def _seed_for_grpc(url: str, count: int) -> None:
         store = EventStore(database, clock=clock)
         await market(store, clock)
         runner = CommandRunner(store)
-        policy = await policy_at(runner, clock())
-        prices = await latest_prices(runner, ["BTC", "0700.HK"])
+        policy, prices = await policy_and_prices(runner, clock(), ["BTC", "0700.HK"])
         await seed(store, Seeder(clock(), policy, prices), count)
         await ProjectionRunner(store, clock=clock).catch_up(Balances())
     finally:

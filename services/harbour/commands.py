@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from harbour.eventstore.errors import ConcurrencyConflict, RequestIdReused
+from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import AppendResult, NewEvent, RecordedEvent, StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
-from harbour.eventstore.streams import Loaded, StateCodec, load_stream
+from harbour.eventstore.streams import Loaded, StateCodec, load_stream, snapshot_if_due
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
 
@@ -287,20 +287,8 @@ class CommandRunner:
 
     async def replay(self, request_id: str, fingerprint: bytes) -> Outcome | None:
         """The first answer to ``request_id``, if it was applied; refused if reused."""
-        logged = await self.store.lookup_command(request_id)
-        if logged is None:
-            return None
-        if logged.fingerprint != fingerprint:
-            raise RequestIdReused(request_id)
-        result = AppendResult(
-            logged.stream_id,
-            logged.version,
-            logged.first_position,
-            logged.last_position,
-            True,
-            logged.response,
-        )
-        return Outcome(result, logged.response)
+        result = await self.store.replayed(request_id, fingerprint)
+        return None if result is None else Outcome(result, result.response)
 
     async def _maybe_snapshot(
         self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
@@ -309,12 +297,11 @@ class CommandRunner:
         every = kind.snapshot_every or self._snapshot_every
         if kind.codec is None or loaded.replayed + len(added) < every:
             return
-        grown = Loaded(kind.fold(loaded.state, added), loaded.version + len(added), 0)
-        await self.store.save_snapshot(
-            stream, grown.version, kind.codec.to_json(grown.state), kind.codec.schema_version
-        )
+        count = loaded.replayed + len(added)
+        grown = Loaded(kind.fold(loaded.state, added), loaded.version + len(added), count)
+        await snapshot_if_due(self.store, stream, grown, kind.codec, every=every)
         # Count replays from the new snapshot again, or every later command would save one.
-        self._recent.put(stream, grown)
+        self._recent.put(stream, Loaded(grown.state, grown.version, 0))
 
 
 class _Held:

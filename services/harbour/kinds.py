@@ -65,16 +65,6 @@ async def policy_at(runner: CommandRunner, instant: datetime) -> CollateralPolic
     return (await policy_history(runner)).as_of(instant)
 
 
-async def latest_prices(runner: CommandRunner, codes: Iterable[str]) -> dict[str, ev.PricePoint]:
-    """The last accepted price of each asset that has one (HKD needs none)."""
-    prices: dict[str, ev.PricePoint] = {}
-    for code in sorted(set(codes) - {REPORTING_CURRENCY.code}):
-        track = (await runner.load(PRICES, price_stream(code))).state
-        if track.last is not None:
-            prices[code] = track.last
-    return prices
-
-
 async def market(
     runner: CommandRunner, instant: datetime, codes: Iterable[str]
 ) -> tuple[CollateralPolicy, dict[str, ev.PricePoint]]:

@@ -18,7 +18,7 @@ from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
 from harbour.eventstore.store import EventStore, check_request_id
 from harbour.ledger.assets import asset
 from harbour.ledger.errors import InvalidArgument
-from harbour.ledger.money import Money, format_minor
+from harbour.ledger.money import Money, format_minor, parse_amount
 
 R = TypeVar("R")
 
@@ -102,6 +102,27 @@ def text(value: str, field: str, limit: int, required: bool = False) -> str:
     if not value.isprintable():
         raise InvalidArgument.for_field(field, "must be printable text")
     return value
+
+
+DEFAULT_PAGE, MAX_PAGE = 100, 1000
+
+
+def money_field(message: common_pb2.Amount, field: str, *, allow_zero: bool = False) -> Money:
+    """An Amount field as Money: the asset known, the value within its scale (never rounded)."""
+    if not message.asset and not message.value:
+        raise InvalidArgument.for_field(field, "is required")
+    return parse_amount(
+        asset(message.asset, f"{field}.asset"),
+        message.value,
+        f"{field}.value",
+        allow_zero=allow_zero,
+    )
+
+
+def page_size(value: int) -> int:
+    if value < 0:
+        raise InvalidArgument.for_field("page.page_size", "must not be negative")
+    return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
 def instant(message: Timestamp, field: str) -> datetime:

@@ -29,7 +29,7 @@ from harbour.ledger.eligibility import who_may_borrow
 from harbour.ledger.errors import AccountNotFound, InvalidArgument
 from harbour.ledger.grades import CreditGrade, credit_grade
 from harbour.ledger.ids import account_stream, check_id, client_id
-from harbour.ledger.money import Money, format_minor, parse_amount
+from harbour.ledger.money import Money, format_minor
 from harbour.ledger.postings import client_of
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -38,7 +38,6 @@ MOVERS = ("trading-platform", "operator")
 OPERATORS = ("operator",)
 READERS = ("trading-platform", "operator", "risk", "auditor")
 MAX_REFERENCE, MAX_REASON = 128, 500
-DEFAULT_PAGE, MAX_PAGE = 100, 1000
 
 STATUS = {
     Lifecycle.NOT_ONBOARDED: accounts_pb2.ACCOUNT_STATUS_UNSPECIFIED,
@@ -67,7 +66,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             credit_assessment_id=_optional_id(request.credit_assessment_id, "credit_assessment_id"),
             credit_grade=credit_grade(request.credit_grade) if request.credit_grade else None,
             credit_limit=(
-                _amount(request.credit_limit, "credit_limit", allow_zero=True)
+                wire.money_field(request.credit_limit, "credit_limit", allow_zero=True)
                 if request.HasField("credit_limit")
                 else None
             ),
@@ -128,7 +127,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         require_role(*MOVERS)
         decided = command(
             client_id(request.client_id),
-            _amount(getattr(request, amount_field), amount_field),
+            wire.money_field(getattr(request, amount_field), amount_field),
             wire.text(request.reference, "reference", MAX_REFERENCE),
         )
         return response(result=wire.command_result(await self._handle(decided, request)))
@@ -223,7 +222,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
     ) -> accounts_pb2.GetStatementResponse:
         require_role(*READERS)
         client = client_id(request.client_id)
-        size = _page_size(request.page.page_size)
+        size = wire.page_size(request.page.page_size)
         after = _page_token(request.page.page_token)
         start = request.from_time.ToDatetime(tzinfo=UTC) if request.HasField("from_time") else None
         end = request.to_time.ToDatetime(tzinfo=UTC) if request.HasField("to_time") else None
@@ -308,25 +307,8 @@ def _existing(state: MarginAccount) -> MarginAccount:
     return state
 
 
-def _amount(message: common_pb2.Amount, field: str, *, allow_zero: bool = False) -> Money:
-    if not message.asset and not message.value:
-        raise InvalidArgument.for_field(field, "is required")
-    return parse_amount(
-        asset(message.asset, f"{field}.asset"),
-        message.value,
-        f"{field}.value",
-        allow_zero=allow_zero,
-    )
-
-
 def _optional_id(value: str, field: str) -> str | None:
     return check_id(value, field) if value else None
-
-
-def _page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument.for_field("page.page_size", "must not be negative")
-    return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
 def _page_token(token: str) -> int:

@@ -26,7 +26,7 @@ from harbour.collateral.domain import (
 )
 from harbour.commands import CommandRunner, Outcome
 from harbour.eventstore.schema import projection_checkpoints
-from harbour.kinds import POLICY, PRICES, latest_prices, load_account, policy_at
+from harbour.kinds import POLICY, PRICES, load_account, market, policy_at
 from harbour.ledger import events as ev
 from harbour.ledger.errors import AccountNotFound
 from harbour.ledger.policy import POLICY_STREAM
@@ -102,8 +102,7 @@ class CollateralHandlers:
             raise AccountNotFound(f"client {client_id} has no margin account")
         holdings = holdings_of(account)
         now = self._clock()
-        policy = await policy_at(self.runner, now)
-        prices = await latest_prices(self.runner, [*holdings.assets, *holdings.debt])
+        policy, prices = await market(self.runner, now, [*holdings.assets, *holdings.debt])
         return value_accounts([holdings], prices, policy, now)[0], version
 
     async def value_many(self, client_ids: Sequence[str]) -> tuple[list[Valuation], int]:
@@ -112,8 +111,7 @@ class CollateralHandlers:
         holdings, position = await self._holdings(client_ids)
         codes = {code for h in holdings for code in (*h.assets, *h.debt)}
         now = self._clock()
-        policy = await policy_at(self.runner, now)
-        prices = await latest_prices(self.runner, codes)
+        policy, prices = await market(self.runner, now, codes)
         return value_accounts(holdings, prices, policy, now), position
 
     async def _holdings(self, client_ids: Sequence[str]) -> tuple[list[Holdings], int]:

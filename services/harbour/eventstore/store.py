@@ -361,6 +361,13 @@ class EventStore:
         async with self._database.autocommit() as conn:
             return await self._lookup(conn, request_id)
 
+    async def replayed(self, request_id: str, fingerprint: bytes) -> AppendResult | None:
+        """The first result of ``request_id`` if it was applied (a handler asks when its
+        decision refuses); RequestIdReused if it was applied to a different request."""
+        check_request_id(request_id)
+        async with self._database.autocommit() as conn:
+            return await self._replayed(conn, request_id, fingerprint)
+
     @classmethod
     async def _replayed(
         cls, conn: psycopg.AsyncConnection[Any], request_id: str | None, fingerprint: bytes

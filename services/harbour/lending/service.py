@@ -14,14 +14,14 @@ from harbour import wire
 from harbour.api.v1 import common_pb2, lending_pb2, lending_pb2_grpc
 from harbour.caller import current, require_role
 from harbour.eventstore.store import EventStore
-from harbour.kinds import latest_prices, policy_at
+from harbour.kinds import market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, from_snapshot
-from harbour.ledger.assets import REPORTING_CURRENCY, asset
+from harbour.ledger.assets import REPORTING_CURRENCY
 from harbour.ledger.errors import InvalidArgument
 from harbour.ledger.exposure import check_broker_limits
 from harbour.ledger.ids import check_id, client_id
-from harbour.ledger.money import Money, format_decimal, parse_amount, parse_decimal
+from harbour.ledger.money import Money, format_decimal, parse_decimal
 from harbour.lending import domain
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.schema import loans, margin_calls
@@ -31,7 +31,6 @@ CREDIT = ("risk", "operator")
 MOVERS = ("trading-platform", "operator")
 RUNNERS = ("operator", "risk")
 READERS = ("trading-platform", "operator", "risk", "auditor")
-DEFAULT_PAGE, MAX_PAGE = 100, 1000
 
 
 class LendingService(lending_pb2_grpc.LendingServiceServicer):
@@ -47,7 +46,7 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         command = domain.ApproveFacility(
             client_id=client_id(request.client_id),
             facility_id=check_id(request.facility_id, "facility_id"),
-            credit_limit=_amount(request.credit_limit, "credit_limit"),
+            credit_limit=wire.money_field(request.credit_limit, "credit_limit"),
             annual_rate=parse_decimal(request.annual_rate, "annual_rate", maximum=Decimal(1)),
         )
         outcome = await self._handle(command, request)
@@ -57,7 +56,9 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         self, request: lending_pb2.DrawLoanRequest, context: Context
     ) -> lending_pb2.DrawLoanResponse:
         require_role(*MOVERS)
-        command = domain.DrawLoan(client_id(request.client_id), _amount(request.amount, "amount"))
+        command = domain.DrawLoan(
+            client_id(request.client_id), wire.money_field(request.amount, "amount")
+        )
         written: list[ev.Event] = []
         outcome = await self._handle(
             command, request, respond=lambda _: _advance(written), events=written
@@ -73,7 +74,7 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         self, request: lending_pb2.RepayLoanRequest, context: Context
     ) -> lending_pb2.RepayLoanResponse:
         require_role(*MOVERS)
-        amount = _amount(request.amount, "amount")
+        amount = wire.money_field(request.amount, "amount")
         command = domain.RepayLoan(client_id(request.client_id), amount)
         written: list[ev.Event] = []
         outcome = await self._handle(
@@ -133,7 +134,7 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         self, request: lending_pb2.ListLoansRequest, context: Context
     ) -> lending_pb2.ListLoansResponse:
         require_role(*READERS)
-        size = _page_size(request.page.page_size)
+        size = wire.page_size(request.page.page_size)
         after = request.page.page_token
         if after:
             check_id(after, "page.page_token")
@@ -152,7 +153,7 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         self, request: lending_pb2.ListMarginCallsRequest, context: Context
     ) -> lending_pb2.ListMarginCallsResponse:
         require_role(*READERS)
-        size = _page_size(request.page.page_size)
+        size = wire.page_size(request.page.page_size)
         offset = _offset(request.page.page_token)
         query = sa.select(margin_calls).order_by(margin_calls.c.position.desc())
         if request.open_only:
@@ -171,8 +172,7 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         require_role(*READERS)
         exposure = await self._handlers.exposure()
         now = self._handlers.now()
-        policy = await policy_at(self._handlers.runner, now)
-        prices = await latest_prices(self._handlers.runner, [c for c, _ in exposure.total])
+        policy, prices = await market(self._handlers.runner, now, [c for c, _ in exposure.total])
         hkd = REPORTING_CURRENCY.code
         zero = Money.zero(REPORTING_CURRENCY)
         total = check_broker_limits(exposure, "", zero, prices, policy).total_after
@@ -247,23 +247,11 @@ def _repayment(written: list[ev.Event]) -> Mapping[str, Any]:
     return split
 
 
-def _amount(message: Any, field: str) -> Money:
-    if not message.asset and not message.value:
-        raise InvalidArgument.for_field(field, "is required")
-    return parse_amount(asset(message.asset, f"{field}.asset"), message.value, f"{field}.value")
-
-
 def _date(text: str, field: str) -> date:
     try:
         return date.fromisoformat(text) if len(text) == 10 else date.fromisoformat("x")
     except ValueError:
         raise InvalidArgument.for_field(field, "a date such as 2026-11-24") from None
-
-
-def _page_size(value: int) -> int:
-    if value < 0:
-        raise InvalidArgument.for_field("page.page_size", "must not be negative")
-    return min(value or DEFAULT_PAGE, MAX_PAGE)
 
 
 def _offset(token: str) -> int:
