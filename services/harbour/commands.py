@@ -20,15 +20,18 @@ import inspect
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
+from harbour.command_types import Outcome, StreamKind, domain_event, new_event, nothing
 from harbour.eventstore.errors import ConcurrencyConflict
-from harbour.eventstore.model import AppendResult, NewEvent, RecordedEvent, StreamWrite
+from harbour.eventstore.model import StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
-from harbour.eventstore.streams import Loaded, StateCodec, load_stream, snapshot_if_due
+from harbour.eventstore.streams import Loaded, load_stream, snapshot_if_due
+from harbour.group_commit import Decide, GroupCommit, Pending, Verdict
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
+
+__all__ = ["CommandRunner", "Outcome", "StreamKind", "domain_event", "new_event"]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -37,45 +40,6 @@ Events = Sequence[ev.Event]
 # holds): then ``decide`` is a coroutine that reads them and calls the pure decider.
 Decided = Sequence[Events] | Awaitable[Sequence[Events]]
 MAX_ATTEMPTS = 25
-
-
-def domain_event(recorded: RecordedEvent) -> ev.Event:
-    # Upcasters (in the store) have already brought the data to the current schema version.
-    version = ev.SCHEMA_VERSION.get(recorded.type, recorded.schema_version)
-    return ev.decode(recorded.type, version, recorded.data)
-
-
-def new_event(event: ev.Event) -> NewEvent:
-    event_type, schema_version, data = ev.encode(event)
-    return NewEvent(event_type, data, schema_version)
-
-
-@dataclass(frozen=True)
-class StreamKind(Generic[S]):
-    """What a kind of stream folds into: its empty state, ``evolve`` and a snapshot codec."""
-
-    initial: Callable[[str], S]  # stream id -> the state of an empty stream
-    evolve: Callable[[S, ev.Event], S]
-    codec: StateCodec[S] | None = None
-    snapshot_every: int | None = None  # events between snapshots; None: the runner's default
-    # A hot stream that many commands write (the broker's exposure): a process lets one
-    # command at a time decide on it, so its commands queue instead of losing optimistic
-    # races over and over. Other processes can still race; the version check settles that.
-    serialised: bool = False
-
-    def evolve_recorded(self, state: S, recorded: RecordedEvent) -> S:
-        return self.evolve(state, domain_event(recorded))
-
-    def fold(self, state: S, events: Sequence[ev.Event]) -> S:
-        for event in events:
-            state = self.evolve(state, event)
-        return state
-
-
-@dataclass(frozen=True)
-class Outcome:
-    result: AppendResult
-    response: Mapping[str, Any] | None
 
 
 class Recent:
@@ -107,6 +71,7 @@ class CommandRunner:
         self._snapshot_every = snapshot_every
         self._recent = Recent()
         self._locks: dict[str, asyncio.Lock] = {}
+        self._groups: dict[str, GroupCommit] = {}
 
     async def load(
         self, kind: StreamKind[S], stream: str, *, up_to_position: int | None = None
@@ -214,9 +179,9 @@ class CommandRunner:
             # by one command of this process at a time, from the state this process last
             # wrote (no read: a writer elsewhere makes the append conflict, and we reload).
             cold = {s: await self.load(k, s) for k, s in targets if not k.serialised}
-            async with self._holding(sorted(s for k, s in targets if k.serialised)):
+            async with self.holding(sorted(s for k, s in targets if k.serialised)):
                 loaded = [
-                    cold[s] if s in cold else await self._load_hot(k, s, trust=attempt == 0)
+                    cold[s] if s in cold else await self.hot_state(k, s, trust=attempt == 0)
                     for k, s in targets
                 ]
                 try:
@@ -229,7 +194,7 @@ class CommandRunner:
                         return replay
                     raise
                 if not any(decided):
-                    return _nothing(stream, loaded[0], respond)
+                    return nothing(stream, loaded[0], respond)
                 response = respond(kind.fold(loaded[0].state, decided[0]))
                 writes = [
                     StreamWrite(s, [new_event(e) for e in events], each.version)
@@ -250,7 +215,7 @@ class CommandRunner:
                     conflicted = False
                     if not result.replayed:
                         for (k, s), each, events in zip(targets, loaded, decided, strict=True):
-                            await self._grown(k, s, each, events)
+                            await self.grown(k, s, each, events)
             if conflicted:
                 # Another command on one of the streams won; back off a little, decide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -260,14 +225,75 @@ class CommandRunner:
             return Outcome(result, response)
         raise ConcurrencyConflict(stream, -1, None)
 
-    def _holding(self, streams: Sequence[str]) -> _Held:
+    async def run_grouped(
+        self,
+        own: tuple[StreamKind[S], str],
+        hot: tuple[StreamKind[T], str],
+        prepare: Callable[[S, T], Awaitable[Decide]],
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        respond: Callable[[S], Mapping[str, Any] | None] = lambda _: None,
+    ) -> Outcome:
+        """Like :meth:`run_together` for a command that moves a hot stream, through the hot
+        stream's group commit (see ``harbour.group_commit``). ``prepare`` makes the reads the
+        decision needs (given the states as last known) and returns the pure decision, which
+        then runs in the batch on the hot stream's current state."""
+        fingerprint = request_fingerprint(request)
+        (own_kind, own_stream), (hot_kind, hot_stream) = own, hot
+        group = self._groups.get(hot_stream)
+        if group is None:
+            group = self._groups[hot_stream] = GroupCommit(self, hot_kind, hot_stream)
+        for _ in range(MAX_ATTEMPTS):
+            loaded = await self.load(own_kind, own_stream)
+            known = await self.hot_state(hot_kind, hot_stream, trust=True)
+            decide = await prepare(loaded.state, known.state)
+            pending = Pending(
+                own_kind, own_stream, loaded, decide, respond, request_id, fingerprint, metadata
+            )
+            verdict, value = await group.submit(pending)
+            if verdict is Verdict.DONE:
+                return value  # type: ignore[no-any-return]
+            if verdict is Verdict.REFUSED:
+                replay = await self.replay(request_id, fingerprint)
+                if replay is not None:
+                    return replay
+                raise value
+            if verdict is Verdict.FAILED:
+                raise value
+            if verdict is Verdict.ALONE:
+                break
+
+        async def decide_alone(own_state: S, hot_state: T) -> tuple[Events, Events]:
+            return (await prepare(own_state, hot_state))(own_state, hot_state)
+
+        return await self.run_together(
+            own,
+            hot,
+            decide_alone,
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=respond,
+        )
+
+    def holding(self, streams: Sequence[str]) -> _Held:
+        """The process-wide locks of ``streams`` (hot ones: decided on one at a time)."""
         return _Held([self._locks.setdefault(stream, asyncio.Lock()) for stream in streams])
 
-    async def _load_hot(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
+    async def hot_state(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
+        """A hot stream's state: as this process last wrote it when ``trust``ed (a writer
+        elsewhere makes the append conflict, and the caller asks again without trust)."""
         cached: Loaded[S] | None = self._recent.get(stream) if trust else None
         return cached if cached is not None else await self.load(kind, stream)
 
-    async def _grown(
+    async def hot_written(self, kind: StreamKind[S], stream: str, loaded: Loaded[S]) -> None:
+        """A batch moved a hot stream to ``loaded``: the next batch decides on it."""
+        self._recent.put(stream, loaded)
+        await self._maybe_snapshot(kind, stream, loaded, ())
+
+    async def grown(
         self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
     ) -> None:
         """After a successful append: a hot stream's cache takes the state this command left
@@ -321,15 +347,6 @@ class _Held:
         for lock in reversed(self._taken):
             lock.release()
         self._taken.clear()
-
-
-def _nothing(
-    stream: str, loaded: Loaded[S], respond: Callable[[S], Mapping[str, Any] | None]
-) -> Outcome:
-    """A decision with no events (a risk check that finds nothing to change): nothing is
-    appended or logged, so a retry simply decides again."""
-    result = AppendResult(stream, loaded.version, 0, 0, False, None)
-    return Outcome(result, respond(loaded.state))
 
 
 async def _listed(pair: Awaitable[tuple[Events, Events]]) -> list[Events]:

@@ -27,6 +27,7 @@ from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
+from harbour.eventstore.verify import verify_store
 from harbour.lending.projections import Loans, MarginCalls
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
@@ -329,6 +330,74 @@ async def test_concurrent_draws_across_clients_never_exceed_the_broker_limit(sta
         lending_pb2.GetBrokerExposureRequest(), metadata=RISK
     )
     assert exposure.total.value == "500000.00" and exposure.total_limit.value == "500000.00"
+
+
+async def test_a_burst_of_draws_is_group_committed_each_exactly_once(stack: Stack) -> None:
+    clients = [f"G{n}" for n in range(12)]
+    for client in clients:
+        await stack.borrower(client, limit="25000.00")
+    first_ids = {client: rid() for client in clients}
+
+    async def burst(client: str) -> list[object]:
+        # Three draws (the third over the limit), a retry of the first with its request id,
+        # and a cash deposit that moves the account while its draws queue.
+        return await asyncio.gather(
+            stack.draw(client, "10000.00", first_ids[client]),
+            stack.draw(client, "10000.00"),
+            stack.draw(client, "10000.00"),
+            stack.draw(client, "10000.00", first_ids[client]),
+            stack.accounts.DepositCash(
+                accounts_pb2.DepositCashRequest(
+                    request_id=rid(), client_id=client, amount=hkd("1.00"), reference="bank"
+                ),
+                metadata=PLATFORM,
+            ),
+            return_exceptions=True,
+        )
+
+    results = await asyncio.gather(*(burst(client) for client in clients))
+    for outcome in results:
+        *draws, repeat, deposited = outcome
+        refused = [r for r in draws if isinstance(r, grpc.aio.AioRpcError)]
+        # Whichever draw came last met the limit; the retry got the first one's answer.
+        assert len(refused) == 1 and details(refused[0])[0] == "credit_limit_exceeded"
+        original = draws[0]
+        if isinstance(original, grpc.aio.AioRpcError):
+            assert isinstance(repeat, grpc.aio.AioRpcError)
+            assert details(repeat)[0] == "credit_limit_exceeded"
+        else:
+            assert isinstance(original, lending_pb2.DrawLoanResponse), original
+            assert isinstance(repeat, lending_pb2.DrawLoanResponse), repeat
+            assert repeat.result.position == original.result.position
+            assert repeat.utilisation_after == original.utilisation_after
+            assert {original.result.replayed, repeat.result.replayed} == {False, True}
+        assert isinstance(deposited, accounts_pb2.DepositCashResponse), deposited
+    for client in clients:
+        assert (await stack.loan(client)).principal.value == "20000.00"
+    exposure = await stack.lending.GetBrokerExposure(
+        lending_pb2.GetBrokerExposureRequest(), metadata=RISK
+    )
+    assert exposure.total.value == "240000.00"
+    async with stack.store.engine.connect() as conn:
+        advances, batches = (
+            await conn.execute(
+                sa.text(
+                    "SELECT count(*), count(DISTINCT txid) FROM events "
+                    "WHERE stream_id = 'broker-exposure' AND type = 'BrokerExposureChanged'"
+                )
+            )
+        ).one()
+        logged = (
+            await conn.execute(
+                sa.text("SELECT count(*) FROM command_log WHERE request_id = ANY(:ids)"),
+                {"ids": list(first_ids.values())},
+            )
+        ).scalar_one()
+    # 24 advances (the only exposure changes here), several per statement.
+    assert advances == 24 and batches < advances
+    applied_first = sum(not isinstance(outcome[0], grpc.aio.AioRpcError) for outcome in results)
+    assert logged == applied_first  # each retried request logged once, or not at all
+    assert (await verify_store(stack.store)).intact
 
 
 async def test_interest_accrues_once_per_day_and_repayment_pays_interest_first(

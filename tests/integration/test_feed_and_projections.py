@@ -163,3 +163,54 @@ async def test_an_append_wakes_a_listener_and_quiet_times_out(database: Any) -> 
         assert await listener.wait(5.0) is True
         assert asyncio.get_running_loop().time() - started < 1.0
     await notifier.drain()
+
+
+class Recording:
+    """A projection that remembers the positions it was given (rows would hide a repeat)."""
+
+    tables: Sequence[sa.Table] = ()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.positions: list[int] = []
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        self.positions.extend(e.position for e in events)
+
+
+async def test_projections_caught_up_together_each_get_every_event_once(store: EventStore) -> None:
+    for version in range(7):
+        await store.append("account-T1", [NewEvent("CashDeposited", {})], expected_version=version)
+    runner = ProjectionRunner(store, clock=clock, page_size=3)
+    ahead, behind = Recording("ahead"), Recording("behind")
+    await runner.catch_up(ahead)  # one projection already has the first seven
+    for version in range(7, 12):
+        await store.append("account-T1", [NewEvent("CashDeposited", {})], expected_version=version)
+
+    # Pages of three from the one furthest behind: 12 events, 4 full pages, 1 empty.
+    assert await runner.catch_up_together([ahead, behind, StreamHeads()]) == 12
+    every = [e.position for e in (await store.read_feed(START, limit=100)).events]
+    assert ahead.positions == every and behind.positions == every
+    for projection in (ahead, behind, StreamHeads()):
+        assert await runner.checkpoint(projection) == (await store.read_feed(START)).checkpoint
+    assert await runner.verify(StreamHeads()) == []
+    assert await runner.catch_up_together([ahead, behind]) == 0
+
+
+async def test_a_paced_listener_spaces_its_rounds(database: Any) -> None:
+    notifier = FeedNotifier(database, interval=0.001)
+    store = EventStore(database, clock=clock, notifier=notifier)
+    loop = asyncio.get_running_loop()
+    async with FeedListener.for_database(database, pace=0.3) as listener:
+        assert await listener.wait(0.05) is False
+        first_round = loop.time()
+        await store.append("account-C1", [NewEvent("CashDeposited", {})], expected_version=0)
+        assert await listener.wait(5.0) is True
+        # Woken well within the pace: the round waits out the rest of it.
+        assert loop.time() - first_round >= 0.3
+        await asyncio.sleep(0.4)  # quiet for longer than the pace: the next wake-up is prompt
+        started = loop.time()
+        await store.append("account-C1", [NewEvent("CashDeposited", {})], expected_version=1)
+        assert await listener.wait(5.0) is True
+        assert loop.time() - started < 0.25
+    await notifier.drain()

@@ -232,3 +232,83 @@ logged AS (
 )
 SELECT s.first_position, s.last_position, {appended}, {heads} FROM span s
 """
+
+
+def append_batch_sql(streams: int) -> str:
+    """One statement applying several *commands* at once (group commit of a hot stream).
+
+    Like :func:`append_together_sql` — every head read in the statement's snapshot, nothing
+    written unless every stream is at its expected version — but a stream's events may come
+    from several commands, each event carries its own command's metadata (``events_i`` rows
+    are ``[type, schema_version, data, content_hex, metadata]``), and every command gets its
+    own command-log row spanning the events it owns (``owned``: ``[[k, i, version], ...]``;
+    ``commands``: one object per command ``k``). Returns one row: whether the gate opened,
+    each head as read, and each command's span as ``[[k, first, last], ...]``.
+    """
+    parts = [
+        f"""
+head_{i} AS (
+    SELECT coalesce(h.version, 0) AS version, coalesce(h.hash, '\\x'::bytea) AS hash
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (
+          SELECT e.version, e.hash FROM events e
+           WHERE e.stream_id = %(stream_id_{i})s ORDER BY e.version DESC LIMIT 1
+      ) AS h ON true
+)"""
+        for i in range(streams)
+    ]
+    gate = " AND ".join(
+        f"(SELECT version FROM head_{i}) = %(expected_version_{i})s" for i in range(streams)
+    )
+    parts.append(f"\ngate AS (SELECT {gate} AS ok)")
+    parts += [
+        f"""
+batch_{i} AS (
+    SELECT b.ord::integer AS ord, b.event
+      FROM jsonb_array_elements(%(events_{i})s::jsonb) WITH ORDINALITY AS b(event, ord)
+),
+chain_{i} AS (
+    SELECT 0 AS ord, head_{i}.hash FROM head_{i}, gate WHERE gate.ok
+    UNION ALL
+    SELECT b.ord, sha256(c.hash || decode(b.event ->> 3, 'hex'))
+      FROM chain_{i} c JOIN batch_{i} b ON b.ord = c.ord + 1
+),
+inserted_{i} AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
+                        recorded_at, hash)
+    SELECT %(stream_id_{i})s, %(expected_version_{i})s + b.ord, b.event ->> 0,
+           (b.event ->> 1)::smallint, b.event -> 2, b.event -> 4, %(recorded_at)s, c.hash
+      FROM batch_{i} b JOIN chain_{i} c ON c.ord = b.ord
+     ORDER BY b.ord
+    RETURNING version, position
+)"""
+        for i in range(streams)
+    ]
+    written = " UNION ALL ".join(
+        f"SELECT {i} AS i, version, position FROM inserted_{i}" for i in range(streams)
+    )
+    heads = ", ".join(f"(SELECT version FROM head_{i})" for i in range(streams))
+    parts.append(f"""
+written AS ({written}),
+spans AS (
+    SELECT (o.ref ->> 0)::integer AS k, min(w.position) AS first_position,
+           max(w.position) AS last_position
+      FROM jsonb_array_elements(%(owned)s::jsonb) AS o(ref)
+      JOIN written w ON w.i = (o.ref ->> 1)::integer AND w.version = (o.ref ->> 2)::bigint
+     GROUP BY 1
+),
+logged AS (
+    INSERT INTO command_log (request_id, fingerprint, stream_id, stream_version,
+                             first_position, last_position, response, recorded_at)
+    SELECT c.request_id, decode(c.fingerprint, 'hex'), c.stream_id, c.stream_version,
+           s.first_position, s.last_position, c.response, %(recorded_at)s
+      FROM jsonb_to_recordset(%(commands)s::jsonb)
+           AS c(k integer, request_id text, fingerprint text, stream_id text,
+                stream_version bigint, response jsonb)
+      JOIN spans s ON s.k = c.k
+)
+SELECT (SELECT ok FROM gate), ARRAY[{heads}],
+       (SELECT coalesce(jsonb_agg(jsonb_build_array(k, first_position, last_position)),
+                        '[]'::jsonb) FROM spans)
+""")
+    return "WITH RECURSIVE" + ",".join(parts)

@@ -42,3 +42,14 @@ class RequestIdReused(EventStoreError):
             "use a fresh request_id for a new command"
         )
         self.request_id = request_id
+
+
+class BatchNotApplied(EventStoreError):
+    """A batch of commands was not appended, all or nothing. ``stale`` names the streams that
+    were not at their expected version; empty means another reason (a request id already
+    logged, a lost race on an index): the commands must then be applied one by one."""
+
+    def __init__(self, stale: frozenset[str]) -> None:
+        reason = f"streams moved: {', '.join(sorted(stale))}" if stale else "apply one by one"
+        super().__init__(f"batch not appended ({reason})")
+        self.stale = stale

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -29,6 +29,18 @@ class StreamWrite:
 
 
 @dataclass(frozen=True)
+class CommandWrite:
+    """One command's part of a batch (:meth:`EventStore.append_batch`): its streams' events
+    and its command-log row, which names the first write's stream."""
+
+    writes: Sequence[StreamWrite]
+    request_id: str
+    fingerprint: bytes
+    metadata: Mapping[str, Any]
+    response: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
 class AppendResult:
     """Where an append landed. ``replayed`` is true for an idempotent repeat."""
 
@@ -40,9 +52,9 @@ class AppendResult:
     response: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class FeedCheckpoint:
-    """A reader's place in the global feed, ordered by (txid, position)."""
+    """A reader's place in the global feed, ordered by (txid, position) like the feed."""
 
     txid: int = 0
     position: int = 0

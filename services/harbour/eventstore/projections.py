@@ -62,6 +62,51 @@ class ProjectionRunner:
             if count < self._page_size:
                 return applied
 
+    async def catch_up_together(self, projections: Sequence[Projection]) -> int:
+        """Catch several projections up from one read of the feed per page, in one transaction
+        per page: a follower woken for a few events pays one feed query and one commit, not
+        one per projection. Returns how many feed events the pages held."""
+        applied = 0
+        while True:
+            async with self._store.engine.begin() as conn:
+                count = await self._apply_shared_page(conn, projections)
+            applied += count
+            if count < self._page_size:
+                return applied
+
+    async def _apply_shared_page(
+        self, conn: AsyncConnection, projections: Sequence[Projection]
+    ) -> int:
+        # Locked in name order (as every follower does), so two replicas never deadlock.
+        names = sorted(p.name for p in projections)
+        rows = await conn.execute(
+            sa.select(
+                projection_checkpoints.c.name,
+                sa.cast(projection_checkpoints.c.txid, sa.Text),
+                projection_checkpoints.c.position,
+            )
+            .where(projection_checkpoints.c.name.in_(names))
+            .order_by(projection_checkpoints.c.name)
+            .with_for_update()
+        )
+        checkpoints = {name: START for name in names}
+        checkpoints.update({name: FeedCheckpoint(int(t), int(p)) for name, t, p in rows})
+        # From the one furthest behind; each projection takes only what lies past its own.
+        page = await self._store.read_feed_in(
+            conn, min(checkpoints.values()), limit=self._page_size
+        )
+        if not page.events:
+            return 0
+        for projection in projections:
+            mine = checkpoints[projection.name]
+            events = [e for e in page.events if e.checkpoint > mine]
+            if events:
+                await projection.apply(conn, events)
+        # Never move one that was ahead of this page back.
+        behind = [name for name in names if checkpoints[name] < page.checkpoint]
+        await _write_checkpoint(conn, behind, page.checkpoint, self._clock())
+        return len(page.events)
+
     async def _apply_page(
         self, conn: AsyncConnection, projection: Projection, until: FeedCheckpoint | None
     ) -> int:
@@ -70,7 +115,7 @@ class ProjectionRunner:
         page = await self._store.read_feed_in(conn, checkpoint, limit=self._page_size, until=until)
         if page.events:
             await projection.apply(conn, page.events)
-            await _write_checkpoint(conn, projection.name, page.checkpoint, self._clock())
+            await _write_checkpoint(conn, [projection.name], page.checkpoint, self._clock())
         return len(page.events)
 
     async def rebuild(self, projection: Projection) -> int:
@@ -121,7 +166,7 @@ async def _read_checkpoint(conn: AsyncConnection, name: str, *, lock: bool) -> F
 
 
 async def _write_checkpoint(
-    conn: AsyncConnection, name: str, checkpoint: FeedCheckpoint, now: datetime
+    conn: AsyncConnection, names: Sequence[str], checkpoint: FeedCheckpoint, now: datetime
 ) -> None:
     await conn.execute(
         sa.text(
@@ -130,7 +175,15 @@ async def _write_checkpoint(
             "SET txid = excluded.txid, position = excluded.position, "
             "updated_at = excluded.updated_at"
         ),
-        {"name": name, "txid": str(checkpoint.txid), "position": checkpoint.position, "now": now},
+        [
+            {
+                "name": name,
+                "txid": str(checkpoint.txid),
+                "position": checkpoint.position,
+                "now": now,
+            }
+            for name in names
+        ],
     )
 
 

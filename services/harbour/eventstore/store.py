@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,7 @@ from harbour.eventstore.append import (
     APPEND_MANY_SQL,
     APPEND_ONE_SQL,
     LOOKUP_COMMAND_SQL,
+    append_batch_sql,
     append_together_one_each_sql,
     append_together_sql,
 )
@@ -33,11 +35,17 @@ from harbour.eventstore.encoding import (
     check_stream_id,
     event_content,
 )
-from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
+from harbour.eventstore.errors import (
+    BatchNotApplied,
+    ConcurrencyConflict,
+    InvalidAppend,
+    RequestIdReused,
+)
 from harbour.eventstore.model import (
     START,
     AppendResult,
     CommandRecord,
+    CommandWrite,
     FeedCheckpoint,
     FeedPage,
     NewEvent,
@@ -330,6 +338,91 @@ class EventStore:
         finally:
             await pool.putconn(conn)
 
+    async def append_batch(self, commands: Sequence[CommandWrite]) -> list[AppendResult]:
+        """Apply several commands in one statement, all or none (group commit).
+
+        Each command may write to several streams, and a stream may take events from several
+        commands in turn (each starting where the previous one ended): the broker's exposure
+        takes every advance of a batch. Every command gets its own command-log row and its
+        events their own metadata. Raises :class:`BatchNotApplied` when nothing was written.
+        """
+        if not commands:
+            return []
+        recorded_at = self._clock()
+        streams: dict[str, tuple[int, list[str]]] = {}  # stream -> (expected version, rows)
+        owned: list[list[int]] = []
+        logs: list[dict[str, Any]] = []
+        for k, command in enumerate(commands):
+            check_request_id(command.request_id)
+            if not command.writes:
+                raise InvalidAppend("writes", "a command in a batch must write something")
+            meta = dict(check_json_object(command.metadata, "metadata"))
+            meta["request_id"] = command.request_id
+            metadata_json = canonical_json(meta)
+            for write in command.writes:
+                check_stream_id(write.stream_id)
+                _check_expected_version(write.expected_version)
+                expected, rows = streams.setdefault(write.stream_id, (write.expected_version, []))
+                if write.expected_version != expected + len(rows):
+                    raise InvalidAppend(
+                        "expected_version", f"{write.stream_id}: commands must follow each other"
+                    )
+                index = list(streams).index(write.stream_id)
+                for n, event in enumerate(write.events, start=1):
+                    version = write.expected_version + n
+                    t, v, d, c = self._encode(
+                        event, write.stream_id, version, metadata_json, recorded_at
+                    )
+                    rows.append(f'["{t}",{v},{d},"{c.hex()}",{metadata_json}]')
+                    owned.append([k, index, version])
+            first = command.writes[0]
+            if command.response is not None:
+                check_json_object(command.response, "response")
+            logs.append(
+                {
+                    "k": k,
+                    "request_id": command.request_id,
+                    "fingerprint": command.fingerprint.hex(),
+                    "stream_id": first.stream_id,
+                    "stream_version": first.expected_version + len(first.events),
+                    "response": None if command.response is None else dict(command.response),
+                }
+            )
+        params: dict[str, Any] = {
+            "recorded_at": recorded_at,
+            "owned": json.dumps(owned),
+            "commands": canonical_json(logs),
+        }
+        for i, (stream, (expected, rows)) in enumerate(streams.items()):
+            params[f"stream_id_{i}"] = stream
+            params[f"expected_version_{i}"] = expected
+            params[f"events_{i}"] = "[" + ",".join(rows) + "]"
+        async with self._database.pool.connection() as conn:
+            try:
+                row = await (await conn.execute(_batch_sql(len(streams)), params)).fetchone()
+            except psycopg.errors.UniqueViolation:
+                raise BatchNotApplied(frozenset()) from None  # a logged request id, or a race
+            except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
+                raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
+        assert row is not None
+        opened, heads, spans = row
+        if not opened:
+            stale = {s for (s, (e, _)), h in zip(streams.items(), heads, strict=True) if h != e}
+            raise BatchNotApplied(frozenset(stale))
+        if self._notifier is not None:
+            self._notifier.poke()
+        by_command = {k: (first, last) for k, first, last in spans}
+        return [
+            AppendResult(
+                c.writes[0].stream_id,
+                c.writes[0].expected_version + len(c.writes[0].events),
+                *by_command[k],
+                False,
+                None if c.response is None else dict(c.response),
+            )
+            for k, c in enumerate(commands)
+        ]
+
     @staticmethod
     def _encode(
         event: NewEvent,
@@ -555,6 +648,11 @@ class EventStore:
         async with self._autocommit.connect() as conn:
             row = (await conn.execute(query, {"s": stream_id, "upto": up_to_version})).first()
         return None if row is None else (row[0], row[1], row[2])
+
+
+@functools.lru_cache(maxsize=128)
+def _batch_sql(streams: int) -> str:
+    return append_batch_sql(streams)
 
 
 @functools.lru_cache(maxsize=8)

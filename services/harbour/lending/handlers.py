@@ -8,7 +8,7 @@ records which ones it used.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -16,10 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from harbour.commands import CommandRunner, Outcome, StreamKind, domain_event
+from harbour.group_commit import Decide, Unprepared
 from harbour.kinds import ACCOUNTS, load_account, market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
-from harbour.ledger.errors import AccountNotFound, InvalidArgument
+from harbour.ledger.assets import FIXED_ASSETS
+from harbour.ledger.errors import AccountNotFound, DomainError, InvalidArgument
 from harbour.ledger.exposure import EXPOSURE_STREAM, BrokerExposure, evolve_exposure
 from harbour.ledger.exposure import SNAPSHOT_VERSION as EXPOSURE_SNAPSHOT_VERSION
 from harbour.ledger.exposure import from_snapshot as exposure_from_snapshot
@@ -32,10 +34,20 @@ from harbour.ledger.interest import (
     is_month_end,
     terms_by_day,
 )
-from harbour.lending.domain import AccrueInterest, Command, Context, DrawLoan, RepayLoan, decide
+from harbour.lending.domain import (
+    AccrueInterest,
+    CheckRisk,
+    Command,
+    Context,
+    DrawLoan,
+    RepayLoan,
+    decide,
+)
 from harbour.lending.schema import loans
 
 Clock = Callable[[], datetime]
+# What a loan may be drawn in (a credit limit is in a cash asset).
+LOAN_CODES = frozenset(a.code for a in FIXED_ASSETS.values() if a.is_cash)
 
 
 class ExposureSnapshots:
@@ -83,32 +95,44 @@ class LendingHandlers:
         """Apply ``command`` once. ``events``, when given, receives the account events the
         decision produced (a risk check reports them)."""
 
-        async def decide_both(
-            state: MarginAccount, exposure: BrokerExposure
-        ) -> tuple[list[ev.Event], list[ev.Event]]:
-            now = self._clock()
-            # The broker's total is owed in every loan currency: the limit check values them.
-            codes = _codes(state, command) | {code for code, _ in exposure.total}
-            policy, prices = await market(self.runner, now, codes)
-            decision = decide(state, command, Context(now, policy, prices, exposure, request_id))
-            if events is not None:
-                events[:] = decision.account
-            return decision.account, decision.exposure
+        hot = _moves_exposure(command)
 
-        if _moves_exposure(command):
-            return await self.runner.run_together(
+        async def prepare(state: MarginAccount, _: BrokerExposure) -> Decide:
+            # Every read happens here, before the command queues for the hot stream; the
+            # decision below is pure. The broker's total may be owed in any loan currency by
+            # the time the decision runs, so every loan currency is priced.
+            now = self._clock()
+            codes = _codes(state, command) | (LOAN_CODES if hot else frozenset())
+            policy, prices = await market(self.runner, now, codes)
+
+            def decide_now(
+                state: MarginAccount, exposure: BrokerExposure
+            ) -> tuple[list[ev.Event], list[ev.Event]]:
+                if not _codes(state, command) <= codes:
+                    raise Unprepared  # an earlier command of a batch brought a new asset
+                decision = decide(
+                    state, command, Context(now, policy, prices, exposure, request_id)
+                )
+                if events is not None:
+                    events[:] = decision.account
+                return decision.account, decision.exposure
+
+            return decide_now
+
+        if hot:
+            return await self.runner.run_grouped(
                 (ACCOUNTS, account_stream(command.client_id)),
                 (EXPOSURE, EXPOSURE_STREAM),
-                decide_both,
+                prepare,
                 request_id=request_id,
                 request=request,
                 metadata=metadata,
                 respond=respond,
             )
 
-        async def decide_alone(state: MarginAccount) -> list[ev.Event]:
+        async def decide_alone(state: MarginAccount) -> Sequence[ev.Event]:
             # Neither reads nor writes the broker's exposure: it stays off the hot stream.
-            account, exposure = await decide_both(state, BrokerExposure())
+            account, exposure = (await prepare(state, BrokerExposure()))(state, BrokerExposure())
             if exposure:  # pragma: no cover - a decider change would have to update _moves
                 raise AssertionError(f"{type(command).__name__} moved the broker's exposure")
             return account
@@ -122,6 +146,33 @@ class LendingHandlers:
             metadata=metadata,
             respond=respond,
         )
+
+    async def needing_action(self, clients: Sequence[str]) -> list[str]:
+        """Of ``clients``, those whose risk check would change something (issue, meet or
+        escalate a margin call): every account and the market read in two round trips and
+        decided in memory. The checks themselves then go through :meth:`handle`, which
+        decides again on the state it appends to; a client whose check would write nothing
+        is spared its reads."""
+        if not clients:
+            return []
+        states = await self.runner.load_many(
+            [(ACCOUNTS, account_stream(client)) for client in clients]
+        )
+        now = self._clock()
+        codes: set[str] = set()
+        for client, state in zip(clients, states, strict=True):
+            codes |= _codes(state, CheckRisk(client))
+        policy, prices = await market(self.runner, now, codes)
+        due = []
+        for client, state in zip(clients, states, strict=True):
+            context = Context(now, policy, prices, BrokerExposure(), f"screen-{client}")
+            try:
+                acts = bool(decide(state, CheckRisk(client), context).account)
+            except DomainError:
+                acts = True  # let the check itself meet the refusal (and log it)
+            if acts:
+                due.append(client)
+        return due
 
     async def exposure(self) -> BrokerExposure:
         return (await self.runner.load(EXPOSURE, EXPOSURE_STREAM)).state

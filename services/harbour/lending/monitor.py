@@ -86,8 +86,8 @@ class RiskMonitor:
         for asset, position in moved.items():
             for (client,) in await conn.execute(HOLDERS_SQL, {"asset": asset}):
                 due.setdefault(client, f"risk-{client}-{position}")
-        for client, request_id in due.items():
-            await self.check(client, request_id)
+        for client in await self._handlers.needing_action(list(due)):
+            await self.check(client, due[client])
 
     async def check(self, client: str, request_id: str) -> None:
         try:
@@ -134,13 +134,14 @@ async def accrue_all(handlers: LendingHandlers, *, request_prefix: str, through:
     return written
 
 
-async def run_background(handlers: LendingHandlers) -> None:
-    """The risk monitor and the interest scheduler, until cancelled (the server's stop)."""
+async def run_background(handlers: LendingHandlers, *, pace: float = 0.0) -> None:
+    """The risk monitor and the interest scheduler, until cancelled (the server's stop);
+    ``pace``: the least seconds between two rounds (see FeedListener)."""
     store = handlers.runner.store
     monitor = RiskMonitor(handlers)
     runner = ProjectionRunner(store, clock=handlers.now)
     next_accrual = handlers.now()
-    async with FeedListener.for_database(store.database) as listener:
+    async with FeedListener.for_database(store.database, pace=pace) as listener:
         while True:
             try:
                 await runner.catch_up(monitor)

@@ -28,12 +28,13 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     stop = stop or _stop_on_signals()
     print("harbour projector following the feed", flush=True)
     try:
-        async with FeedListener.for_database(runtime.database) as listener:
+        pace = settings.follow_pace_ms / 1000
+        async with FeedListener.for_database(runtime.database, pace=pace) as listener:
             while not stop.is_set():
-                for projection in projections:
-                    applied = await runner.catch_up(projection)
-                    if applied:
-                        log.debug("%s applied %d events", projection.name, applied)
+                # Every read model from one read of the feed, in one transaction per page.
+                applied = await runner.catch_up_together(projections)
+                if applied:
+                    log.debug("read models took %d events", applied)
                 await listener.wait(POLL_SECONDS)
     finally:
         await runtime.database.close()
