@@ -123,10 +123,12 @@ class GroupCommit:
 
     async def _drain(self) -> None:
         while self._queue:
-            batch = self._take()
+            batch: list[Pending] = []
             try:
                 # The same lock as the one-at-a-time path: the two never race in one process.
+                # Taken first: whatever queues while it is awaited joins this batch.
                 async with self._runner.holding([self._stream]):
+                    batch = self._take()
                     await self._apply(batch)
             except BaseException as stopped:  # never leave a caller waiting
                 for item in batch:
@@ -166,8 +168,8 @@ class GroupCommit:
                 batch = [item for item in batch if not item.future.done()]
                 continue
             await self._applied(decided, results, after)
-            # Refusals are answered only now: a refused retry looks for its first answer in
-            # the command log, and that answer may be in the batch just written.
+            # Answered only now: a refused retry looks for its first answer in the command
+            # log, and a command that must read again must see this batch's writes.
             for item, verdict, value in answered:
                 item.settle(verdict, value)
             return
@@ -180,7 +182,8 @@ class GroupCommit:
         """Each command in turn on the hot state the previous ones left — and on the state of
         its own stream they left, when an earlier command of the batch moved it too (two
         draws of one client). Returns the decisions to append, the answers to give once they
-        are (refusals, decisions that change nothing), and the hot state after them."""
+        are (refusals, decisions that change nothing, commands that must read again), and
+        the hot state after them."""
         decided: list[_Decided] = []
         answered: list[tuple[Pending, Verdict, Any]] = []
         chained: dict[str, Loaded[Any]] = {}
@@ -188,8 +191,8 @@ class GroupCommit:
             own_state = chained.get(item.stream, item.loaded)
             try:
                 own, moved = item.decide(own_state.state, hot.state)
-            except Unprepared:
-                item.settle(Verdict.RETRY)
+            except Unprepared:  # it reads again once this batch is written
+                answered.append((item, Verdict.RETRY, None))
                 continue
             except DomainError as refusal:
                 answered.append((item, Verdict.REFUSED, refusal))
