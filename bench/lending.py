@@ -467,6 +467,12 @@ async def part_one(url: str, report: Report) -> None:
 
         progress(f"part 1: DrawLoan in process, {ACCOUNTS:,} groups in broker-exposure")
         await market_tick(seed_store, clock)
+        # A running lending service holds the exposure: load it before the clock starts (the
+        # one cold load is reported on its own, not spread over a few seconds of draws).
+        started = time.perf_counter()
+        await handlers.exposure()
+        warm = time.perf_counter() - started
+        progress(f"  broker-exposure loaded in {warm:.2f} s")
         draws, conflicts, gave_up, seconds = await draw_in_process(
             store, handlers, clients[: TASKS * 4], TASKS, IN_PROCESS_DRAW_SECONDS
         )
@@ -477,8 +483,8 @@ async def part_one(url: str, report: Report) -> None:
                 draws,
                 seconds,
                 baseline=f"DrawLoan in process, {TASKS} tasks, {BORROWERS} accounts",
-                note=f"commands/s; {ACCOUNTS:,} groups in the exposure state; "
-                + conflict_note(draws, conflicts, gave_up),
+                note=f"commands/s; {ACCOUNTS:,} groups in the exposure state (loaded first, "
+                f"cold, in {warm:.2f} s); " + conflict_note(draws, conflicts, gave_up),
             )
         )
     finally:

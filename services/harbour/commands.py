@@ -238,8 +238,9 @@ class CommandRunner:
     ) -> Outcome:
         """Like :meth:`run_together` for a command that moves a hot stream, through the hot
         stream's group commit (see ``harbour.group_commit``). ``prepare`` makes the reads the
-        decision needs (given the states as last known) and returns the pure decision, which
-        then runs in the batch on the hot stream's current state."""
+        decision needs (given its own stream's state and the hot one's as last known in this
+        process) and returns the pure decision, which then runs in the batch on the hot
+        stream's current state."""
         fingerprint = request_fingerprint(request)
         (own_kind, own_stream), (hot_kind, hot_stream) = own, hot
         group = self._groups.get(hot_stream)
@@ -247,8 +248,12 @@ class CommandRunner:
             group = self._groups[hot_stream] = GroupCommit(self, hot_kind, hot_stream)
         for _ in range(MAX_ATTEMPTS):
             loaded = await self.load(own_kind, own_stream)
-            known = await self.hot_state(hot_kind, hot_stream, trust=True)
-            decide = await prepare(loaded.state, known.state)
+            # The hot state only as last known here, never loaded for it: a hint (the decision
+            # runs on the current state, in the batch). Loading it here would have every
+            # queued command decode a cold hot stream at once.
+            known = self._recent.get(hot_stream)
+            hint = known.state if known is not None else hot_kind.initial(hot_stream)
+            decide = await prepare(loaded.state, hint)
             pending = Pending(
                 own_kind, own_stream, loaded, decide, respond, request_id, fingerprint, metadata
             )

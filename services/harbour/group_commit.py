@@ -7,8 +7,9 @@ One command at a time costs the hot stream a database round trip per command; a 
 one per batch, so the queue drains as fast as it fills. The version checks stay exactly as
 strict: the statement writes nothing unless every stream is where the batch decided on it. A
 command whose own stream moved meanwhile decides again (``RETRY``); a batch refused for any
-other reason (a repeated request id, a lost race) sends its commands down the one-at-a-time
-path (``ALONE``), which knows how to answer a repeat.
+other reason (a repeated request id, a lost race, one command's unstorable events) sends its
+commands down the one-at-a-time path (``ALONE``), which answers a repeat and fails only the
+command at fault.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from harbour.command_types import Outcome, StreamKind, new_event, nothing
-from harbour.eventstore.errors import BatchNotApplied
+from harbour.eventstore.errors import BatchNotApplied, InvalidAppend
 from harbour.eventstore.model import AppendResult, CommandWrite, StreamWrite
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded
@@ -157,6 +158,8 @@ class GroupCommit:
                         for d in decided
                     ]
                 )
+            except InvalidAppend:
+                break  # one command's events are unstorable: alone, only it fails
             except BatchNotApplied as refused:
                 if not refused.stale:
                     break

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from harbour.commands import CommandRunner, StreamKind
+from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.store import EventStore
 from harbour.group_commit import Decide, Unprepared
 from harbour.ledger import events as ev
@@ -57,3 +58,36 @@ async def test_a_decision_its_reads_do_not_cover_prepares_again(store: EventStor
     assert [e.metadata["request_id"] for e in own] == ["cmd-1", "cmd-2"]
     assert [e.metadata["request_id"] for e in hot] == ["cmd-1", "cmd-2"]
     assert len({e.txid for e in hot}) == 2  # two statements
+
+
+async def test_one_unstorable_command_fails_alone_not_its_batch(store: EventStore) -> None:
+    runner = CommandRunner(store)
+
+    def command(client: str, reference: str) -> asyncio.Task[object]:
+        async def prepare(_: int, __: int) -> Decide:
+            def decide(_: int, __: int) -> tuple[list[ev.Event], list[ev.Event]]:
+                return [moved(client, reference)], [moved(client, reference)]
+
+            return decide
+
+        return asyncio.ensure_future(
+            runner.run_grouped(
+                (COUNTED, f"account-{client}"),
+                (COUNTED, "broker-exposure"),
+                prepare,
+                request_id=f"cmd-{client}",
+                request={"client": client},
+                metadata={},
+            )
+        )
+
+    async with runner.holding(["broker-exposure"]):  # one batch
+        tasks = [command("A", "ok"), command("B", "nul \x00 in text"), command("C", "ok")]
+        await asyncio.sleep(0.2)
+    good, bad, also_good = await asyncio.gather(*tasks, return_exceptions=True)
+
+    assert isinstance(bad, InvalidAppend)  # PostgreSQL's jsonb refuses \u0000
+    assert not isinstance(good, BaseException) and not isinstance(also_good, BaseException)
+    hot = await store.read_stream("broker-exposure")
+    assert sorted(e.metadata["request_id"] for e in hot) == ["cmd-A", "cmd-C"]
+    assert await store.stream_version("account-B") == 0

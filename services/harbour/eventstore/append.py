@@ -114,19 +114,14 @@ SELECT request_id, fingerprint, stream_id, stream_version, first_position, last_
 """
 
 
-def append_together_sql(streams: int) -> str:
-    """One statement appending to ``streams`` streams at once, all or nothing.
-
-    Every head is read in the statement's snapshot before its first write, exactly like a
-    single-stream append (so the feed's ordering rule holds for each stream), and nothing is
-    inserted unless *every* head is at its expected version. The command log row names the
-    first stream. Parameters carry a suffix per stream: ``stream_id_0``, ``events_0``, ...
-    """
-    if streams < 2:
-        raise ValueError("use APPEND_ONE_SQL / APPEND_MANY_SQL for one stream")
-    parts: list[str] = []
-    for i in range(streams):
-        parts.append(f"""
+def _gated_inserts(streams: int, metadata: str, returning: str) -> list[str]:
+    """The CTEs shared by the multi-stream statements: each head read in the statement's
+    snapshot, the gate (every head at its expected version), and per stream the batch, its
+    chain and its insert — which writes nothing unless the gate opened. ``metadata`` is the
+    SQL of an event's metadata (``b.event`` is its batch row); ``returning`` what the insert
+    returns."""
+    parts = [
+        f"""
 head_{i} AS (
     SELECT coalesce(h.version, 0) AS version, coalesce(h.hash, '\\x'::bytea) AS hash
       FROM (SELECT 1) AS one
@@ -134,13 +129,15 @@ head_{i} AS (
           SELECT e.version, e.hash FROM events e
            WHERE e.stream_id = %(stream_id_{i})s ORDER BY e.version DESC LIMIT 1
       ) AS h ON true
-)""")
+)"""
+        for i in range(streams)
+    ]
     gate = " AND ".join(
         f"(SELECT version FROM head_{i}) = %(expected_version_{i})s" for i in range(streams)
     )
     parts.append(f"\ngate AS (SELECT {gate} AS ok)")
-    for i in range(streams):
-        parts.append(f"""
+    parts += [
+        f"""
 batch_{i} AS (
     SELECT b.ord::integer AS ord, b.event
       FROM jsonb_array_elements(%(events_{i})s::jsonb) WITH ORDINALITY AS b(event, ord)
@@ -155,12 +152,27 @@ inserted_{i} AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
                         recorded_at, hash)
     SELECT %(stream_id_{i})s, %(expected_version_{i})s + b.ord, b.event ->> 0,
-           (b.event ->> 1)::smallint, b.event -> 2, %(metadata)s::jsonb, %(recorded_at)s,
-           c.hash
+           (b.event ->> 1)::smallint, b.event -> 2, {metadata}, %(recorded_at)s, c.hash
       FROM batch_{i} b JOIN chain_{i} c ON c.ord = b.ord
      ORDER BY b.ord
-    RETURNING position
-)""")
+    RETURNING {returning}
+)"""
+        for i in range(streams)
+    ]
+    return parts
+
+
+def append_together_sql(streams: int) -> str:
+    """One statement appending to ``streams`` streams at once, all or nothing.
+
+    Every head is read in the statement's snapshot before its first write, exactly like a
+    single-stream append (so the feed's ordering rule holds for each stream), and nothing is
+    inserted unless *every* head is at its expected version. The command log row names the
+    first stream. Parameters carry a suffix per stream: ``stream_id_0``, ``events_0``, ...
+    """
+    if streams < 2:
+        raise ValueError("use APPEND_ONE_SQL / APPEND_MANY_SQL for one stream")
+    parts = _gated_inserts(streams, "%(metadata)s::jsonb", "position")
     heads = ", ".join(f"(SELECT version FROM head_{i})" for i in range(streams))
     return "WITH RECURSIVE" + ",".join(parts) + "," + _together_tail(streams, heads)
 
@@ -245,45 +257,7 @@ def append_batch_sql(streams: int) -> str:
     ``commands``: one object per command ``k``). Returns one row: whether the gate opened,
     each head as read, and each command's span as ``[[k, first, last], ...]``.
     """
-    parts = [
-        f"""
-head_{i} AS (
-    SELECT coalesce(h.version, 0) AS version, coalesce(h.hash, '\\x'::bytea) AS hash
-      FROM (SELECT 1) AS one
-      LEFT JOIN LATERAL (
-          SELECT e.version, e.hash FROM events e
-           WHERE e.stream_id = %(stream_id_{i})s ORDER BY e.version DESC LIMIT 1
-      ) AS h ON true
-)"""
-        for i in range(streams)
-    ]
-    gate = " AND ".join(
-        f"(SELECT version FROM head_{i}) = %(expected_version_{i})s" for i in range(streams)
-    )
-    parts.append(f"\ngate AS (SELECT {gate} AS ok)")
-    parts += [
-        f"""
-batch_{i} AS (
-    SELECT b.ord::integer AS ord, b.event
-      FROM jsonb_array_elements(%(events_{i})s::jsonb) WITH ORDINALITY AS b(event, ord)
-),
-chain_{i} AS (
-    SELECT 0 AS ord, head_{i}.hash FROM head_{i}, gate WHERE gate.ok
-    UNION ALL
-    SELECT b.ord, sha256(c.hash || decode(b.event ->> 3, 'hex'))
-      FROM chain_{i} c JOIN batch_{i} b ON b.ord = c.ord + 1
-),
-inserted_{i} AS (
-    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash)
-    SELECT %(stream_id_{i})s, %(expected_version_{i})s + b.ord, b.event ->> 0,
-           (b.event ->> 1)::smallint, b.event -> 2, b.event -> 4, %(recorded_at)s, c.hash
-      FROM batch_{i} b JOIN chain_{i} c ON c.ord = b.ord
-     ORDER BY b.ord
-    RETURNING version, position
-)"""
-        for i in range(streams)
-    ]
+    parts = _gated_inserts(streams, "b.event -> 4", "version, position")
     written = " UNION ALL ".join(
         f"SELECT {i} AS i, version, position FROM inserted_{i}" for i in range(streams)
     )
