@@ -46,6 +46,15 @@ class StreamKind(Generic[S]):
             state = self.evolve(state, event)
         return state
 
+    def grow(self, loaded: Loaded[S], added: Sequence[ev.Event]) -> Loaded[S]:
+        """``loaded`` after ``added`` were appended to it (counted as replayed since its
+        last snapshot, which is what decides the next one)."""
+        return Loaded(
+            self.fold(loaded.state, added),
+            loaded.version + len(added),
+            loaded.replayed + len(added),
+        )
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -306,11 +306,7 @@ class CommandRunner:
         if not added:
             return
         if kind.serialised:
-            grown = Loaded(
-                kind.fold(loaded.state, added),
-                loaded.version + len(added),
-                loaded.replayed + len(added),
-            )
+            grown = kind.grow(loaded, added)
             self._recent.put(stream, grown)
             loaded = grown
             added = ()
@@ -328,8 +324,7 @@ class CommandRunner:
         every = kind.snapshot_every or self._snapshot_every
         if kind.codec is None or loaded.replayed + len(added) < every:
             return
-        count = loaded.replayed + len(added)
-        grown = Loaded(kind.fold(loaded.state, added), loaded.version + len(added), count)
+        grown = kind.grow(loaded, added)
         await snapshot_if_due(self.store, stream, grown, kind.codec, every=every)
         # Count replays from the new snapshot again, or every later command would save one.
         self._recent.put(stream, Loaded(grown.state, grown.version, 0))

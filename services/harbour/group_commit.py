@@ -100,12 +100,6 @@ class _Decided:
     own_events: Events
 
 
-def _grown(kind: StreamKind[Any], loaded: Loaded[Any], added: Events) -> Loaded[Any]:
-    return Loaded(
-        kind.fold(loaded.state, added), loaded.version + len(added), loaded.replayed + len(added)
-    )
-
-
 class GroupCommit:
     """The queue of one hot stream in one process."""
 
@@ -208,10 +202,10 @@ class GroupCommit:
                 writes.append(
                     StreamWrite(item.stream, [new_event(e) for e in own], own_state.version)
                 )
-                chained[item.stream] = _grown(item.kind, own_state, own)
+                chained[item.stream] = item.kind.grow(own_state, own)
             if moved:
                 writes.append(StreamWrite(self._stream, [new_event(e) for e in moved], hot.version))
-                hot = _grown(self._kind, hot, moved)
+                hot = self._kind.grow(hot, moved)
             response = item.respond(item.kind.fold(own_state.state, own))
             decided.append(_Decided(item, writes, response, own_state, own))
         return decided, answered, hot

@@ -349,7 +349,8 @@ class EventStore:
         if not commands:
             return []
         recorded_at = self._clock()
-        streams: dict[str, tuple[int, list[str]]] = {}  # stream -> (expected version, rows)
+        # stream -> (its index in the statement, expected version, event rows)
+        streams: dict[str, tuple[int, int, list[str]]] = {}
         owned: list[list[int]] = []
         logs: list[dict[str, Any]] = []
         for k, command in enumerate(commands):
@@ -362,12 +363,13 @@ class EventStore:
             for write in command.writes:
                 check_stream_id(write.stream_id)
                 _check_expected_version(write.expected_version)
-                expected, rows = streams.setdefault(write.stream_id, (write.expected_version, []))
+                index, expected, rows = streams.setdefault(
+                    write.stream_id, (len(streams), write.expected_version, [])
+                )
                 if write.expected_version != expected + len(rows):
                     raise InvalidAppend(
                         "expected_version", f"{write.stream_id}: commands must follow each other"
                     )
-                index = list(streams).index(write.stream_id)
                 for n, event in enumerate(write.events, start=1):
                     version = write.expected_version + n
                     t, v, d, c = self._encode(
@@ -393,7 +395,7 @@ class EventStore:
             "owned": json.dumps(owned),
             "commands": canonical_json(logs),
         }
-        for i, (stream, (expected, rows)) in enumerate(streams.items()):
+        for stream, (i, expected, rows) in streams.items():
             params[f"stream_id_{i}"] = stream
             params[f"expected_version_{i}"] = expected
             params[f"events_{i}"] = "[" + ",".join(rows) + "]"
@@ -407,7 +409,7 @@ class EventStore:
         assert row is not None
         opened, heads, spans = row
         if not opened:
-            stale = {s for (s, (e, _)), h in zip(streams.items(), heads, strict=True) if h != e}
+            stale = {s for (s, (_, e, _)), h in zip(streams.items(), heads, strict=True) if h != e}
             raise BatchNotApplied(frozenset(stale))
         if self._notifier is not None:
             self._notifier.poke()

@@ -28,7 +28,7 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
     stop = stop or _stop_on_signals()
     print("harbour projector following the feed", flush=True)
     try:
-        pace = settings.follow_pace_ms / 1000
+        pace = settings.follow_pace
         async with FeedListener.for_database(runtime.database, pace=pace) as listener:
             while not stop.is_set():
                 # Every read model from one read of the feed, in one transaction per page.

@@ -53,7 +53,7 @@ def _register(
         runner = CommandRunner(runtime.store, snapshot_every=runtime.settings.snapshot_every)
         lending = LendingHandlers(runner, clock=runtime.clock)
         names = register_lending(server, runtime.store, lending)
-        pace = runtime.settings.follow_pace_ms / 1000
+        pace = runtime.settings.follow_pace
         return names, (lambda: run_background(lending, pace=pace),)
     if service == "audit":
         from harbour.audit.service import register

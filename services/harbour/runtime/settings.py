@@ -82,6 +82,11 @@ class Settings:
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
         )
 
+    @property
+    def follow_pace(self) -> float:
+        """HARBOUR_FOLLOW_PACE_MS in seconds, as the feed listener takes it."""
+        return self.follow_pace_ms / 1000
+
     def role_of(self, service: str | None) -> str | None:
         """The PostgreSQL role a process acts as: a service its own (the database refuses event
         types it does not own) unless the operator named another role."""
