@@ -412,16 +412,28 @@ async def test_interest_accrues_once_per_day_and_repayment_pays_interest_first(
     await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Loans())  # the borrowers
     run = lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat())
     first = await stack.lending.AccrueInterest(run, metadata=OPERATOR)
-    assert first.accounts == 1 and first.days_accrued >= 2
     again = await stack.lending.AccrueInterest(
         lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat()),
         metadata=OPERATOR,
     )
     assert again.days_accrued == 0  # the same days never accrue twice
+    # The service's own hourly scheduler also sees the clock jump three days, once the loans
+    # read model names the borrower, and may accrue some of these days before this call:
+    # each day is accrued once, by one of them.
+    accrued = [
+        e.data["accrual_date"]
+        for e in await stack.store.read_stream("account-C1")
+        if e.type == "InterestAccrued"
+    ]
+    assert first.accounts == 1 and len(accrued) >= 2 and first.days_accrued <= len(accrued)
+    assert len(set(accrued)) == len(accrued) and max(accrued) == through.isoformat()
     loan = await stack.loan("C1")
     # 100,000.00 x 6.8% / 365 = 18.630136... -> 18.64 a day, rounded up.
-    if first.capitalisations == 0:  # no month end in the run (else it became principal)
-        assert Decimal(loan.accrued_interest.value) == Decimal("18.64") * first.days_accrued
+    capitalised = any(
+        e.type == "InterestCapitalised" for e in await stack.store.read_stream("account-C1")
+    )
+    if not capitalised:  # no month end in the run (else it became principal)
+        assert Decimal(loan.accrued_interest.value) == Decimal("18.64") * len(accrued)
     repaid = await stack.lending.RepayLoan(
         lending_pb2.RepayLoanRequest(request_id=rid(), client_id="C1", amount=hkd("1000.00")),
         metadata=PLATFORM,
