@@ -69,7 +69,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-async def run_echo(port: int) -> tuple[int, list[float]]:
+async def run_echo(
+    port: int, callers: int = CALLERS, seconds: float = DURATION
+) -> tuple[int, list[float]]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         echo = channel.unary_unary("/bench.Echo/Echo")
         payload = b"x" * 64
@@ -77,8 +79,8 @@ async def run_echo(port: int) -> tuple[int, list[float]]:
         async def call(_: int) -> Any:
             return await echo(payload)
 
-        await closed_loop(call, CALLERS, WARMUP)
-        return await closed_loop(call, CALLERS, DURATION)
+        await closed_loop(call, callers, WARMUP)
+        return await closed_loop(call, callers, seconds)
 
 
 async def run_deposits(port: int) -> tuple[int, list[float]]:

@@ -155,3 +155,40 @@ def environment(admin_url: str) -> dict[str, Any]:
         "load average (1 min) at start": round(os.getloadavg()[0], 2),
         "server": full[0] if full else "?",
     }
+
+
+def cpu_seconds_by_process(client_pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each part of a running `harbour up`: every
+    service and the projector (by command line), PostgreSQL (all its processes) and the
+    benchmark client ``client_pid``. Every PostgreSQL process of the machine counts (the
+    benchmark's embedded server is meant to be the only one). Linux /proc; empty elsewhere."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        part = _part(int(entry.name), [a.decode(errors="replace") for a in argv], client_pid)
+        if part:
+            used[part] = used.get(part, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+    return used
+
+
+def _part(pid: int, argv: list[str], client_pid: int) -> str | None:
+    if pid == client_pid:
+        return "load client"
+    if "harbour.runtime.cli" in argv:
+        command = argv[argv.index("harbour.runtime.cli") + 1 :]
+        if command[:1] == ["serve"] and len(command) > 1:
+            return command[1]
+        return {"project": "projector", "up": "harbour up"}.get(command[0] if command else "")
+    if argv and Path(argv[0]).name.startswith("postgres"):  # the server and its backends
+        return "postgresql"
+    return None

@@ -7,6 +7,12 @@ fixed time. Then, with the services stopped, the read models are verified agains
 (`harbour projections verify`, which catches them up first, and the trial balance) and every
 invariant of `bench.workload.check` is proved against the database. Prints throughput and
 latency percentiles, overall and per command kind.
+
+The ceiling is measured in the same run: a bare grpc.aio echo server (no work behind a call)
+driven by as many callers with the same client library. No command can go faster than that
+echo, so it bounds what the mix can reach on this machine. The CPU time each part used (every
+service, the projector, PostgreSQL, the client) is reported per answered command: where the
+budget goes.
 """
 
 from __future__ import annotations
@@ -18,16 +24,49 @@ import subprocess
 import sys
 import time
 
-from bench.common import Report, Row, Target, embedded_server, environment, fresh_database
+from bench.accounts import free_port, percentile, run_echo, start
+from bench.common import (
+    Report,
+    Row,
+    Target,
+    cpu_seconds_by_process,
+    embedded_server,
+    environment,
+    fresh_database,
+)
 from bench.workload import Workload, check
 from harbour.runtime.settings import SERVICES, libpq_url
 from tests.e2e.test_harbour_up import free_port_block, wait_serving
 
 CALLERS = 32
 SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 20.0
+ECHO = "grpc.aio echo, same callers (ceiling)"
+ECHO_SECONDS = 5.0
+
+
+def echo_ceiling() -> Row:
+    """The bare gRPC round trip at the load's concurrency, on this machine, now."""
+    port = free_port()
+    echo = start([sys.executable, "-m", "bench.echo_server", str(port)], dict(os.environ), "ready")
+    try:
+        count, latencies = asyncio.run(run_echo(port, CALLERS, ECHO_SECONDS))
+    finally:
+        echo.terminate()
+        echo.wait()
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
+    return Row(ECHO, CALLERS, count, ECHO_SECONDS, note=f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+
+
+def cpu_per_command(before: dict[str, float], after: dict[str, float], answered: int) -> str:
+    """Milliseconds of CPU each part used per answered command (setup included)."""
+    used = {part: after[part] - before.get(part, 0.0) for part in after}
+    parts = sorted(used, key=lambda p: -used[p])
+    each = ", ".join(f"{p} {used[p] * 1000 / answered:.2f}" for p in parts if used[p] > 0)
+    return f"CPU ms per answered command: {sum(used.values()) * 1000 / answered:.2f} ({each})"
 
 
 def main() -> None:
+    ceiling = echo_ceiling()
     with embedded_server() as admin:
         url = fresh_database(admin, "load", migrated=False)
         base = free_port_block(len(SERVICES))
@@ -42,7 +81,9 @@ def main() -> None:
             for offset in range(len(SERVICES)):
                 wait_serving(base + offset, time.monotonic() + 60)
             addresses = {name: f"127.0.0.1:{base + i}" for i, name in enumerate(SERVICES)}
+            cpu_before = cpu_seconds_by_process(os.getpid())
             stats = asyncio.run(Workload(addresses).run(callers=CALLERS, seconds=SECONDS))
+            cpu_after = cpu_seconds_by_process(os.getpid())
             elapsed = stats.seconds  # the mixed phase, without the setup
         finally:
             up.send_signal(signal.SIGINT)
@@ -61,17 +102,21 @@ def main() -> None:
             problems.append("projections differ from a rebuild:\n" + verify.stdout + verify.stderr)
         report = Report("Mixed load against harbour up", environment=environment(admin))
         done = len(stats.latencies)
+        answered = done + stats.setup_commands + sum(stats.refusals.values())
+        cpu = cpu_per_command(cpu_before, cpu_after, answered)
+        report.rows.append(ceiling)
         report.rows.append(
             Row(
                 "acknowledged commands",
                 CALLERS,
                 done,
                 elapsed,
+                baseline=ECHO,
                 note=f"p50 {stats.percentile(0.5):.1f} ms, p95 {stats.percentile(0.95):.1f} ms, "
                 f"p99 {stats.percentile(0.99):.1f} ms; refused {sum(stats.refusals.values())} "
                 f"({dict(stats.refusals)}); retries {stats.retries} ({dict(stats.retried)}); "
                 f"price ticks rejected {dict(stats.price_rejections) or 0}; "
-                f"setup commands {stats.setup_commands}",
+                f"setup commands {stats.setup_commands}; {cpu}",
             )
         )
         for kind in sorted(stats.by_kind, key=lambda k: -len(stats.by_kind[k])):
@@ -92,7 +137,9 @@ def main() -> None:
             Target("invariant violations (0 required; shown negated)", -len(problems), 0, ""),
         ]
     print(report.markdown())
-    print(report.rows[0].note)
+    share = 2000 / ceiling.rate
+    print(f"{ECHO}: {ceiling.rate:,.0f} calls/s, {ceiling.note} (2,000/s is {share:.2f}x it)")
+    print(report.rows[1].note)
     print(stats.per_kind())
     for refusal, message in sorted(stats.refusal_samples.items()):
         print(f"refused {refusal}, e.g. {message}")

@@ -88,6 +88,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import cached_property
 from itertools import pairwise
 
 from harbour.ledger import events as ev
@@ -126,7 +127,7 @@ from harbour.ledger.exposure import (
 from harbour.ledger.interest import BUSINESS_TZ, AccrualDay, accrual_events
 from harbour.ledger.money import Money
 from harbour.ledger.policy import CollateralPolicy
-from harbour.ledger.valuation import ImpliedState, Valuation, holdings_of, value_account
+from harbour.ledger.valuation import ImpliedState, PriceBook, Valuation, holdings_of
 
 NO_MARGIN_FACILITY = "no_margin_facility"
 DEBT_WRITTEN_OFF = "debt_written_off"
@@ -175,6 +176,13 @@ class Context:
     prices: Mapping[str, ev.PricePoint]  # latest observation per asset, in HKD
     exposure: BrokerExposure  # the state of ``broker-exposure`` the decision rests on
     reference: str  # the request id: exposure reference, and the seed of call/liquidation ids
+
+    @cached_property
+    def book(self) -> PriceBook:
+        """The prices and policy at ``now`` as one valuation book, built on first use: a
+        context shared by many decisions (the risk screen) values every account against it,
+        exactly as ``value_account`` would, without rebuilding it per account."""
+        return PriceBook(self.prices, self.policy, self.now)
 
 
 @dataclass(frozen=True)
@@ -458,7 +466,7 @@ def _fresh_valuation(state: MarginAccount, context: Context) -> Valuation | None
     """The account's valuation, or None when a price it rests on is stale or missing."""
     holdings = holdings_of(state)
     try:
-        valuation = value_account(holdings, context.prices, context.policy, context.now)
+        valuation = context.book.value(holdings)
     except PriceUnavailable:
         return None
     if state.has_debt and stale_decision_assets(valuation, holdings, context.policy):

@@ -8,6 +8,7 @@ records which ones it used.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -46,6 +47,10 @@ from harbour.lending.domain import (
 from harbour.lending.schema import loans
 
 Clock = Callable[[], datetime]
+# Accounts screened between two turns of the event loop: a price move screens every borrower
+# holding the asset (~0.3 ms each), and a draw waiting behind the whole screen would wait for
+# all of them.
+SCREEN_SLICE = 32
 # What a loan may be drawn in (a credit limit is in a cash asset).
 LOAN_CODES = frozenset(a.code for a in FIXED_ASSETS.values() if a.is_cash)
 
@@ -163,9 +168,13 @@ class LendingHandlers:
         for client, state in zip(clients, states, strict=True):
             codes |= _codes(state, CheckRisk(client))
         policy, prices = await market(self.runner, now, codes)
+        # One context for all: they share its valuation book (the reference only names the
+        # events a check would write, and the screen writes none).
+        context = Context(now, policy, prices, BrokerExposure(), "screen")
         due = []
-        for client, state in zip(clients, states, strict=True):
-            context = Context(now, policy, prices, BrokerExposure(), f"screen-{client}")
+        for n, (client, state) in enumerate(zip(clients, states, strict=True), start=1):
+            if n % SCREEN_SLICE == 0:
+                await asyncio.sleep(0)  # let queued commands run between slices of the screen
             try:
                 acts = bool(decide(state, CheckRisk(client), context).account)
             except DomainError:

@@ -414,6 +414,30 @@ def test_no_risk_decision_on_a_stale_price() -> None:
     assert when(state, d.CheckRisk(C), price_book={}) == d.Decision()
 
 
+def test_one_context_shared_by_many_checks_decides_each_as_a_fresh_one_would() -> None:
+    # The risk screen values every due account against one context's valuation book; each
+    # decision must be the one a context of its own gives (same prices, policy and instant).
+    t2 = NOW + timedelta(hours=2)
+    book = prices("300", at=t2)
+    in_a_call, _ = in_call()
+    warned = applied(fully_drawn(), when(fully_drawn(), d.CheckRisk(C), price_book=prices("350")))
+    accounts_due = [fully_drawn(), in_a_call, warned, drawn("1000.00"), collateralised()]
+    shared = context(now=t2, price_book=book)
+    decisions = [d.decide(state, d.CheckRisk(C), shared) for state in accounts_due]
+    fresh = [
+        d.decide(state, d.CheckRisk(C), context(now=t2, price_book=book)) for state in accounts_due
+    ]
+    assert decisions == fresh
+    assert [names(each) for each in decisions] == [
+        ["MarginCallIssued", "AdvancesSuspended"],  # U 1.090910 at 300
+        [],  # its call is still open before the deadline
+        ["MarginCallIssued", "AdvancesSuspended"],
+        [],  # a small loan stays healthy
+        [],  # no debt
+    ]
+    assert "book" in vars(shared)  # built once, on first use, and kept
+
+
 def test_no_debt_and_healthy_is_quiet_and_an_unknown_account_is_not_found() -> None:
     assert when(collateralised(), d.CheckRisk(C), price_book={}) == d.Decision()
     with pytest.raises(errors.AccountNotFound):
