@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -88,86 +89,178 @@ def _expect(data: Any, kind: type | tuple[type, ...], where: str) -> Any:
     return data
 
 
+# Decoding is compiled once per type hint into a function (hint -> decoder, cached): the
+# type introspection (unions, tuples, a dataclass's fields and hints) is paid once per type,
+# not once per value — every state load and projection page decodes thousands of events.
+Decoder = Callable[[Any, str], Any]
+_DECODERS: dict[Any, Decoder] = {}
+
+
 def decode_value(hint: Any, data: Any, where: str) -> Any:
     """The value of type ``hint`` encoded as ``data`` (``where`` names it in errors)."""
+    return _decoder(hint)(data, where)
+
+
+def _decoder(hint: Any) -> Decoder:
+    found = _DECODERS.get(hint)
+    if found is None:
+        found = _DECODERS[hint] = _compile(hint)
+    return found
+
+
+def _compile(hint: Any) -> Decoder:
     origin = typing.get_origin(hint)
     if origin in (types.UnionType, typing.Union):
-        options = [a for a in typing.get_args(hint) if a is not type(None)]
-        if data is None and len(options) < len(typing.get_args(hint)):
-            return None
-        if len(options) != 1:
-            raise TypeError(f"{where}: only X | None unions are supported")
-        return decode_value(options[0], data, where)
+        return _optional(hint)
     if origin is tuple:
-        args = typing.get_args(hint)
-        if len(args) != 2 or args[1] is not Ellipsis:
+        return _tuple_of(hint)
+    plain = _plain(hint)
+
+    def converted(data: Any, where: str) -> Any:
+        try:
+            return plain(data, where)
+        except DecodeError:
+            raise
+        except (ValueError, ArithmeticError, DomainError) as exc:
+            # A malformed amount or unknown asset in stored data is corruption, not a bad
+            # request.
+            raise DecodeError(f"{where}: {exc}") from exc
+
+    return converted
+
+
+def _optional(hint: Any) -> Decoder:
+    args = typing.get_args(hint)
+    options = [a for a in args if a is not type(None)]
+    nullable = len(options) < len(args)
+    inner = _decoder(options[0]) if len(options) == 1 else None
+
+    def optional(data: Any, where: str) -> Any:
+        if data is None and nullable:
+            return None
+        if inner is None:
+            raise TypeError(f"{where}: only X | None unions are supported")
+        return inner(data, where)
+
+    return optional
+
+
+def _tuple_of(hint: Any) -> Decoder:
+    args = typing.get_args(hint)
+    item = _decoder(args[0]) if len(args) == 2 and args[1] is Ellipsis else None
+
+    def tuple_of(data: Any, where: str) -> Any:
+        if item is None:
             raise TypeError(f"{where}: only tuple[X, ...] is supported")
         items = _expect(data, list, where)
-        return tuple(decode_value(args[0], x, f"{where}[{i}]") for i, x in enumerate(items))
-    try:
-        return _decode_plain(hint, data, where)
-    except DecodeError:
-        raise
-    except (ValueError, ArithmeticError, DomainError) as exc:
-        # A malformed amount or unknown asset in stored data is corruption, not a bad request.
-        raise DecodeError(f"{where}: {exc}") from exc
+        return tuple(item(x, f"{where}[{i}]") for i, x in enumerate(items))
+
+    return tuple_of
 
 
-def _decode_plain(hint: Any, data: Any, where: str) -> Any:
-    if hint is bool:
-        return _expect(data, bool, where)
-    if hint is int:
-        return _expect(data, int, where)
-    if hint is str:
-        return _expect(data, str, where)
-    if hint is Decimal:
-        value = Decimal(_expect(data, str, where))
-        if not value.is_finite():
-            raise DecodeError(f"{where}: not a finite decimal")
-        return value
-    if hint is datetime:
-        moment = datetime.fromisoformat(_expect(data, str, where))
-        if moment.tzinfo is None:
-            raise DecodeError(f"{where}: timestamp without a time zone")
-        return moment.astimezone(UTC)
-    if hint is date:
-        return date.fromisoformat(_expect(data, str, where))
+def _plain(hint: Any) -> Decoder:
+    if hint in (bool, int, str):
+        return lambda data, where: _expect(data, hint, where)
+    simple = _SIMPLE.get(hint)
+    if simple is not None:
+        return simple
     if isinstance(hint, type) and issubclass(hint, Enum):
-        return hint(data)
-    if hint is Money:
-        obj = _expect(data, dict, where)
-        if set(obj) != {"asset", "amount"}:
-            raise DecodeError(f"{where}: an amount has exactly asset and amount")
-        return parse_signed_amount(asset(obj["asset"]), obj["amount"], where)
-    if hint is postings.Journal:
-        return postings.from_json(data)
-    if hint is Balances:
-        obj = _expect(data, dict, where)
-        return Balances.of(
-            {
-                code: parse_signed_amount(asset(code), text, where).minor
-                for code, text in obj.items()
-            }
-        )
+        return lambda data, where: hint(data)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return decode_dataclass(hint, data, where)
-    raise TypeError(f"{where}: cannot decode into {hint!r}")
+        return lambda data, where: decode_dataclass(hint, data, where)
+
+    def undecodable(data: Any, where: str) -> Any:
+        raise TypeError(f"{where}: cannot decode into {hint!r}")
+
+    return undecodable
+
+
+def _decimal(data: Any, where: str) -> Decimal:
+    value = Decimal(_expect(data, str, where))
+    if not value.is_finite():
+        raise DecodeError(f"{where}: not a finite decimal")
+    return value
+
+
+def _datetime(data: Any, where: str) -> datetime:
+    moment = datetime.fromisoformat(_expect(data, str, where))
+    if moment.tzinfo is None:
+        raise DecodeError(f"{where}: timestamp without a time zone")
+    return moment.astimezone(UTC)
+
+
+def _date(data: Any, where: str) -> date:
+    return date.fromisoformat(_expect(data, str, where))
+
+
+def _money(data: Any, where: str) -> Money:
+    obj = _expect(data, dict, where)
+    if set(obj) != {"asset", "amount"}:
+        raise DecodeError(f"{where}: an amount has exactly asset and amount")
+    return parse_signed_amount(asset(obj["asset"]), obj["amount"], where)
+
+
+def _journal(data: Any, where: str) -> postings.Journal:
+    return postings.from_json(data)
+
+
+def _balances(data: Any, where: str) -> Balances:
+    obj = _expect(data, dict, where)
+    return Balances.of(
+        {code: parse_signed_amount(asset(code), text, where).minor for code, text in obj.items()}
+    )
+
+
+_SIMPLE: dict[Any, Decoder] = {
+    Decimal: _decimal,
+    datetime: _datetime,
+    date: _date,
+    Money: _money,
+    postings.Journal: _journal,
+    Balances: _balances,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """How a dataclass is decoded: its field names, and each field's hint and whether the
+    data must carry it (no default)."""
+
+    names: frozenset[str]
+    fields: tuple[tuple[str, Any, bool], ...]
+
+
+_PLANS: dict[type, _Plan] = {}
+
+
+def _plan(cls: type) -> _Plan:
+    plan = _PLANS.get(cls)
+    if plan is None:
+        hints = _hints(cls)
+        fields = tuple(
+            (
+                f.name,
+                hints[f.name],
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+            )
+            for f in _fields(cls)
+        )
+        plan = _PLANS[cls] = _Plan(frozenset(name for name, _, _ in fields), fields)
+    return plan
 
 
 def decode_dataclass(cls: type[T], data: Any, where: str = "") -> T:
     obj = _expect(data, dict, where or cls.__name__)
-    hints = _hints(cls)
-    names = {f.name for f in _fields(cls)}
-    unknown = set(obj) - names
-    if unknown:
+    plan = _plan(cls)
+    if not plan.names.issuperset(obj):
+        unknown = set(obj) - plan.names
         raise DecodeError(f"{where or cls.__name__}: unknown fields {sorted(unknown)}")
     values: dict[str, Any] = {}
-    for f in _fields(cls):
-        path = f"{where}.{f.name}" if where else f.name
-        if f.name in obj:
-            values[f.name] = decode_value(hints[f.name], obj[f.name], path)
-        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise DecodeError(f"{path}: missing")
+    for name, hint, required in plan.fields:
+        if name in obj:
+            values[name] = _decoder(hint)(obj[name], f"{where}.{name}" if where else name)
+        elif required:
+            raise DecodeError(f"{where}.{name}: missing" if where else f"{name}: missing")
     try:
         return cls(**values)
     except (ValueError, TypeError) as exc:
