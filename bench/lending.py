@@ -72,6 +72,7 @@ from harbour.commands import CommandRunner, new_event
 from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import AppendResult, NewEvent, StreamWrite
 from harbour.eventstore.store import EventStore
+from harbour.kinds import ACCOUNTS as ACCOUNTS_KIND
 from harbour.kinds import market as policy_and_prices
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
@@ -83,6 +84,7 @@ from harbour.ledger.grades import CreditGrade
 from harbour.ledger.ids import account_stream
 from harbour.ledger.interest import BUSINESS_TZ, is_month_end
 from harbour.ledger.money import Money
+from harbour.ledger.valuation import holdings_of, value_accounts
 from harbour.lending import domain as lending_domain
 from harbour.lending.handlers import LendingHandlers
 from harbour.runtime.database import open_database
@@ -95,6 +97,9 @@ TASKS = 16  # accrual tasks, raw-append tasks, in-process draw tasks
 # on 2 cores; a smaller sample gives the same rate on the same database sooner).
 ACCRUE = min(int(os.environ.get("HARBOUR_BENCH_ACCRUE_ACCOUNTS", ACCOUNTS)), ACCOUNTS)
 RAW_APPENDS = min(ACCOUNTS, 20_000)  # enough for a steady rate
+# The risk screen a price move sets off, over this many borrowers (default: as many as the
+# command runner caches, so the second pass is the warm one a running service makes).
+SCREEN_ACCOUNTS = min(int(os.environ.get("HARBOUR_BENCH_SCREEN_ACCOUNTS", "20000")), ACCOUNTS)
 EXPOSURE_BATCH = 1000
 IN_PROCESS_DRAW_SECONDS = 4.0
 
@@ -122,6 +127,8 @@ RAW = "raw append, 1 event + command log (baseline)"
 ACCRUAL = "interest accrual, 1 day per account"
 SEEDING = "seeding (in-process deciders, 1 append per account)"
 DRAW_ALL = "DrawLoan in process, every borrower in broker-exposure"
+SCREEN = "risk screen after a price move, warm (LendingHandlers.needing_action)"
+SCREEN_CORE = "value_accounts core, the same accounts (ceiling)"
 ECHO = "grpc.aio echo (ceiling)"
 
 
@@ -487,9 +494,44 @@ async def part_one(url: str, report: Report) -> None:
                 f"cold, in {warm:.2f} s); " + conflict_note(draws, conflicts, gave_up),
             )
         )
+        await risk_screen(handlers, clients[:SCREEN_ACCOUNTS], clock(), report)
     finally:
         await database.close()
         await seed_db.close()
+
+
+async def risk_screen(
+    handlers: LendingHandlers, clients: Sequence[str], now: datetime, report: Report
+) -> None:
+    """What the risk monitor does when a price moves: screen every borrower holding the asset
+    (each account read and its CheckRisk decided in memory), next to the valuation core on
+    the same accounts' holdings: the screen's floor."""
+    progress(f"part 1: risk screen of {len(clients):,} borrowers after a price move")
+    started = time.perf_counter()
+    await handlers.needing_action(clients)
+    cold = time.perf_counter() - started
+    started = time.perf_counter()
+    acting = await handlers.needing_action(clients)
+    warm = time.perf_counter() - started
+    states = await handlers.runner.load_many([(ACCOUNTS_KIND, account_stream(c)) for c in clients])
+    policy, prices = await policy_and_prices(handlers.runner, now, PRICES)
+    holdings = [holdings_of(state) for state in states]
+    started = time.perf_counter()
+    value_accounts(holdings, prices, policy, now)
+    core = time.perf_counter() - started
+    progress(f"  screen took {cold:.1f} s cold, {warm:.1f} s warm; the core {core:.2f} s")
+    report.rows.append(Row(SCREEN_CORE, 1, len(clients), core, note="accounts/s"))
+    report.rows.append(
+        Row(
+            SCREEN,
+            1,
+            len(clients),
+            warm,
+            baseline=SCREEN_CORE,
+            note=f"accounts/s; {len(acting)} would act; the first pass, with the states not "
+            f"yet cached, took {cold:.1f} s ({len(clients) / cold:,.0f} accounts/s)",
+        )
+    )
 
 
 # ------------------------------------------------------------------------------ part 2

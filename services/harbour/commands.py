@@ -26,7 +26,7 @@ from harbour.command_types import Outcome, StreamKind, domain_event, new_event, 
 from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
-from harbour.eventstore.streams import Loaded, load_stream, snapshot_if_due
+from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams, snapshot_if_due
 from harbour.group_commit import Decide, GroupCommit, Pending, Verdict
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
@@ -40,6 +40,8 @@ Events = Sequence[ev.Event]
 # holds): then ``decide`` is a coroutine that reads them and calls the pure decider.
 Decided = Sequence[Events] | Awaitable[Sequence[Events]]
 MAX_ATTEMPTS = 25
+# Streams not cached yet that load_many reads in one go (a screen of every borrower).
+LOAD_CHUNK = 1000
 
 
 class Recent:
@@ -99,13 +101,16 @@ class CommandRunner:
 
     async def load_many(self, wanted: Sequence[tuple[StreamKind[Any], str]]) -> list[Any]:
         """The current states of several streams: the cached ones brought up to date in one
-        round trip, the others loaded one by one (once; then they are cached too)."""
+        round trip, the others loaded LOAD_CHUNK at a time, two round trips a chunk (then
+        they are cached too)."""
         cached = {s: c for _, s in wanted if (c := self._recent.get(s)) is not None}
         newer = await self.store.read_streams({s: c.version for s, c in cached.items()})
+        cold = {s: k for k, s in wanted if s not in cached}
+        fresh = await self._load_cold(cold)
         states: list[Any] = []
         for kind, stream in wanted:
             if stream not in cached:
-                states.append((await self.load(kind, stream)).state)
+                states.append(fresh[stream].state)
                 continue
             before = cached[stream]
             state = before.state
@@ -116,6 +121,19 @@ class CommandRunner:
             self._recent.put(stream, Loaded(state, version, before.replayed + added))
             states.append(state)
         return states
+
+    async def _load_cold(self, cold: Mapping[str, StreamKind[Any]]) -> dict[str, Loaded[Any]]:
+        streams = list(cold)
+        loaded: dict[str, Loaded[Any]] = {}
+        for start in range(0, len(streams), LOAD_CHUNK):
+            chunk = streams[start : start + LOAD_CHUNK]
+            wanted = [
+                Wanted(s, cold[s].initial(s), cold[s].evolve_recorded, cold[s].codec) for s in chunk
+            ]
+            loaded |= await load_streams(self.store, wanted)
+        for stream in streams:
+            self._recent.put(stream, loaded[stream])
+        return loaded
 
     async def run(
         self,

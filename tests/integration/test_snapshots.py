@@ -11,7 +11,7 @@ import psycopg
 
 from harbour.eventstore.model import NewEvent, RecordedEvent
 from harbour.eventstore.store import EventStore
-from harbour.eventstore.streams import load_stream, snapshot_if_due
+from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams, snapshot_if_due
 from harbour.runtime.settings import libpq_url
 
 
@@ -83,3 +83,30 @@ async def test_state_as_of_a_position_ignores_newer_snapshots(database: Any) -> 
         store, "account-S", initial=Tally(), evolve=evolve, codec=codec, up_to_position=cut
     )
     assert (as_of.state, as_of.version) == (Tally(0 + 1 + 2 + 3, 4), 4)
+
+
+async def test_many_streams_load_together_exactly_as_each_alone(store: EventStore) -> None:
+    # One stream with a snapshot and events after it, one with an older-shaped snapshot,
+    # one with events only, one never written: two round trips for all of them, and each
+    # state, version and replay count the same as load_stream gives it alone.
+    codec = TallyCodec()
+    for stream, count in (("account-A", 12), ("account-B", 4), ("account-C", 3)):
+        for n in range(count):
+            await store.append(
+                stream, [NewEvent("CashDeposited", {"cents": n})], expected_version=n
+            )
+    alone_a = await load_stream(store, "account-A", initial=Tally(), evolve=evolve, codec=codec)
+    await snapshot_if_due(store, "account-A", alone_a, codec, every=1)
+    await store.append(
+        "account-A", [NewEvent("CashDeposited", {"cents": 100})], expected_version=12
+    )
+    await store.save_snapshot("account-B", 2, {"legacy": True}, schema_version=0)
+
+    streams = ["account-A", "account-B", "account-C", "account-D"]
+    together = await load_streams(store, [Wanted(s, Tally(), evolve, codec) for s in streams])
+    for stream in streams:
+        alone = await load_stream(store, stream, initial=Tally(), evolve=evolve, codec=codec)
+        assert together[stream] == alone
+    assert (together["account-A"].version, together["account-A"].replayed) == (13, 1)
+    assert together["account-B"] == Loaded(Tally(6, 4), 4, 4)  # the old shape ignored
+    assert together["account-D"] == Loaded(Tally(), 0, 0)

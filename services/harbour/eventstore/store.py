@@ -651,6 +651,21 @@ class EventStore:
             row = (await conn.execute(query, {"s": stream_id, "upto": up_to_version})).first()
         return None if row is None else (row[0], row[1], row[2])
 
+    async def load_snapshots(
+        self, stream_ids: Sequence[str]
+    ) -> dict[str, tuple[int, int, dict[str, Any]]]:
+        """The newest snapshot of each of ``stream_ids`` that has one, in one round trip:
+        (version, schema_version, state) by stream."""
+        for stream_id in stream_ids:
+            check_stream_id(stream_id)
+        query = sa.text(
+            "SELECT stream_id, version, schema_version, state FROM snapshots "
+            "WHERE stream_id = ANY(:streams)"
+        )
+        async with self._autocommit.connect() as conn:
+            rows = await conn.execute(query, {"streams": list(stream_ids)})
+            return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
 
 @functools.lru_cache(maxsize=128)
 def _batch_sql(streams: int) -> str:

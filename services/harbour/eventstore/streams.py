@@ -8,7 +8,7 @@ migration: the next load replays and a fresh snapshot replaces it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -54,6 +54,43 @@ async def load_stream(
     for event in events:
         state = evolve(state, event)
     return Loaded(state, events[-1].version if events else version, len(events))
+
+
+@dataclass(frozen=True)
+class Wanted(Generic[S]):
+    """One stream to load with :func:`load_streams`, and how its state is made."""
+
+    stream_id: str
+    initial: S
+    evolve: Callable[[S, RecordedEvent], S]
+    codec: StateCodec[S] | None = None
+
+
+async def load_streams(store: EventStore, wanted: Sequence[Wanted[Any]]) -> dict[str, Loaded[Any]]:
+    """The states of many streams now, as :func:`load_stream` loads each, in two round trips
+    in all (their snapshots, then the events after them) rather than two per stream: a risk
+    screen of every borrower holding an asset reads them all at once."""
+    with_codec = [w.stream_id for w in wanted if w.codec is not None]
+    snapshots = await store.load_snapshots(with_codec) if with_codec else {}
+    start = {each.stream_id: _start(each, snapshots.get(each.stream_id)) for each in wanted}
+    newer = await store.read_streams({stream: version for stream, (version, _) in start.items()})
+    loaded: dict[str, Loaded[Any]] = {}
+    for each in wanted:
+        version, state = start[each.stream_id]
+        events = newer[each.stream_id]
+        for event in events:
+            state = each.evolve(state, event)
+        loaded[each.stream_id] = Loaded(
+            state, events[-1].version if events else version, len(events)
+        )
+    return loaded
+
+
+def _start(each: Wanted[S], snapshot: tuple[int, int, Mapping[str, Any]] | None) -> tuple[int, S]:
+    """Where a stream's replay starts: its snapshot, when it has one of the codec's version."""
+    if each.codec is None or snapshot is None or snapshot[1] != each.codec.schema_version:
+        return 0, each.initial
+    return snapshot[0], each.codec.from_json(snapshot[2])
 
 
 async def snapshot_if_due(
