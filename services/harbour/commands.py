@@ -47,7 +47,7 @@ LOAD_CHUNK = 1000
 class Recent:
     """The most recently used streams' states, least recently used evicted first."""
 
-    def __init__(self, capacity: int = 20_000) -> None:
+    def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._items: OrderedDict[str, Loaded[Any]] = OrderedDict()
 
@@ -68,10 +68,12 @@ class Recent:
 
 
 class CommandRunner:
-    def __init__(self, store: EventStore, *, snapshot_every: int = 100) -> None:
+    def __init__(
+        self, store: EventStore, *, snapshot_every: int = 100, cached: int = 200_000
+    ) -> None:
         self.store = store
         self._snapshot_every = snapshot_every
-        self._recent = Recent()
+        self._recent = Recent(cached)
         self._locks: dict[str, asyncio.Lock] = {}
         self._groups: dict[str, GroupCommit] = {}
 

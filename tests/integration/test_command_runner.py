@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pytest
 
@@ -52,3 +53,26 @@ async def test_load_many_reads_cold_streams_in_chunks_and_caches_them(
     reads.clear()
     assert await runner.load_many(wanted) == [5, 1, 4, 2, 3, 0]
     assert reads == [6]  # every one cached now: one round trip
+
+
+async def test_the_state_cache_keeps_the_most_recently_used_streams(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        await store.append(f"account-{n}", [new_event(exposure_moved(n, 0))], expected_version=0)
+    runner = CommandRunner(store, cached=2)  # HARBOUR_STATE_CACHE
+    for n in range(3):
+        await runner.load(COUNTED, f"account-{n}")
+    reads: list[tuple[str, int]] = []
+    read_stream = store.read_stream
+
+    async def counted(stream: str, **options: Any) -> list[RecordedEvent]:
+        reads.append((stream, options.get("after_version", 0)))
+        return await read_stream(stream, **options)
+
+    monkeypatch.setattr(store, "read_stream", counted)
+    for n in (2, 1, 0):
+        assert (await runner.load(COUNTED, f"account-{n}")).state == 1
+    # The two most recent only read what is newer than their cached version; the first one
+    # loaded was evicted and is read from the start.
+    assert reads == [("account-2", 1), ("account-1", 1), ("account-0", 0)]

@@ -77,12 +77,14 @@ def test_settings_from_environment() -> None:
             "HARBOUR_DB_ROLE": "-",
             "HARBOUR_AUTH_TOKENS": "t1=desk:risk+operator",
             "HARBOUR_DATA_DIR": "/var/lib/harbour",
+            "HARBOUR_STATE_CACHE": "500000",
         }
     )
     assert settings.database_url == "postgresql://u:p@db/harbour"
     assert (settings.port_of("accounts"), settings.port_of("audit")) == (6000, 6001)
     assert settings.db_role is None
     assert settings.data_dir == Path("/var/lib/harbour")
+    assert (settings.state_cache, Settings().state_cache) == (500_000, 200_000)
     assert settings.auth_tokens == {"t1": Principal("desk", frozenset({"risk", "operator"}))}
     assert Settings.from_env({}).database_url is None
 
@@ -92,6 +94,7 @@ def test_settings_from_environment() -> None:
     [
         ({"HARBOUR_PORT_BASE": "x"}, "HARBOUR_PORT_BASE must be an integer"),
         ({"HARBOUR_DB_POOL_SIZE": "0"}, "HARBOUR_DB_POOL_SIZE must be positive"),
+        ({"HARBOUR_STATE_CACHE": "many"}, "HARBOUR_STATE_CACHE must be an integer"),
         ({"HARBOUR_TLS_CERT": "/c.pem"}, "must be set together"),
         ({"HARBOUR_AUTH_TOKENS": "nonsense"}, "must look like token=name:role"),
     ],

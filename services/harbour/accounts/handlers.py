@@ -37,10 +37,11 @@ class AccountHandlers:
         *,
         clock: Clock,
         snapshot_every: int = 100,
+        cached: int = 200_000,
         runner: CommandRunner | None = None,
     ) -> None:
         self._clock = clock
-        self.runner = runner or CommandRunner(store, snapshot_every=snapshot_every)
+        self.runner = runner or CommandRunner(store, snapshot_every=snapshot_every, cached=cached)
 
     async def context(
         self, command: Command | None = None, state: MarginAccount | None = None

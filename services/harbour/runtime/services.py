@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 if TYPE_CHECKING:
+    from harbour.commands import CommandRunner
     from harbour.runtime.server import Runtime
 
 Background = Callable[[], Coroutine[Any, Any, None]]
@@ -33,25 +34,24 @@ def _register(
         from harbour.accounts.service import register as register_accounts
 
         handlers = AccountHandlers(
-            runtime.store, clock=runtime.clock, snapshot_every=runtime.settings.snapshot_every
+            runtime.store,
+            clock=runtime.clock,
+            snapshot_every=runtime.settings.snapshot_every,
+            cached=runtime.settings.state_cache,
         )
         return register_accounts(server, runtime.store, handlers), ()
     if service == "collateral":
         from harbour.collateral.handlers import CollateralHandlers
         from harbour.collateral.service import register as register_collateral
-        from harbour.commands import CommandRunner
 
-        runner = CommandRunner(runtime.store, snapshot_every=runtime.settings.snapshot_every)
-        collateral = CollateralHandlers(runner, clock=runtime.clock)
+        collateral = CollateralHandlers(_runner(runtime), clock=runtime.clock)
         return register_collateral(server, runtime.store, collateral), ()
     if service == "lending":
-        from harbour.commands import CommandRunner
         from harbour.lending.handlers import LendingHandlers
         from harbour.lending.monitor import run_background
         from harbour.lending.service import register as register_lending
 
-        runner = CommandRunner(runtime.store, snapshot_every=runtime.settings.snapshot_every)
-        lending = LendingHandlers(runner, clock=runtime.clock)
+        lending = LendingHandlers(_runner(runtime), clock=runtime.clock)
         names = register_lending(server, runtime.store, lending)
         pace = runtime.settings.follow_pace
         return names, (lambda: run_background(lending, pace=pace),)
@@ -61,3 +61,12 @@ def _register(
         audit: tuple[str, ...] = register(server, runtime.store)
         return audit, ()
     raise ValueError(f"unknown service {service!r}")
+
+
+def _runner(runtime: Runtime) -> CommandRunner:
+    from harbour.commands import CommandRunner
+
+    settings = runtime.settings
+    return CommandRunner(
+        runtime.store, snapshot_every=settings.snapshot_every, cached=settings.state_cache
+    )

@@ -12,6 +12,9 @@ HARBOUR_DB_POOL_SIZE      connections per process (default 20)
 HARBOUR_TLS_CERT/_KEY     server certificate and key (PEM paths); unset means plaintext
 HARBOUR_AUTH_TOKENS       bearer tokens, ``token=name:role+role,...``; unset means dev mode
 HARBOUR_SNAPSHOT_EVERY    events between snapshots of a stream (default 100)
+HARBOUR_STATE_CACHE       stream states a process keeps in memory, least recently used
+                          evicted (default 200,000; a margin account is ~0.7 KB): size it to
+                          the book, or every price move makes the risk screen read cold
 HARBOUR_FOLLOW_PACE_MS    least time between two rounds of a feed follower (the projector,
                           the risk monitor), default 50: under load each round takes the
                           events of many commits in one page instead of one round per commit
@@ -51,6 +54,7 @@ class Settings:
     tls_key: Path | None = None
     auth_tokens: Mapping[str, Principal] = field(default_factory=dict)
     snapshot_every: int = 100
+    state_cache: int = 200_000
     follow_pace_ms: int = 50
     log_level: str = "INFO"
 
@@ -78,6 +82,7 @@ class Settings:
             tls_key=Path(tls_key) if tls_key else None,
             auth_tokens=parse_auth_tokens(get("AUTH_TOKENS")),
             snapshot_every=_int(get("SNAPSHOT_EVERY"), "SNAPSHOT_EVERY", defaults.snapshot_every),
+            state_cache=_int(get("STATE_CACHE"), "STATE_CACHE", defaults.state_cache),
             follow_pace_ms=_int(get("FOLLOW_PACE_MS"), "FOLLOW_PACE_MS", defaults.follow_pace_ms),
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
         )
