@@ -412,6 +412,14 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
     if valuation is None:
         return Decision()
     implied = valuation.state
+    warned = recorded is RiskState.WARNING
+    if not in_call and (
+        (implied is ImpliedState.HEALTHY and not warned)
+        or (implied is ImpliedState.WARNING and warned)
+    ):
+        # Where the recorded state says it is: nothing to record (the common case of a
+        # screen after a price move), so no evidence to work out either.
+        return Decision()
     figures, basis = valuation.figures(), valuation.basis(context.now)
     client = state.client_id
     events: list[ev.Event] = []
