@@ -523,6 +523,8 @@ class EventStore:
     async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
         """The events of several streams after a version each, in one round trip: a decision
         that rests on the policy and a few prices reads them all at once."""
+        if not after:
+            return {}
         for stream_id in after:
             check_stream_id(stream_id)
         params = {"streams": list(after), "afters": list(after.values())}
