@@ -43,17 +43,14 @@ async def load_stream(
     up_to_position: int | None = None,
 ) -> Loaded[S]:
     """The state of ``stream_id`` now, or as of a global position (snapshots skipped then)."""
-    state, version = initial, 0
+    snapshot = None
     if codec is not None and up_to_position is None:
         snapshot = await store.load_snapshot(stream_id)
-        if snapshot is not None and snapshot[1] == codec.schema_version:
-            version, state = snapshot[0], codec.from_json(snapshot[2])
+    version, state = _start(initial, codec, snapshot)
     events = await store.read_stream(
         stream_id, after_version=version, up_to_position=up_to_position
     )
-    for event in events:
-        state = evolve(state, event)
-    return Loaded(state, events[-1].version if events else version, len(events))
+    return _folded(state, version, events, evolve)
 
 
 @dataclass(frozen=True)
@@ -72,25 +69,35 @@ async def load_streams(store: EventStore, wanted: Sequence[Wanted[Any]]) -> dict
     screen of every borrower holding an asset reads them all at once."""
     with_codec = [w.stream_id for w in wanted if w.codec is not None]
     snapshots = await store.load_snapshots(with_codec) if with_codec else {}
-    start = {each.stream_id: _start(each, snapshots.get(each.stream_id)) for each in wanted}
+    start = {
+        each.stream_id: _start(each.initial, each.codec, snapshots.get(each.stream_id))
+        for each in wanted
+    }
     newer = await store.read_streams({stream: version for stream, (version, _) in start.items()})
-    loaded: dict[str, Loaded[Any]] = {}
-    for each in wanted:
-        version, state = start[each.stream_id]
-        events = newer[each.stream_id]
-        for event in events:
-            state = each.evolve(state, event)
-        loaded[each.stream_id] = Loaded(
-            state, events[-1].version if events else version, len(events)
+    return {
+        each.stream_id: _folded(
+            start[each.stream_id][1], start[each.stream_id][0], newer[each.stream_id], each.evolve
         )
-    return loaded
+        for each in wanted
+    }
 
 
-def _start(each: Wanted[S], snapshot: tuple[int, int, Mapping[str, Any]] | None) -> tuple[int, S]:
+def _start(
+    initial: S, codec: StateCodec[S] | None, snapshot: tuple[int, int, Mapping[str, Any]] | None
+) -> tuple[int, S]:
     """Where a stream's replay starts: its snapshot, when it has one of the codec's version."""
-    if each.codec is None or snapshot is None or snapshot[1] != each.codec.schema_version:
-        return 0, each.initial
-    return snapshot[0], each.codec.from_json(snapshot[2])
+    if codec is None or snapshot is None or snapshot[1] != codec.schema_version:
+        return 0, initial
+    return snapshot[0], codec.from_json(snapshot[2])
+
+
+def _folded(
+    state: S, version: int, events: Sequence[RecordedEvent], evolve: Callable[[S, RecordedEvent], S]
+) -> Loaded[S]:
+    """``state`` at ``version`` with ``events`` (those after it) folded in."""
+    for event in events:
+        state = evolve(state, event)
+    return Loaded(state, events[-1].version if events else version, len(events))
 
 
 async def snapshot_if_due(

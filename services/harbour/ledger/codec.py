@@ -42,8 +42,14 @@ def _hints(cls: type) -> dict[str, Any]:
     return hints
 
 
+_FIELDS: dict[type, tuple[dataclasses.Field[Any], ...]] = {}
+
+
 def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    return dataclasses.fields(cls)
+    found = _FIELDS.get(cls)
+    if found is None:
+        found = _FIELDS[cls] = dataclasses.fields(cls)
+    return found
 
 
 def timestamp(moment: datetime) -> str:

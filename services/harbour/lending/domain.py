@@ -425,12 +425,11 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
     events: list[ev.Event] = []
 
     if not in_call:
+        # Healthy or warning here means the recorded state differs (see above).
         if implied is ImpliedState.HEALTHY:
-            if recorded is RiskState.WARNING:
-                events.append(ev.EarlyWarningCleared(client, figures, basis))
+            events.append(ev.EarlyWarningCleared(client, figures, basis))
         elif implied is ImpliedState.WARNING:
-            if recorded is not RiskState.WARNING:
-                events.append(ev.EarlyWarningIssued(client, figures, basis))
+            events.append(ev.EarlyWarningIssued(client, figures, basis))
         else:
             call_id = f"call-{context.reference}"
             deadline = business_deadline(context.now, context.policy.margin_call_deadline_days)
