@@ -2,7 +2,8 @@
 
 * ``account-<client>`` folds into a :class:`MarginAccount` (snapshotted);
 * ``price-<ASSET>`` into a :class:`PriceTrack`;
-* ``policy-collateral`` into the :class:`PolicyHistory`.
+* ``policy-collateral`` into the :class:`PolicyHistory`;
+* ``calendar-HKEX`` into the :class:`MarketCalendar` (the shipped data + recorded closures).
 
 Every service that decides on an account reads prices and the policy from their own streams
 (through the runner's cache), never from a read model, so a decision always rests on every
@@ -20,6 +21,17 @@ from harbour.ledger import events as ev
 from harbour.ledger.account import SNAPSHOT_VERSION, MarginAccount, evolve, from_snapshot
 from harbour.ledger.account import to_snapshot as account_snapshot
 from harbour.ledger.assets import REPORTING_CURRENCY
+from harbour.ledger.calendar import (
+    HKEX,
+    MarketCalendar,
+    calendar_stream,
+    evolve_calendar,
+    hkex_calendar,
+)
+from harbour.ledger.exposure import SNAPSHOT_VERSION as EXPOSURE_SNAPSHOT_VERSION
+from harbour.ledger.exposure import BrokerExposure, evolve_exposure
+from harbour.ledger.exposure import from_snapshot as exposure_from_snapshot
+from harbour.ledger.exposure import to_snapshot as exposure_snapshot
 from harbour.ledger.ids import account_stream
 from harbour.ledger.policy import POLICY_STREAM, CollateralPolicy, PolicyHistory, evolve_policy
 from harbour.ledger.prices import PriceTrack, evolve_price, price_stream
@@ -47,9 +59,34 @@ def _policy(stream: str) -> PolicyHistory:
     return PolicyHistory()
 
 
+class ExposureSnapshots:
+    """Snapshots of ``broker-exposure``: every advance and repayment appends to it, so it is
+    the longest stream there is and is never replayed from the start."""
+
+    schema_version = EXPOSURE_SNAPSHOT_VERSION
+
+    def to_json(self, state: BrokerExposure) -> Mapping[str, Any]:
+        return exposure_snapshot(state)
+
+    def from_json(self, data: Mapping[str, Any]) -> BrokerExposure:
+        return exposure_from_snapshot(dict(data))
+
+
+# A snapshot holds every group (about 0.8 s to write at 100,000 borrowers, measured), while
+# an event costs ~20 us to fold: snapshot rarely.
+EXPOSURE: StreamKind[BrokerExposure] = StreamKind(
+    BrokerExposure.of_stream,
+    evolve_exposure,
+    ExposureSnapshots(),
+    snapshot_every=10_000,
+    serialised=True,
+)
+
+
 ACCOUNTS: StreamKind[MarginAccount] = StreamKind(_account, evolve, AccountSnapshots())
 PRICES: StreamKind[PriceTrack] = StreamKind(PriceTrack.of_stream, evolve_price)
 POLICY: StreamKind[PolicyHistory] = StreamKind(_policy, evolve_policy)
+CALENDAR: StreamKind[MarketCalendar] = StreamKind(lambda _: hkex_calendar(), evolve_calendar)
 
 
 async def load_account(runner: CommandRunner, client_id: str) -> tuple[MarginAccount, int]:
@@ -77,3 +114,26 @@ async def market(
     history, tracks = states[0], states[1:]
     prices = {t.asset: t.last for t in tracks if t.last is not None}
     return history.as_of(instant), prices
+
+
+async def market_calendar(runner: CommandRunner) -> MarketCalendar:
+    """The calendar with every closure recorded on ``calendar-HKEX``."""
+    return (await runner.load(CALENDAR, calendar_stream(HKEX))).state
+
+
+async def market_and_calendar(
+    runner: CommandRunner, instant: datetime, codes: Iterable[str]
+) -> tuple[CollateralPolicy, dict[str, ev.PricePoint], MarketCalendar]:
+    """:func:`market` and the market calendar, read in the same round trip: what a risk
+    decision rests on when markets close (last closes, business-day deadlines)."""
+    priced = sorted(set(codes) - {REPORTING_CURRENCY.code})
+    states = await runner.load_many(
+        [
+            (POLICY, POLICY_STREAM),
+            (CALENDAR, calendar_stream(HKEX)),
+            *((PRICES, price_stream(code)) for code in priced),
+        ]
+    )
+    history, calendar, tracks = states[0], states[1], states[2:]
+    prices = {t.asset: t.last for t in tracks if t.last is not None}
+    return history.as_of(instant), prices, calendar

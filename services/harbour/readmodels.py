@@ -8,6 +8,7 @@ the clients it touches, and a rebuild replays the feed from zero like any projec
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from harbour.eventstore.model import RecordedEvent
 from harbour.kinds import ACCOUNT_STREAM_PREFIX
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve, from_snapshot, to_snapshot
+from harbour.ledger.codec import DecodeError
 
 
 def account_events(events: Sequence[RecordedEvent]) -> list[RecordedEvent]:
@@ -54,7 +56,11 @@ class AccountStateProjection:
                 self.table.c.client_id.in_(clients)
             )
         )
-        states: dict[str, MarginAccount] = {c: from_snapshot(s) for c, s in current}
+        states: dict[str, MarginAccount] = {}
+        for client, document in current:
+            # A row of an older state shape is folded again from its events below.
+            with suppress(DecodeError):
+                states[client] = from_snapshot(document)
         missing = [c for c in clients if c not in states]
         if missing:
             # A client without a row yet (a loan row appears only with the facility) may have

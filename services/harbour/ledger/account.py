@@ -50,6 +50,51 @@ class OpenMarginCall:
     amount: Money
     deadline: datetime
     expired: bool = False
+    issued_at: datetime | None = None  # when the decision was made (its basis)
+
+
+@dataclass(frozen=True)
+class OpenOrder:
+    """A sell order of a liquidation that the venue has not settled yet (its quantity is
+    reserved: see ``MarginAccount.reserved``)."""
+
+    order_id: str
+    venue: str
+    affiliated: bool
+    quantity: Money
+    limit_price: Decimal
+    quote: Decimal
+    best_independent_quote: Decimal
+
+
+@dataclass(frozen=True)
+class LiquidationProgress:
+    """Where a running liquidation stands, folded from its events."""
+
+    liquidation_id: str
+    target_utilisation: Decimal
+    orders: tuple[OpenOrder, ...] = ()
+    orders_placed: int = 0  # numbers the next order id, so ids never repeat
+    fills: int = 0
+    paused_asset: str | None = None  # set while the sale waits for an operator
+    # Per asset, the lowest price an operator accepted below the policy's slippage floor.
+    floor_overrides: tuple[tuple[str, Decimal], ...] = ()
+    client_acted: bool = False  # a deposit or repayment by the client since it started
+
+    def floor_override(self, code: str) -> Decimal | None:
+        return dict(self.floor_overrides).get(code)
+
+
+@dataclass(frozen=True)
+class PendingSettlement:
+    """A proposal to recover or write off (part of) a shortfall, awaiting its checker."""
+
+    proposal_id: str
+    kind: str  # recovery | write_off
+    amount: Money
+    source: str
+    reference: str
+    proposed_by: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +126,11 @@ class MarginAccount:
     shortfall: Balances = EMPTY
     margin_call: OpenMarginCall | None = None
     liquidation_id: str | None = None
+    liquidation: LiquidationProgress | None = None
+    # Collateral that open sell orders are selling: still the client's (and still valued),
+    # but no withdrawal and no second order may take it.
+    reserved: Balances = EMPTY
+    settlements: tuple[PendingSettlement, ...] = ()
     last_accrual_date: date | None = None
     last_capitalisation_date: date | None = None
 
@@ -115,6 +165,10 @@ class MarginAccount:
     @property
     def has_debt(self) -> bool:
         return any(minor != 0 for _, minor in self.debt)
+
+    def available_collateral(self, code: str) -> int:
+        """Collateral of ``code`` held and not reserved by an open sell order."""
+        return self.collateral.get(code) - self.reserved.get(code)
 
     @property
     def has_balances(self) -> bool:
@@ -215,7 +269,9 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
         case ev.EarlyWarningCleared():
             return replace(state, risk=RiskState.HEALTHY)
         case ev.MarginCallIssued():
-            call = OpenMarginCall(event.call_id, event.call_amount, event.deadline)
+            call = OpenMarginCall(
+                event.call_id, event.call_amount, event.deadline, issued_at=event.basis.decided_at
+            )
             return replace(state, risk=RiskState.MARGIN_CALL, margin_call=call)
         case ev.MarginCallMet():
             return replace(state, risk=RiskState.HEALTHY, margin_call=None)
@@ -235,18 +291,113 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
             remaining = tuple(x for x in state.breached_limits if x != event.limit)
             return replace(state, breached_limits=remaining)
         case ev.LiquidationStarted():
-            return replace(state, risk=RiskState.LIQUIDATING, liquidation_id=event.liquidation_id)
+            progress = LiquidationProgress(event.liquidation_id, event.target_utilisation)
+            return replace(
+                state,
+                risk=RiskState.LIQUIDATING,
+                liquidation_id=event.liquidation_id,
+                liquidation=progress,
+            )
+        case (
+            ev.LiquidationOrderPlaced()
+            | ev.LiquidationOrderSettled()
+            | ev.LiquidationFillExecuted()
+            | ev.LiquidationPaused()
+            | ev.LiquidationResumed()
+        ):
+            return _liquidation_step(state, event)
+        case ev.CashDeposited() | ev.CollateralDeposited() | ev.LoanRepaid():
+            if state.liquidation is None:
+                return state
+            return replace(state, liquidation=replace(state.liquidation, client_acted=True))
         case ev.LiquidationCompleted():
             # A liquidation that ends short is followed by ShortfallRecognised (-> DEFICIT).
-            return replace(state, risk=RiskState.HEALTHY, margin_call=None, liquidation_id=None)
+            return replace(
+                state,
+                risk=RiskState.HEALTHY,
+                margin_call=None,
+                liquidation_id=None,
+                liquidation=None,
+            )
         case ev.ShortfallRecognised():
-            return replace(state, risk=RiskState.DEFICIT, margin_call=None, liquidation_id=None)
+            return replace(
+                state,
+                risk=RiskState.DEFICIT,
+                margin_call=None,
+                liquidation_id=None,
+                liquidation=None,
+            )
+        case ev.DeficitSettlementProposed():
+            pending = PendingSettlement(
+                event.proposal_id,
+                event.kind,
+                event.amount,
+                event.source,
+                event.reference,
+                event.proposed_by,
+            )
+            return replace(state, settlements=(*state.settlements, pending))
+        case ev.DeficitSettlementRejected():
+            return _settled(state, event.proposal_id)
         case ev.DebtRecovered():
+            state = _settled(state, event.reference)
             if state.shortfall.is_zero:
                 return replace(state, risk=RiskState.RECOVERED)
             return state
         case ev.DebtWrittenOff():
-            return replace(state, risk=RiskState.WRITTEN_OFF)
+            return replace(_settled(state, event.proposal_id), risk=RiskState.WRITTEN_OFF)
+    return state
+
+
+def _settled(state: MarginAccount, proposal_id: str) -> MarginAccount:
+    remaining = tuple(p for p in state.settlements if p.proposal_id != proposal_id)
+    return replace(state, settlements=remaining)
+
+
+def _liquidation_step(state: MarginAccount, event: ev.AccountEvent) -> MarginAccount:
+    """A liquidation's own progress: orders reserve and release, fills and pauses count."""
+    progress = state.liquidation
+    if progress is None:
+        return state  # never for a stream the engine wrote; evolve does not validate
+    match event:
+        case ev.LiquidationOrderPlaced():
+            order = OpenOrder(
+                event.order_id,
+                event.venue,
+                event.affiliated,
+                event.quantity,
+                event.limit_price,
+                event.quote,
+                event.best_independent_quote,
+            )
+            progress = replace(
+                progress,
+                orders=(*progress.orders, order),
+                orders_placed=progress.orders_placed + 1,
+            )
+            reserved = state.reserved.add(event.quantity.asset.code, event.quantity.minor)
+            return replace(state, liquidation=progress, reserved=reserved)
+        case ev.LiquidationOrderSettled():
+            settled = [o for o in progress.orders if o.order_id == event.order_id]
+            reserved = state.reserved
+            for order in settled:
+                reserved = reserved.add(order.quantity.asset.code, -order.quantity.minor)
+            left = tuple(o for o in progress.orders if o.order_id != event.order_id)
+            return replace(state, liquidation=replace(progress, orders=left), reserved=reserved)
+        case ev.LiquidationFillExecuted():
+            return replace(state, liquidation=replace(progress, fills=progress.fills + 1))
+        case ev.LiquidationPaused():
+            return replace(state, liquidation=replace(progress, paused_asset=event.asset))
+        case ev.LiquidationResumed():
+            overrides = dict(progress.floor_overrides)
+            if event.floor_price is not None:
+                overrides[event.asset] = event.floor_price
+            return replace(
+                state,
+                liquidation=replace(
+                    progress, paused_asset=None, floor_overrides=tuple(sorted(overrides.items()))
+                ),
+            )
     return state
 
 
@@ -259,7 +410,7 @@ def replay(client_id: str, history: Iterable[ev.Event]) -> MarginAccount:
 
 
 # Bump when MarginAccount's fields change: a snapshot of another shape is a cache miss.
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
 
 
 def to_snapshot(state: MarginAccount) -> dict[str, Any]:

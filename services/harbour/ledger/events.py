@@ -39,11 +39,22 @@ class PricePoint:
 
 @dataclass(frozen=True)
 class DecisionBasis:
-    """What a decision rested on: the policy version in force, every price, the instant."""
+    """What a decision rested on: the policy version in force, every price, the instant.
+
+    A risk decision is taken on whatever prices there are (risk never sleeps), so it also
+    says which of them were not fresh: ``stale_assets`` were valued on a price older than the
+    policy's staleness window (a silent feed; or on none, at 0, when nothing is owed),
+    ``closed_market_assets`` at their market's last close (HKEX shut for the night, a
+    weekend, a holiday or a typhoon). Both are sorted asset
+    codes, empty when every price was fresh; events stored before they existed decode with
+    the defaults.
+    """
 
     policy_version: int
     prices: tuple[PricePoint, ...]
     decided_at: datetime
+    stale_assets: tuple[str, ...] = ()
+    closed_market_assets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,7 @@ class PriceShock:
 class LiquidationTrigger(Enum):
     FORCED_SALE_THRESHOLD = "forced_sale_threshold"  # U reached the forced-sale level
     CALL_DEADLINE_PASSED = "call_deadline_passed"  # the margin call was not met in time
+    OPERATOR = "operator"  # started by hand by an operator, with a recorded reason
 
 
 # --- bases
@@ -318,6 +330,7 @@ class LiquidationStarted(AccountEvent):
     target_utilisation: Decimal
     risk: RiskFigures
     basis: DecisionBasis
+    reason: str = ""  # an operator's reason for a liquidation started by hand
 
 
 @dataclass(frozen=True)
@@ -340,10 +353,78 @@ class LiquidationFillExecuted(AccountEvent):
 
 
 @dataclass(frozen=True)
+class LiquidationOrderPlaced(AccountEvent):
+    """An order about to be sent to a venue. Recorded *before* it is sent: it reserves the
+    quantity (two-phase, like a pending transfer), so no withdrawal and no second sale can
+    take it, and after a crash the engine knows to ask the venue what became of it."""
+
+    liquidation_id: str
+    order_id: str  # the client order id the venue deduplicates on
+    venue: str
+    affiliated: bool
+    quantity: Money  # reserved until the order is settled
+    limit_price: Decimal  # the lowest price per whole unit it may fill at
+    mark: Decimal  # the price the sale was sized on (the last observation)
+    quote: Decimal  # this venue's bid when the order was placed
+    best_independent_quote: Decimal
+    placed_at: datetime
+
+
+@dataclass(frozen=True)
+class LiquidationOrderSettled(AccountEvent):
+    """The venue's final answer on an order: what it filled (see the fills) and what is
+    released back to the client's available collateral."""
+
+    liquidation_id: str
+    order_id: str
+    status: str  # filled | partially_filled | rejected | cancelled
+    filled: Money
+    released: Money
+    reason: str
+
+
+@dataclass(frozen=True)
+class LiquidationProceedsApplied(AccountEvent):
+    """Cash from a forced sale repays the debt: interest, then fees, then principal."""
+
+    liquidation_id: str
+    amount: Money
+    interest: Money
+    fees: Money
+    principal: Money
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class LiquidationPaused(AccountEvent):
+    """No venue would buy within the policy's slippage limit of the mark: the sale waits for
+    an operator instead of dumping collateral."""
+
+    liquidation_id: str
+    asset: str
+    mark: Decimal
+    best_quote: Decimal | None  # None: no venue quoted at all
+    floor_price: Decimal
+    reason: str
+
+
+@dataclass(frozen=True)
+class LiquidationResumed(AccountEvent):
+    liquidation_id: str
+    resumed_by: str
+    reason: str
+    floor_price: Decimal | None  # a lower floor the operator accepts for ``asset``; None: policy
+    asset: str
+
+
+@dataclass(frozen=True)
 class LiquidationCompleted(AccountEvent):
     liquidation_id: str
     risk: RiskFigures
     basis: DecisionBasis
+    # target_reached: sold down to the target; cured: the client (or the market) brought the
+    # account back to or below the call level before the sale had to go on.
+    outcome: str = "target_reached"
 
 
 @dataclass(frozen=True)
@@ -353,6 +434,26 @@ class ShortfallRecognised(AccountEvent):
     liquidation_id: str
     shortfall: Money
     journal: Journal
+
+
+@dataclass(frozen=True)
+class DeficitSettlementProposed(AccountEvent):
+    """A maker proposes to recover (from the client's cash or an outside payment) or to write
+    off part of a shortfall; a different checker approves or rejects it."""
+
+    proposal_id: str
+    kind: str  # recovery | write_off
+    amount: Money
+    source: str  # for a recovery: client_cash | external; for a write-off: ""
+    reference: str
+    proposed_by: str
+
+
+@dataclass(frozen=True)
+class DeficitSettlementRejected(AccountEvent):
+    proposal_id: str
+    rejected_by: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -367,6 +468,7 @@ class DebtWrittenOff(AccountEvent):
     amount: Money
     approved_by: str
     journal: Journal
+    proposal_id: str = ""  # the DeficitSettlementProposed it approves
 
 
 # --- price, policy and broker streams
@@ -395,6 +497,31 @@ class PriceRejected(Event):
     last_price: Decimal | None
     last_observed_at: datetime | None
     policy_version: int
+
+
+@dataclass(frozen=True)
+class PriceFeedStale(Event):
+    """An alert on stream ``price-<ASSET>``: an eligible virtual asset's last accepted price
+    is older than the policy's staleness window. Raised once per staleness episode (until the
+    next accepted price); risk decisions go on with the last price, its age recorded."""
+
+    asset: str
+    last_observed_at: datetime  # the last accepted observation, still the price in use
+    detected_at: datetime
+    age_seconds: int  # detected_at - last_observed_at, whole seconds
+
+
+@dataclass(frozen=True)
+class MarketClosureRecorded(Event):
+    """An extraordinary closure of a market on a day it should have traded (stream
+    ``calendar-<MARKET>``): no trading in those sessions, and a full-day closure is not a
+    business day for margin-call deadlines."""
+
+    market: str  # "HKEX"
+    closed_on: date  # the Hong Kong date
+    reason: str  # "typhoon_signal_8" | "black_rainstorm" | "extreme_conditions" | "other"
+    sessions: str  # "full_day" | "morning" | "afternoon"
+    recorded_by: str  # the operator or risk officer who recorded it
 
 
 @dataclass(frozen=True)
@@ -481,13 +608,22 @@ _ALL: tuple[type[Event], ...] = (
     ConcentrationLimitBreached,
     ConcentrationLimitCleared,
     LiquidationStarted,
+    LiquidationOrderPlaced,
+    LiquidationOrderSettled,
     LiquidationFillExecuted,
+    LiquidationProceedsApplied,
+    LiquidationPaused,
+    LiquidationResumed,
     LiquidationCompleted,
     ShortfallRecognised,
+    DeficitSettlementProposed,
+    DeficitSettlementRejected,
     DebtRecovered,
     DebtWrittenOff,
     PriceObserved,
     PriceRejected,
+    PriceFeedStale,
+    MarketClosureRecorded,
     BrokerExposureChanged,
     PolicyChangeProposed,
     PolicyChangeApproved,

@@ -76,6 +76,9 @@ class CollateralPolicy:
     asset_exposure_limits: Mapping[str, Decimal] = field(
         default_factory=lambda: MappingProxyType({})
     )  # multiples of capital
+    # A forced sale fills no lower than this share below the mark; a market that would pauses
+    # the sale for an operator instead of dumping collateral.
+    liquidation_max_slippage: Decimal = Decimal("0.05")
     broker_capital: Money = field(default_factory=lambda: Money.of(REPORTING_CURRENCY.code, "0"))
     shareholders_funds: Money = field(
         default_factory=lambda: Money.of(REPORTING_CURRENCY.code, "0")
@@ -163,6 +166,7 @@ _RATIOS = {
     "utilisation.max_advance": "max_advance_utilisation",
     "utilisation.liquidation_target": "liquidation_target_utilisation",
     "fee.liquidation": "liquidation_fee",
+    "liquidation.max_slippage": "liquidation_max_slippage",
     "price.jump_band": "price_jump_band",
     "limit.single_client": "single_client_limit",
     "haircut.default_security": "default_security_haircut",

@@ -18,15 +18,12 @@ import sqlalchemy as sa
 
 from harbour.commands import CommandRunner, Outcome, StreamKind, domain_event
 from harbour.group_commit import Decide, Unprepared
-from harbour.kinds import ACCOUNTS, load_account, market
+from harbour.kinds import ACCOUNTS, EXPOSURE, load_account, market_and_calendar
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.assets import FIXED_ASSETS
 from harbour.ledger.errors import AccountNotFound, DomainError, InvalidArgument
-from harbour.ledger.exposure import EXPOSURE_STREAM, BrokerExposure, evolve_exposure
-from harbour.ledger.exposure import SNAPSHOT_VERSION as EXPOSURE_SNAPSHOT_VERSION
-from harbour.ledger.exposure import from_snapshot as exposure_from_snapshot
-from harbour.ledger.exposure import to_snapshot as exposure_snapshot
+from harbour.ledger.exposure import EXPOSURE_STREAM, BrokerExposure
 from harbour.ledger.ids import account_stream
 from harbour.ledger.interest import (
     AccrualDay,
@@ -53,30 +50,6 @@ Clock = Callable[[], datetime]
 SCREEN_SLICE = 32
 # What a loan may be drawn in (a credit limit is in a cash asset).
 LOAN_CODES = frozenset(a.code for a in FIXED_ASSETS.values() if a.is_cash)
-
-
-class ExposureSnapshots:
-    """Snapshots of ``broker-exposure``: every advance and repayment appends to it, so it is
-    the longest stream there is and is never replayed from the start."""
-
-    schema_version = EXPOSURE_SNAPSHOT_VERSION
-
-    def to_json(self, state: BrokerExposure) -> Mapping[str, Any]:
-        return exposure_snapshot(state)
-
-    def from_json(self, data: Mapping[str, Any]) -> BrokerExposure:
-        return exposure_from_snapshot(dict(data))
-
-
-# A snapshot holds every group (about 0.8 s to write at 100,000 borrowers, measured), while
-# an event costs ~20 us to fold: snapshot rarely.
-EXPOSURE: StreamKind[BrokerExposure] = StreamKind(
-    BrokerExposure.of_stream,
-    evolve_exposure,
-    ExposureSnapshots(),
-    snapshot_every=10_000,
-    serialised=True,
-)
 
 
 class LendingHandlers:
@@ -108,7 +81,7 @@ class LendingHandlers:
             # the time the decision runs, so every loan currency is priced.
             now = self._clock()
             codes = _codes(state, command) | (LOAN_CODES if hot else frozenset())
-            policy, prices = await market(self.runner, now, codes)
+            policy, prices, calendar = await market_and_calendar(self.runner, now, codes)
 
             def decide_now(
                 state: MarginAccount, exposure: BrokerExposure
@@ -116,7 +89,7 @@ class LendingHandlers:
                 if not _codes(state, command) <= codes:
                     raise Unprepared  # an earlier command of a batch brought a new asset
                 decision = decide(
-                    state, command, Context(now, policy, prices, exposure, request_id)
+                    state, command, Context(now, policy, prices, exposure, request_id, calendar)
                 )
                 if events is not None:
                     events[:] = decision.account
@@ -167,10 +140,10 @@ class LendingHandlers:
         codes: set[str] = set()
         for client, state in zip(clients, states, strict=True):
             codes |= _codes(state, CheckRisk(client))
-        policy, prices = await market(self.runner, now, codes)
+        policy, prices, calendar = await market_and_calendar(self.runner, now, codes)
         # One context for all: they share its valuation book (the reference only names the
         # events a check would write, and the screen writes none).
-        context = Context(now, policy, prices, BrokerExposure(), "screen")
+        context = Context(now, policy, prices, BrokerExposure(), "screen", calendar)
         due = []
         for n, (client, state) in enumerate(zip(clients, states, strict=True), start=1):
             if n % SCREEN_SLICE == 0:

@@ -16,7 +16,7 @@ from harbour.caller import current, require_role
 from harbour.eventstore.store import EventStore
 from harbour.kinds import market
 from harbour.ledger import events as ev
-from harbour.ledger.account import MarginAccount, from_snapshot
+from harbour.ledger.account import MarginAccount, RiskState, from_snapshot
 from harbour.ledger.assets import REPORTING_CURRENCY
 from harbour.ledger.errors import InvalidArgument
 from harbour.ledger.exposure import check_broker_limits
@@ -288,11 +288,22 @@ def _loan(account: MarginAccount, version: int) -> lending_pb2.Loan:
                 call_id=call.call_id,
                 client_id=account.client_id,
                 amount=wire.money(call.amount),
-                state="expired" if call.expired else "open",
+                state=_call_state(account),
             )
         )
         loan.margin_call.deadline.FromDatetime(call.deadline)
+        if call.issued_at is not None:
+            loan.margin_call.issued_at.FromDatetime(call.issued_at)
     return loan
+
+
+def _call_state(account: MarginAccount) -> str:
+    """The call's state as ListMarginCalls reports it: a call that turned into a
+    liquidation is "liquidating", whatever its deadline did."""
+    if account.risk is RiskState.LIQUIDATING:
+        return "liquidating"
+    call = account.margin_call
+    return "expired" if call is not None and call.expired else "open"
 
 
 def _iso(day: date | None) -> str:

@@ -41,6 +41,8 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "PolicyChangeApproved",
             "PolicyChangeRejected",
             "StressTestRun",
+            "PriceFeedStale",  # migration 0008
+            "MarketClosureRecorded",  # migration 0008
         }
     ),
     "lending": frozenset(
@@ -64,9 +66,17 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "BrokerExposureChanged",
         }
     ),
-    # Not served yet: its role exists so the grants are in place when it lands.
     "liquidation": frozenset(
         {
+            "LiquidationStarted",
+            "LiquidationOrderPlaced",
+            "LiquidationOrderSettled",
+            "LiquidationProceedsApplied",
+            "LiquidationPaused",
+            "LiquidationResumed",
+            "DeficitSettlementProposed",
+            "DeficitSettlementRejected",
+            "AdvancesResumed",
             "LiquidationFillExecuted",
             "LiquidationCompleted",
             "ShortfallRecognised",

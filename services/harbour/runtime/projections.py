@@ -6,6 +6,7 @@ from harbour.accounts.projections import Accounts, Balances
 from harbour.collateral.projections import PolicyVersions, Prices
 from harbour.eventstore.projections import Projection, StreamHeads
 from harbour.lending.projections import Loans, MarginCalls
+from harbour.liquidation.projections import Liquidations
 
 
 def all_projections() -> list[Projection]:
@@ -17,4 +18,5 @@ def all_projections() -> list[Projection]:
         PolicyVersions(),
         Loans(),
         MarginCalls(),
+        Liquidations(),
     ]

@@ -213,7 +213,9 @@ def test_margin_call_issued_expired_and_met() -> None:
         ev.AdvancesSuspended(C, "margin_call_open"),
     )
     assert state.risk is RiskState.MARGIN_CALL
-    assert state.margin_call == OpenMarginCall("MC-1", hkd(1_000), deadline)
+    assert state.margin_call == OpenMarginCall(
+        "MC-1", hkd(1_000), deadline, issued_at=BASIS.decided_at
+    )
     assert state.advances_suspended
     expired = evolve(state, ev.MarginCallExpired(C, "MC-1", deadline))
     assert expired.margin_call is not None and expired.margin_call.expired

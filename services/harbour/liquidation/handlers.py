@@ -1,0 +1,119 @@
+"""The liquidation service's command handling: load the account (and the broker's exposure
+when principal may move), the policy and the marks; decide; append in one statement.
+
+Marks and the policy are read from their own streams through the runner's cache, never from a
+read model, so each decision rests on every committed fact and records which ones it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from harbour.commands import CommandRunner, Outcome
+from harbour.kinds import ACCOUNTS, EXPOSURE, load_account, market
+from harbour.ledger import events as ev
+from harbour.ledger.account import MarginAccount
+from harbour.ledger.errors import AccountNotFound
+from harbour.ledger.exposure import EXPOSURE_STREAM, BrokerExposure
+from harbour.ledger.ids import account_stream
+from harbour.liquidation.domain import (
+    AdvanceLiquidation,
+    Command,
+    Context,
+    SettleOrder,
+    decide,
+)
+from harbour.liquidation.schema import liquidations
+
+Clock = Callable[[], datetime]
+ACTIVE = ("selling", "paused")
+
+
+class LiquidationHandlers:
+    def __init__(self, runner: CommandRunner, *, clock: Clock) -> None:
+        self.runner = runner
+        self._clock = clock
+
+    def now(self) -> datetime:
+        return self._clock()
+
+    async def handle(
+        self,
+        command: Command,
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        events: list[ev.Event] | None = None,
+    ) -> Outcome:
+        """Apply ``command`` once; ``events`` receives the account events decided."""
+        actor = str(metadata.get("actor", ""))
+
+        async def decide_now(
+            state: MarginAccount, _: BrokerExposure
+        ) -> tuple[Sequence[ev.Event], Sequence[ev.Event]]:
+            now = self._clock()
+            policy, prices = await market(self.runner, now, _codes(state, command))
+            decision = decide(state, command, Context(now, policy, prices, request_id, actor))
+            if events is not None:
+                events[:] = decision.account
+            return decision.account, decision.exposure
+
+        stream = account_stream(command.client_id)
+        if isinstance(command, AdvanceLiquidation | SettleOrder):
+            # Proceeds repay principal, and a shortfall takes it off the books: both move the
+            # broker's exposure, in the same statement as the account's events.
+            return await self.runner.run_together(
+                (ACCOUNTS, stream),
+                (EXPOSURE, EXPOSURE_STREAM),
+                decide_now,
+                request_id=request_id,
+                request=request,
+                metadata=metadata,
+            )
+
+        async def decide_alone(state: MarginAccount) -> Sequence[ev.Event]:
+            account, exposure = await decide_now(state, BrokerExposure())
+            if exposure:  # pragma: no cover - only Advance and Settle move the exposure
+                raise AssertionError(f"{type(command).__name__} moved the broker's exposure")
+            return account
+
+        return await self.runner.run(
+            ACCOUNTS,
+            stream,
+            decide_alone,
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+        )
+
+    async def account(self, client_id: str) -> tuple[MarginAccount, int]:
+        state, version = await load_account(self.runner, client_id)
+        if not state.exists:
+            raise AccountNotFound(f"client {client_id} has no margin account")
+        return state, version
+
+    async def active(self, limit: int) -> list[str]:
+        """Clients with a liquidation selling or paused, oldest first (the read model the
+        engine itself keeps current before it asks)."""
+        async with self.runner.store.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(liquidations.c.client_id)
+                .where(liquidations.c.state.in_(ACTIVE))
+                .order_by(liquidations.c.position)
+                .limit(limit)
+            )
+            return [row[0] for row in rows]
+
+
+def _codes(state: MarginAccount, command: Command) -> set[str]:
+    """Every asset the decision may value: holdings and debts (and what is quoted)."""
+    codes = {code for code, _ in state.cash} | {code for code, _ in state.collateral}
+    codes |= {code for code, _ in state.debt}
+    if isinstance(command, AdvanceLiquidation):
+        codes |= set(command.quotes)
+    return codes
