@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-lending load fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,13 +41,18 @@ bench-audit: install
 bench-valuation: install
 	$(PY) -m bench.valuation
 
+# One price tick over HARBOUR_BENCH_RISK_ACCOUNTS accounts (default 1,000,000) in the in-memory
+# risk book, next to a bare numpy pass over the same arrays; the exact check on a sample.
+bench-risk: install
+	$(PY) -m bench.risk
+
 # HARBOUR_BENCH_ACCOUNTS borrowers (default 100,000) seeded in process, one day's interest
 # accrued for them; draws over gRPC next to a grpc.aio echo.
 bench-lending: install
 	$(PY) -m bench.lending
 
 # Every benchmark, then one table of all of them: bench/results/summary.{md,json}.
-bench: bench-store bench-accounts bench-audit bench-valuation bench-lending load
+bench: bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending load
 	$(PY) -m bench.summary
 
 # A mixed load against `harbour up` for 20 s, then every invariant checked.

@@ -1,0 +1,146 @@
+"""The risk book's adapter: built from the read models, kept current from the feed.
+
+Building. One pass over three read models, each read as the table it is (SQL by name, so
+this package depends on no service's code): ``balances`` (the accounts service's sum of every
+posting per ledger account: ``client:<id>:cash|custody`` are held, ``client:<id>:loan|
+interest_receivable|fees_receivable|shortfall`` are owed and negative), ``accounts`` (status
+and recorded risk state per client) and ``margin_calls`` (open or expired calls: a client in
+a call whatever its recorded state says).
+
+Keeping current. Read models lag the feed by their own checkpoints, and a follower's own
+checkpoint is elsewhere: counting journal deltas onto the book could count an event twice or
+not at all. So the book is only ever set from an account's *exact state* (the stream loaded
+through the command runner, cached): ``refresh(book, runner, clients)`` for the clients an
+event touched. That is idempotent, so the rule is simply "refresh every client with an
+account event after the point the book is known to be exact":
+
+- at build time, that point is the oldest checkpoint of the three read models, read before
+  the tables (so the tables are at least that new): :func:`load_book` returns it, and
+  :func:`clients_touched_since` lists the clients with an account event after it;
+- from then on, a follower refreshes the clients of every account event it is handed
+  (:func:`clients_in`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from harbour.commands import CommandRunner
+from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
+from harbour.eventstore.schema import projection_checkpoints
+from harbour.eventstore.store import EventStore
+from harbour.kinds import ACCOUNT_STREAM_PREFIX, ACCOUNTS
+from harbour.ledger import events as ev
+from harbour.ledger.account import RiskState
+from harbour.ledger.ids import account_stream
+from harbour.ledger.postings import client_of
+from harbour.risk.book import RiskBook
+
+# The projections whose tables the book is built from.
+READ_MODELS = ("accounts", "balances", "margin_calls")
+HELD_KINDS = frozenset({"cash", "custody"})
+OWED_KINDS = frozenset({"loan", "interest_receivable", "fees_receivable", "shortfall"})
+FEED_PAGE = 5_000
+
+CLIENT_BALANCES = sa.text(
+    "SELECT ledger_account, asset, amount FROM balances "
+    "WHERE ledger_account LIKE 'client:%' AND amount <> 0"
+)
+ACCOUNT_STATES = sa.text("SELECT client_id, status, risk_state FROM accounts")
+CLIENTS_IN_CALL = sa.text(
+    "SELECT DISTINCT client_id FROM margin_calls WHERE state IN ('open', 'expired')"
+)
+
+
+@dataclass(frozen=True)
+class LoadedBook:
+    book: RiskBook
+    # Every event up to here is in the book; later ones may not be (see the module doc).
+    exact_through: FeedCheckpoint
+
+
+async def load_book(conn: AsyncConnection) -> LoadedBook:
+    """The book as the read models hold it, and the feed point it is exact through."""
+    through = await _oldest_checkpoint(conn)  # first: the tables read next are newer
+    held: dict[str, dict[str, int]] = defaultdict(dict)
+    owed: dict[str, dict[str, int]] = defaultdict(dict)
+    rows = await conn.stream(CLIENT_BALANCES)
+    async for ledger_account, code, amount in rows:
+        owner = client_of(ledger_account)
+        if owner is None:
+            continue
+        client, kind = owner
+        minor = int(amount)
+        if kind in HELD_KINDS:
+            held[client][code] = held[client].get(code, 0) + minor
+        elif kind in OWED_KINDS:  # the ledger account goes negative as the client owes
+            owed[client][code] = owed[client].get(code, 0) - minor
+    in_call = {client for (client,) in await conn.execute(CLIENTS_IN_CALL)}
+    states = {client: (status, risk) for client, status, risk in await conn.execute(ACCOUNT_STATES)}
+    book = RiskBook(len(states) + 1)
+    for client in sorted(states.keys() | held.keys() | owed.keys()):
+        status, risk = states.get(client, ("active", RiskState.HEALTHY.value))
+        if status in ("closed", "not_onboarded"):
+            continue
+        book.upsert(
+            client,
+            held.get(client, {}),
+            owed.get(client, {}),
+            RiskState(risk),
+            in_call=client in in_call,
+        )
+    return LoadedBook(book, through)
+
+
+async def _oldest_checkpoint(conn: AsyncConnection) -> FeedCheckpoint:
+    rows = await conn.execute(
+        sa.select(
+            projection_checkpoints.c.name,
+            sa.cast(projection_checkpoints.c.txid, sa.Text),
+            projection_checkpoints.c.position,
+        ).where(projection_checkpoints.c.name.in_(READ_MODELS))
+    )
+    found = {name: FeedCheckpoint(int(txid), int(position)) for name, txid, position in rows}
+    if len(found) < len(READ_MODELS):
+        return START  # a read model never run: trust none of it
+    return min(found.values())
+
+
+async def clients_touched_since(
+    store: EventStore, conn: AsyncConnection, after: FeedCheckpoint
+) -> set[str]:
+    """Every client with an account event in the final feed after ``after``."""
+    touched: set[str] = set()
+    while True:
+        page = await store.read_feed_in(conn, after, limit=FEED_PAGE)
+        touched.update(clients_in(page.events))
+        if len(page.events) < FEED_PAGE:
+            return touched
+        after = page.checkpoint
+
+
+def clients_in(events: Sequence[RecordedEvent]) -> list[str]:
+    """The clients whose account streams ``events`` touch, each once, in order of first sight."""
+    clients: dict[str, None] = {}
+    for recorded in events:
+        if recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX) and (
+            recorded.type in ev.ACCOUNT_EVENT_TYPES
+        ):
+            clients[recorded.stream_id[len(ACCOUNT_STREAM_PREFIX) :]] = None
+    return list(clients)
+
+
+async def refresh(book: RiskBook, runner: CommandRunner, clients: Iterable[str]) -> None:
+    """Set each client's row from its exact current state (loaded through the runner's
+    cache: a round trip for the cached ones, two per thousand for the others)."""
+    wanted = list(clients)
+    if not wanted:
+        return
+    states = await runner.load_many([(ACCOUNTS, account_stream(client)) for client in wanted])
+    for state in states:
+        book.upsert_account(state)
