@@ -24,13 +24,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.projections import ProjectionRunner
-from harbour.kinds import ACCOUNT_STREAM_PREFIX
+from harbour.kinds import ACCOUNT_STREAM_PREFIX, market
 from harbour.ledger.errors import DomainError
 from harbour.ledger.interest import business_date
 from harbour.ledger.prices import PRICE_STREAM_PREFIX
 from harbour.lending.domain import CheckRisk
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.schema import margin_calls
+from harbour.risk.book import RiskBook
+from harbour.risk.loader import clients_in, clients_touched_since, load_book, refresh
 
 log = logging.getLogger("harbour.lending")
 POLL_SECONDS = 1.0
@@ -51,18 +53,6 @@ TRIGGERS = frozenset(
     }
 )
 
-# Borrowers (some principal owed) with any balance in the asset whose price moved.
-HOLDERS_SQL = sa.text(
-    """
-    SELECT DISTINCT split_part(h.ledger_account, ':', 2)
-      FROM balances h
-      JOIN balances l
-        ON l.ledger_account = 'client:' || split_part(h.ledger_account, ':', 2) || ':' || 'loan'
-       AND l.amount < 0
-     WHERE h.asset = :asset AND h.amount <> 0 AND h.ledger_account LIKE 'client:%'
-    """
-)
-
 MONITOR_METADATA = {"actor": "risk-monitor", "service": "lending"}
 SCHEDULER_METADATA = {"actor": "interest-scheduler", "service": "lending"}
 
@@ -73,21 +63,52 @@ class RiskMonitor:
 
     def __init__(self, handlers: LendingHandlers) -> None:
         self._handlers = handlers
+        # Every account's positions, debts and recorded risk state in memory (harbour.risk):
+        # built from the read models on the first page, then set from the exact state of
+        # every account an event touches. A price move screens all of it at once.
+        self._book: RiskBook | None = None
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        book = await self._current_book(conn, events)
         due: dict[str, str] = {}  # client -> request id of its check
-        moved: dict[str, int] = {}  # asset -> position of its latest price in this page
+        priced_at = 0  # position of the latest price in this page
         for event in events:
             if event.stream_id.startswith(ACCOUNT_STREAM_PREFIX) and event.type in TRIGGERS:
                 client = event.stream_id[len(ACCOUNT_STREAM_PREFIX) :]
                 due[client] = f"risk-{client}-{event.position}"
             elif event.type == "PriceObserved" and event.stream_id.startswith(PRICE_STREAM_PREFIX):
-                moved[event.stream_id[len(PRICE_STREAM_PREFIX) :]] = event.position
-        for asset, position in moved.items():
-            for (client,) in await conn.execute(HOLDERS_SQL, {"asset": asset}):
-                due.setdefault(client, f"risk-{client}-{position}")
+                priced_at = max(priced_at, event.position)
+        if priced_at:
+            # Every account revalued at once; only those whose exact check may record
+            # something are loaded and decided exactly below.
+            for client in await self._screen(book):
+                due.setdefault(client, f"risk-{client}-{priced_at}")
         for client in await self._handlers.needing_action(list(due)):
             await self.check(client, due[client])
+
+    async def _current_book(
+        self, conn: AsyncConnection, events: Sequence[RecordedEvent]
+    ) -> RiskBook:
+        """The book with every account of ``events`` set from its exact current state. The
+        first time, built from the read models and brought past their checkpoint; kept only
+        once complete, so a failure builds it again with the page."""
+        runner = self._handlers.runner
+        touched = set(clients_in(events))
+        if self._book is not None:
+            await refresh(self._book, runner, touched)
+            return self._book
+        loaded = await load_book(conn)
+        touched |= await clients_touched_since(runner.store, conn, loaded.exact_through)
+        await refresh(loaded.book, runner, sorted(touched))
+        self._book = loaded.book
+        return loaded.book
+
+    async def _screen(self, book: RiskBook) -> list[str]:
+        """The clients whose risk check may record something at the latest prices."""
+        policy, points = await market(
+            self._handlers.runner, self._handlers.now(), {*book.assets, *book.currencies}
+        )
+        return book.screen({code: point.price for code, point in points.items()}, policy)
 
     async def check(self, client: str, request_id: str) -> None:
         try:
