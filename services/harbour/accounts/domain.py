@@ -182,10 +182,19 @@ def decide(state: MarginAccount, command: Command, context: Context) -> list[ev.
         case WithdrawCollateral():
             _require_movable(state)
             _require_kind(command.quantity, cash=False, field_name="quantity")
-            held = state.collateral.money(command.quantity.asset.code)
-            if command.quantity > held:
+            code = command.quantity.asset.code
+            held = state.collateral.money(code)
+            # Collateral an open sell order is selling is reserved: it cannot leave.
+            available = Money(held.asset, state.available_collateral(code))
+            if command.quantity > available:
+                reserved = state.reserved.get(code)
+                under_sale = (
+                    f", {format_amount(Money(held.asset, reserved))} of it reserved by a sale"
+                    if reserved
+                    else ""
+                )
                 raise InsufficientCollateral(
-                    f"holding is {format_amount(held)} {held.asset.code}; "
+                    f"holding is {format_amount(held)} {held.asset.code}{under_sale}; "
                     f"cannot withdraw {format_amount(command.quantity)}"
                 )
             journal = journals.collateral_withdrawal(state.client_id, command.quantity)

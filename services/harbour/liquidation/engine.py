@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.projections import ProjectionRunner
@@ -74,13 +74,17 @@ class LiquidationEngine:
                 break
         return total
 
-    async def run_forever(self, *, pace: float = 0.0) -> None:
-        """Rounds until cancelled, woken by the feed; a failing round raises (the server's
-        supervisor restarts the loop, which catches up from the read model's checkpoint)."""
+    async def run_forever(
+        self, *, pace: float = 0.0, heartbeat: Callable[[], None] = lambda: None
+    ) -> None:
+        """Rounds until cancelled, woken by the feed; ``heartbeat`` after every round. A
+        failing round raises: the server's supervisor restarts the loop (health NOT_SERVING
+        meanwhile), which catches up from the read model's checkpoint and the venues' memory."""
         store = self._handlers.runner.store
         async with FeedListener.for_database(store.database, pace=pace) as listener:
             while True:
                 moved = await self.run_round()
+                heartbeat()
                 if not moved:
                     await listener.wait(POLL_SECONDS)
 

@@ -131,7 +131,7 @@ def _least_quantity(
 ) -> int:
     """The least whole number of lots of ``code`` (capped at ``available``) whose sale brings
     the account to ``target``; all of it when none does."""
-    lot = 10 ** max(0, asset(code).scale - LOT_DECIMALS)
+    lot: int = 10 ** max(0, asset(code).scale - LOT_DECIMALS)
     fee = policy.liquidation_fee
 
     def reaches(quantity: int) -> bool:
