@@ -14,7 +14,6 @@ import pytest
 import sqlalchemy as sa
 
 from harbour.accounts.projections import TRIAL_BALANCE_SQL, Balances
-from harbour.commands import domain_event
 from harbour.api.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
@@ -24,6 +23,7 @@ from harbour.api.v1 import (
     liquidation_pb2_grpc,
 )
 from harbour.api.v1.common_pb2 import Amount
+from harbour.commands import domain_event
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner
@@ -64,9 +64,9 @@ class LiquidationStack(Stack):
         await self.withdraw_cash(client, value)  # the proceeds leave: only collateral is left
         await ProjectionRunner(self.store, clock=self.clock).catch_up(Balances())
 
-    async def settled(self, client: str, timeout: float = 30.0) -> liquidation_pb2.Liquidation:
+    async def settled(self, client: str, within: float = 30.0) -> liquidation_pb2.Liquidation:
         """The client's liquidation once the engine (running in the server) ended it."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while asyncio.get_running_loop().time() < deadline:
             listed = await self.liq.ListLiquidations(
                 liquidation_pb2.ListLiquidationsRequest(client_id=client), metadata=RISK
@@ -79,7 +79,7 @@ class LiquidationStack(Stack):
                 )
                 return got.liquidation
             await asyncio.sleep(0.1)
-        raise AssertionError(f"the liquidation of {client} did not end in {timeout} s")
+        raise AssertionError(f"the liquidation of {client} did not end in {within} s")
 
 
 @pytest.fixture
