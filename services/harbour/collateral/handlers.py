@@ -1,13 +1,19 @@
 """The collateral service's command handling and valuations.
 
-Prices and policy changes go through the shared runner (load -> decide -> append on
-``price-<ASSET>`` and ``policy-collateral``). A single valuation reads the account, the
-prices and the policy from their streams; a batch reads holdings from the ``balances`` read
-model in one query and says which feed position it reflects.
+Prices, policy changes and market closures go through the shared runner (load -> decide ->
+append on ``price-<ASSET>``, ``policy-collateral`` and ``calendar-HKEX``). A single valuation
+reads the account, the prices and the policy from their streams; a batch reads holdings from
+the ``balances`` read model in one query and says which feed position it reflects.
+
+The price-feed watchdog (:meth:`CollateralHandlers.alert_stale_feeds`, run in a loop by
+:func:`watch_price_feeds`) appends ``PriceFeedStale`` to a silent feed's price stream. Its
+request id names the asset and the ordinal of the last accepted observation, so one
+staleness episode is alerted once whatever the number of replicas or restarts.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
@@ -17,17 +23,31 @@ import sqlalchemy as sa
 
 from harbour.accounts.schema import balances
 from harbour.collateral.domain import (
+    CalendarContext,
     PolicyCommand,
     PolicyContext,
     PriceContext,
+    RecordMarketClosure,
     RecordPrice,
+    decide_closure,
+    decide_feed_staleness,
     decide_policy,
     decide_price,
 )
 from harbour.commands import CommandRunner, Outcome
 from harbour.eventstore.schema import projection_checkpoints
-from harbour.kinds import POLICY, PRICES, load_account, market, policy_at
+from harbour.eventstore.store import request_fingerprint
+from harbour.kinds import (
+    CALENDAR,
+    POLICY,
+    PRICES,
+    load_account,
+    market,
+    market_calendar,
+    policy_at,
+)
 from harbour.ledger import events as ev
+from harbour.ledger.calendar import MarketCalendar, calendar_stream
 from harbour.ledger.errors import AccountNotFound
 from harbour.ledger.policy import POLICY_STREAM
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
@@ -35,6 +55,9 @@ from harbour.ledger.prices import PriceTrack, price_stream
 from harbour.ledger.valuation import Holdings, Valuation, holdings_of, value_accounts
 
 Clock = Callable[[], datetime]
+WATCHDOG_METADATA = {"actor": "price-feed-watchdog", "service": "collateral"}
+# Seconds between two rounds of the watchdog: well inside the 120 s staleness window.
+WATCHDOG_SECONDS = 5.0
 HELD_KINDS = frozenset({"cash", "custody"})
 OWED_KINDS = frozenset(CLIENT_ACCOUNT_KINDS) - HELD_KINDS
 
@@ -43,6 +66,9 @@ class CollateralHandlers:
     def __init__(self, runner: CommandRunner, *, clock: Clock) -> None:
         self.runner = runner
         self._clock = clock
+        # Watchdog episodes this process has seen recorded (saves a round trip per round
+        # while a feed stays silent; the command log is what makes the alert exactly-once).
+        self._alerted: set[str] = set()
 
     def now(self) -> datetime:
         return self._clock()
@@ -93,6 +119,92 @@ class CollateralHandlers:
             metadata=metadata,
             respond=lambda history: {"policy_version": history.latest.version},
         )
+
+    # ------------------------------------------------------------------------- calendar
+    async def record_closure(
+        self,
+        command: RecordMarketClosure,
+        *,
+        actor: str,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> Outcome:
+        """Record an extraordinary closure; the response says whether it added one (a repeat
+        of a closure already recorded under another request id adds none)."""
+        context = CalendarContext(self._clock(), actor)
+        decided: list[ev.Event] = []
+
+        def decide(calendar: MarketCalendar) -> list[ev.Event]:
+            decided[:] = decide_closure(calendar, command, context)
+            return decided
+
+        outcome = await self.runner.run(
+            CALENDAR,
+            calendar_stream(command.market),
+            decide,
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=lambda _: {"recorded": bool(decided)},
+        )
+        if decided:
+            return outcome
+        # Nothing new to record: a retry of a closure this request recorded gets its first
+        # answer (and a reused request_id is refused), as every command's repeat does.
+        first = await self.runner.replay(request_id, request_fingerprint(request))
+        return first if first is not None else outcome
+
+    async def calendar(self) -> MarketCalendar:
+        return await market_calendar(self.runner)
+
+    # ------------------------------------------------------------------------- feed watchdog
+    async def alert_stale_feeds(self) -> list[ev.PriceFeedStale]:
+        """One round of the watchdog: a ``PriceFeedStale`` for each eligible virtual asset
+        whose feed has gone silent, unless this episode was alerted already. Returns the
+        alerts this call wrote. Raises on failure (the caller's loop decides what then)."""
+        now = self._clock()
+        context = PriceContext(now, await policy_at(self.runner, now))
+        written = []
+        for code in context.policy.eligible_virtual_assets:
+            alert = await self._alert_if_stale(code, context)
+            if alert is not None:
+                written.append(alert)
+        return written
+
+    async def _alert_if_stale(self, code: str, context: PriceContext) -> ev.PriceFeedStale | None:
+        stream = price_stream(code)
+        track = (await self.runner.load(PRICES, stream)).state
+        if not decide_feed_staleness(track, context):
+            return None
+        episode = track.accepted  # the ordinal of the last accepted observation
+        request_id = f"price-feed-stale-{code}-{episode}"
+        if request_id in self._alerted:
+            return None
+        decided: list[ev.Event] = []
+
+        def decide(current: PriceTrack) -> list[ev.Event]:
+            # A price accepted meanwhile ends the episode: the next round decides afresh.
+            ended = current.accepted != episode
+            decided[:] = [] if ended else decide_feed_staleness(current, context)
+            return decided
+
+        outcome = await self.runner.run(
+            PRICES,
+            stream,
+            decide,
+            request_id=request_id,
+            request={"rpc": "PriceFeedWatchdog", "asset": code, "observation": episode},
+            metadata=WATCHDOG_METADATA,
+            respond=lambda _: {"alerted": True},
+        )
+        if not decided:
+            return None
+        self._alerted.add(request_id)
+        (alert,) = decided
+        if outcome.result.replayed or not isinstance(alert, ev.PriceFeedStale):
+            return None  # another replica (or this one before a restart) alerted first
+        return alert
 
     # ------------------------------------------------------------------------- valuations
     async def value(self, client_id: str) -> tuple[Valuation, int]:
@@ -156,3 +268,19 @@ def _price_response(decided: Sequence[ev.Event]) -> dict[str, Any]:
     if isinstance(event, ev.PriceRejected):
         return {"accepted": False, "rejection_reason": event.reason}
     return {"accepted": True, "rejection_reason": ""}
+
+
+async def watch_price_feeds(
+    handlers: CollateralHandlers,
+    heartbeat: Callable[[], None] = lambda: None,
+    *,
+    interval: float = WATCHDOG_SECONDS,
+) -> None:
+    """The price-feed watchdog, until cancelled: a round every ``interval`` seconds, then
+    ``heartbeat``. A failed round raises: the runtime's supervisor (``harbour.runtime.
+    supervisor``) restarts the loop with backoff and reports NOT_SERVING while it is down;
+    alerts are exactly-once whatever the restarts (see :meth:`alert_stale_feeds`)."""
+    while True:
+        await handlers.alert_stale_feeds()
+        heartbeat()
+        await asyncio.sleep(interval)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +22,7 @@ from harbour.eventstore.store import EventStore
 from harbour.kinds import policy_history
 from harbour.ledger import events as ev
 from harbour.ledger.assets import REPORTING_CURRENCY, asset
+from harbour.ledger.calendar import MARKETS, Closure, MarketCalendar
 from harbour.ledger.errors import InvalidArgument, NotFound, PriceUnavailable
 from harbour.ledger.ids import check_id, client_id
 from harbour.ledger.money import format_decimal, parse_price
@@ -31,6 +33,10 @@ Context = grpc.aio.ServicerContext[Any, Any]
 FEEDS = ("price-feed",)
 POLICY_ADMINS = ("policy-admin",)
 READERS = ("risk", "trading-platform", "operator", "auditor", "policy-admin")
+CALENDAR_KEEPERS = ("operator", "risk")
+MAX_CALENDAR_DAYS = 366
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2999, 12, 31)
 MAX_REASON = 500
 MAX_BATCH, CHUNK = 100_000, 1_000
 
@@ -236,6 +242,51 @@ class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
                 position=position,
             )
 
+    # ------------------------------------------------------------------------- calendar
+    async def RecordMarketClosure(
+        self, request: collateral_pb2.RecordMarketClosureRequest, context: Context
+    ) -> collateral_pb2.RecordMarketClosureResponse:
+        principal = require_role(*CALENDAR_KEEPERS)
+        command = domain.RecordMarketClosure(
+            market=_market(request.market),
+            closed_on=_date(request.closed_on, "closed_on"),
+            reason=wire.text(request.reason, "reason", 40, required=True),
+            sessions=wire.text(request.sessions, "sessions", 20, required=True),
+        )
+        request_id, payload = wire.command_request(request)
+        outcome = await self._handlers.record_closure(
+            command,
+            actor=principal.name,
+            request_id=request_id,
+            request=payload,
+            metadata=current().event_metadata(),
+        )
+        return collateral_pb2.RecordMarketClosureResponse(
+            result=wire.command_result(outcome),
+            recorded=bool((outcome.response or {}).get("recorded")),
+        )
+
+    async def GetMarketCalendar(
+        self, request: collateral_pb2.GetMarketCalendarRequest, context: Context
+    ) -> collateral_pb2.GetMarketCalendarResponse:
+        require_role(*READERS, *FEEDS)
+        market = _market(request.market)
+        first = _date(request.from_date, "from_date")
+        last = _date(request.to_date, "to_date")
+        if last < first:
+            raise InvalidArgument.for_field("to_date", "must not be before from_date")
+        if (last - first).days > MAX_CALENDAR_DAYS:
+            raise InvalidArgument.for_field(
+                "to_date", f"at most {MAX_CALENDAR_DAYS} days after from_date"
+            )
+        calendar = await self._handlers.calendar()
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        return collateral_pb2.GetMarketCalendarResponse(
+            market=market,
+            days=[_market_day(calendar, market, day) for day in days],
+            closures=[_closure(c) for c in calendar.closures_between(first, last, market)],
+        )
+
     async def Subscribe(
         self, request: collateral_pb2.CollateralServiceSubscribeRequest, context: Context
     ) -> AsyncIterator[collateral_pb2.CollateralServiceSubscribeResponse]:
@@ -263,6 +314,53 @@ def _record_price(request: collateral_pb2.RecordPriceRequest) -> domain.RecordPr
         price=parse_price(request.price.value, "price.value"),
         observed_at=wire.instant(request.observed_at, "observed_at"),
         source=check_id(request.source, "source"),
+    )
+
+
+def _market(text: str) -> str:
+    if text not in MARKETS:
+        raise InvalidArgument.for_field("market", f"must be one of {', '.join(MARKETS)}")
+    return text
+
+
+def _date(text: str, field: str) -> date:
+    """A "YYYY-MM-DD" field (only that form: fromisoformat alone takes week dates too), in
+    years whose instants every conversion can hold."""
+    try:
+        if _ISO_DATE.fullmatch(text):
+            day = date.fromisoformat(text)
+            if FIRST_DATE <= day <= LAST_DATE:
+                return day
+    except ValueError:
+        pass
+    raise InvalidArgument.for_field(
+        field, f"must be a date, YYYY-MM-DD, from {FIRST_DATE} to {LAST_DATE}"
+    )
+
+
+def _market_day(calendar: MarketCalendar, market: str, day: date) -> collateral_pb2.MarketDay:
+    half = calendar.half_days.get(day)
+    message = collateral_pb2.MarketDay(
+        date=day.isoformat(),
+        business_day=calendar.is_business_day(day),
+        holiday=calendar.holiday(day) or "",
+        half_day=half.name if half is not None else "",
+        holidays_known=calendar.covers(day),
+    )
+    for window in calendar.trading_windows(market, day):
+        session = message.sessions.add(name=window.session)
+        session.opens.FromDatetime(window.opens)
+        session.closes.FromDatetime(window.closes)
+    return message
+
+
+def _closure(closure: Closure) -> collateral_pb2.MarketClosure:
+    return collateral_pb2.MarketClosure(
+        market=closure.market,
+        closed_on=closure.closed_on.isoformat(),
+        reason=closure.reason,
+        sessions=closure.sessions,
+        recorded_by=closure.recorded_by,
     )
 
 

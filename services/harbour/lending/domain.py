@@ -49,10 +49,17 @@ AccrueInterest
     or overlapping run accrues each day once; in DEFICIT or WRITTEN_OFF interest has stopped.
 
 CheckRisk (the margin-call state machine of DESIGN.md section 4; never refuses an existing
-account). No events when the account is closed or owned by liquidation (LIQUIDATING, DEFICIT),
-when it owes nothing and is not in a warning or call, or when a price it rests on is stale or
-missing (a call on a stale price could be wrong either way; the monitor checks again when the
-feed recovers). Otherwise, from the implied state of a fresh valuation:
+account). Risk never sleeps: a stale price or a closed market's last close never holds a
+decision back (HKEX is shut every night, weekend and holiday while BTC trades, and a silent
+feed is exactly when prices move). The decision's basis records which assets were valued on a
+stale price (``stale_assets``) and which at their market's last close
+(``closed_market_assets``, see ``harbour.ledger.calendar``). No events when the account is
+closed or owned by liquidation (LIQUIDATING, DEFICIT), when it owes nothing and is not in a
+warning or call, or when a price it rests on is missing altogether: a currency owed, or a
+held asset with marginable value, with no price at all (it could only be valued at 0, which
+would call a margin on a feed gap; the monitor checks again when a price arrives).
+Staleness still blocks advances and withdrawals (``harbour.ledger.advance``). Otherwise, from
+the implied state of the valuation:
 
     HEALTHY  -> WARNING       EarlyWarningIssued
     WARNING  -> HEALTHY       EarlyWarningCleared
@@ -78,15 +85,15 @@ feed recovers). Otherwise, from the implied state of a fresh valuation:
                               MarginCallExpired + LiquidationStarted (CALL_DEADLINE_PASSED)
 
 RECOVERED and WRITTEN_OFF accounts are watched like HEALTHY ones (anything owed anew must be
-margined). Business days skip Saturdays and Sundays in Hong Kong time; there is no public
-holiday calendar yet, so a deadline may fall on a holiday.
+margined). Deadlines count Hong Kong business days of the context's calendar: weekends, the
+general holidays held as data and full-day closures recorded on ``calendar-HKEX`` are skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from itertools import pairwise
@@ -94,8 +101,14 @@ from itertools import pairwise
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.account import Lifecycle, MarginAccount, RiskState
-from harbour.ledger.advance import AdvanceTest, require_no_margin_call, stale_decision_assets
+from harbour.ledger.advance import (
+    AdvanceTest,
+    decision_assets,
+    require_no_margin_call,
+    stale_decision_assets,
+)
 from harbour.ledger.assets import REPORTING_CURRENCY
+from harbour.ledger.calendar import MarketCalendar, hkex_calendar
 from harbour.ledger.eligibility import (
     ACCOUNT_CLOSED,
     ACCOUNT_SUSPENDED,
@@ -124,7 +137,7 @@ from harbour.ledger.exposure import (
     exposure_change,
     group_of,
 )
-from harbour.ledger.interest import BUSINESS_TZ, AccrualDay, accrual_events
+from harbour.ledger.interest import AccrualDay, accrual_events
 from harbour.ledger.money import Money
 from harbour.ledger.policy import CollateralPolicy
 from harbour.ledger.valuation import ImpliedState, PriceBook, Valuation, holdings_of
@@ -176,6 +189,9 @@ class Context:
     prices: Mapping[str, ev.PricePoint]  # latest observation per asset, in HKD
     exposure: BrokerExposure  # the state of ``broker-exposure`` the decision rests on
     reference: str  # the request id: exposure reference, and the seed of call/liquidation ids
+    # Sessions, holidays and recorded closures: business days for deadlines, and which prices
+    # are a closed market's last close. Default: the shipped calendar, no closure recorded.
+    calendar: MarketCalendar = field(default_factory=hkex_calendar)
 
     @cached_property
     def book(self) -> PriceBook:
@@ -408,7 +424,7 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
     in_call = recorded is RiskState.MARGIN_CALL or state.margin_call is not None
     if not state.has_debt and recorded is not RiskState.WARNING and not in_call:
         return Decision()
-    valuation = _fresh_valuation(state, context)
+    valuation = _risk_valuation(state, context)
     if valuation is None:
         return Decision()
     implied = valuation.state
@@ -420,7 +436,7 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
         # Where the recorded state says it is: nothing to record (the common case of a
         # screen after a price move), so no evidence to work out either.
         return Decision()
-    figures, basis = valuation.figures(), valuation.basis(context.now)
+    figures, basis = valuation.figures(), _risk_basis(valuation, state, context)
     client = state.client_id
     events: list[ev.Event] = []
 
@@ -432,7 +448,9 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
             events.append(ev.EarlyWarningIssued(client, figures, basis))
         else:
             call_id = f"call-{context.reference}"
-            deadline = business_deadline(context.now, context.policy.margin_call_deadline_days)
+            deadline = business_deadline(
+                context.now, context.policy.margin_call_deadline_days, context.calendar
+            )
             call_amount = Money(REPORTING_CURRENCY, valuation.call_amount)
             events.append(
                 ev.MarginCallIssued(client, call_id, call_amount, deadline, figures, basis)
@@ -440,11 +458,8 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
             if not state.advances_suspended:
                 events.append(ev.AdvancesSuspended(client, f"margin call {call_id}"))
             if implied is ImpliedState.FORCED_SALE:
-                events.append(
-                    _liquidation(
-                        state, ev.LiquidationTrigger.FORCED_SALE_THRESHOLD, valuation, context
-                    )
-                )
+                trigger = ev.LiquidationTrigger.FORCED_SALE_THRESHOLD
+                events.append(_liquidation(state, trigger, valuation, basis, context))
         return Decision(events)
 
     call = state.margin_call
@@ -465,26 +480,49 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
         trigger = ev.LiquidationTrigger.CALL_DEADLINE_PASSED
     else:
         return Decision()  # still in the call, before its deadline
-    events.append(_liquidation(state, trigger, valuation, context))
+    events.append(_liquidation(state, trigger, valuation, basis, context))
     return Decision(events)
 
 
-def _fresh_valuation(state: MarginAccount, context: Context) -> Valuation | None:
-    """The account's valuation, or None when a price it rests on is stale or missing."""
+def _risk_valuation(state: MarginAccount, context: Context) -> Valuation | None:
+    """The valuation a risk decision rests on, stale and closed-market prices included; None
+    only when a price is missing altogether: a currency owed, or (with debt) a held asset
+    with marginable value, that has never been priced."""
     holdings = holdings_of(state)
     try:
         valuation = context.book.value(holdings)
     except PriceUnavailable:
-        return None
-    if state.has_debt and stale_decision_assets(valuation, holdings, context.policy):
-        return None
+        return None  # a currency owed has no price: the debt itself cannot be valued
+    if state.has_debt and valuation.unpriced_assets:
+        relevant = decision_assets(holdings, context.policy)
+        if any(code in relevant for code in valuation.unpriced_assets):
+            return None
     return valuation
+
+
+def _risk_basis(valuation: Valuation, state: MarginAccount, context: Context) -> ev.DecisionBasis:
+    """The valuation's basis, with every not-fresh price the decision rests on marked: at a
+    closed market's last close, or stale (a feed that fell silent, whatever its market)."""
+    holdings = holdings_of(state)
+    not_fresh = stale_decision_assets(valuation, holdings, context.policy)
+    if not not_fresh:
+        return valuation.basis(context.now)
+    window = timedelta(seconds=context.policy.price_staleness_seconds)
+    used = {point.base_asset: point for point in valuation.prices}
+    closed = tuple(
+        code
+        for code in not_fresh
+        if code in used and context.calendar.valued_at_last_close(used[code], context.now, window)
+    )
+    stale = tuple(code for code in not_fresh if code not in closed)
+    return replace(valuation.basis(context.now), stale_assets=stale, closed_market_assets=closed)
 
 
 def _liquidation(
     state: MarginAccount,
     trigger: ev.LiquidationTrigger,
     valuation: Valuation,
+    basis: ev.DecisionBasis,
     context: Context,
 ) -> ev.LiquidationStarted:
     return ev.LiquidationStarted(
@@ -493,23 +531,17 @@ def _liquidation(
         trigger,
         context.policy.liquidation_target_utilisation,
         valuation.figures(),
-        valuation.basis(context.now),
+        basis,
     )
 
 
-def business_deadline(now: datetime, days: int) -> datetime:
-    """``days`` business days after ``now`` at the same Hong Kong time of day, in UTC.
-
-    Business days are Monday to Friday in Hong Kong; public holidays are not known yet.
-    A call issued on a weekend counts from the next business day (Saturday + 1 = Monday).
+def business_deadline(now: datetime, days: int, calendar: MarketCalendar | None = None) -> datetime:
+    """``days`` Hong Kong business days after ``now``, at the same Hong Kong time of day, in
+    UTC: weekends, general holidays and full-day closures recorded on ``calendar`` (default:
+    the shipped calendar) are skipped. A call issued on a weekend or holiday counts from the
+    next business day (Saturday + 1 = Monday; Friday + 1 before a Monday holiday = Tuesday).
     """
-    local = now.astimezone(BUSINESS_TZ)
-    counted = 0
-    while counted < days:
-        local += timedelta(days=1)
-        if local.weekday() < 5:
-            counted += 1
-    return local.astimezone(UTC)
+    return (calendar or hkex_calendar()).business_days_after(now, days)
 
 
 # --------------------------------------------------------------------------------- helpers

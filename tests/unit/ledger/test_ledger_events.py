@@ -77,7 +77,9 @@ def samples() -> list[ev.Event]:
         ),
         ev.FeeCharged(C, hkd("12.00"), "liquidation", "L-1", journals.fee_charge(C, hkd("12.00"))),
         ev.EarlyWarningIssued(C, RISK, BASIS),
-        ev.EarlyWarningCleared(C, RISK, BASIS),
+        ev.EarlyWarningCleared(
+            C, RISK, ev.DecisionBasis(3, PRICES, NOW, ("BTC",), ("0700.HK",))
+        ),  # marked: BTC on a stale price, 0700.HK at its market's last close
         ev.MarginCallIssued(C, "MC-1", hkd("1000.01"), NOW + timedelta(days=1), UNBOUNDED, BASIS),
         ev.MarginCallMet(C, "MC-1", RISK, BASIS),
         ev.MarginCallExpired(C, "MC-1", NOW),
@@ -131,6 +133,8 @@ def samples() -> list[ev.Event]:
             NOW,
             3,
         ),
+        ev.PriceFeedStale("BTC", NOW - timedelta(seconds=121), NOW, 121),
+        ev.MarketClosureRecorded("HKEX", date(2026, 3, 2), "typhoon_signal_8", "full_day", "ops"),
         ev.PolicyChangeProposed(
             "P-4",
             4,
@@ -325,3 +329,22 @@ def test_other_streams_events_leave_the_account_alone(event: ev.Event) -> None:
 
 def test_samples_use_real_assets() -> None:
     assert asset("0700.HK").scale == 0 and HKD.scale == 2
+
+
+def test_a_basis_stored_before_the_price_marks_existed_still_decodes() -> None:
+    """Decisions recorded before ``stale_assets`` and ``closed_market_assets`` were added
+    carry neither key: they decode with both empty (no upcaster, same schema version)."""
+    _, version, data = ev.encode(ev.EarlyWarningIssued(C, RISK, BASIS))
+    old_basis = {
+        key: value
+        for key, value in data["basis"].items()
+        if key not in ("stale_assets", "closed_market_assets")
+    }
+    assert set(old_basis) == {"policy_version", "prices", "decided_at"}
+    stored = json.loads(json.dumps({**data, "basis": old_basis}))
+    decoded = ev.decode("EarlyWarningIssued", version, stored)
+    assert isinstance(decoded, ev.EarlyWarningIssued)
+    assert decoded.basis == BASIS
+    assert decoded.basis.stale_assets == () and decoded.basis.closed_market_assets == ()
+    with pytest.raises(DecodeError, match="unknown fields"):
+        ev.decode("EarlyWarningIssued", version, {**data, "basis": {**old_basis, "stale": []}})

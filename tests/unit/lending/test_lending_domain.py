@@ -407,11 +407,18 @@ def test_a_warning_clears_when_utilisation_falls_back() -> None:
     assert applied(state, decision).risk is RiskState.HEALTHY
 
 
-def test_no_risk_decision_on_a_stale_price() -> None:
+def test_a_missing_price_holds_the_risk_decision_back_but_a_stale_one_never_does() -> None:
+    # Risk never sleeps: a stale price still decides (tests/unit/lending/test_risk_never_
+    # sleeps.py); only an asset the decision rests on with no price at all holds it back.
     state = fully_drawn()
-    stale = {**prices("200"), SEC: point(SEC, "200", NOW - timedelta(seconds=121))}
-    assert when(state, d.CheckRisk(C), price_book=stale) == d.Decision()
     assert when(state, d.CheckRisk(C), price_book={}) == d.Decision()
+    assert when(state, d.CheckRisk(C), price_book={"BTC": prices("200")["BTC"]}) == d.Decision()
+    stale = {**prices("200"), SEC: point(SEC, "200", NOW - timedelta(seconds=121))}
+    assert names(when(state, d.CheckRisk(C), price_book=stale)) == [
+        "MarginCallIssued",
+        "AdvancesSuspended",
+        "LiquidationStarted",
+    ]
 
 
 def test_one_context_shared_by_many_checks_decides_each_as_a_fresh_one_would() -> None:

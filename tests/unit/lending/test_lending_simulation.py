@@ -28,9 +28,10 @@ valuation.
    draw the debt in the loan currency is within the credit limit;
 6. risk MARGIN_CALL => an open call and advances suspended; an open call => MARGIN_CALL or
    LIQUIDATING; risk moves only along the edges of the state machine, and every liquidation
-   follows a call; no LoanAdvanced while a call is open; after a risk check at fresh prices
-   the recorded state is the one the oracle implies (and no call is left open past its
-   deadline);
+   follows a call; no LoanAdvanced while a call is open; after a risk check the recorded
+   state is the one the oracle implies at that step's prices, stale ones included (risk never
+   sleeps: only a price missing altogether holds a check back), no call is left open past its
+   deadline, and a decision's basis marks exactly the prices it rests on that were not fresh;
 7. interest: an account never accrues the same date twice; each day's interest is
    ``ceil(principal x rate / 365)`` on the principal at the end of that day, in the loan
    currency and at the rate of the facility in force at the end of that day (a later approval
@@ -253,6 +254,16 @@ def unfresh(
         if point is None or point.observed_at < oldest:
             bad.append(code)
     return bad
+
+
+def unpriced(
+    held: Mapping[str, int], owed: Mapping[str, int], prices: Mapping[str, ev.PricePoint]
+) -> list[str]:
+    """The assets a risk decision rests on that have no price at all (a check waits)."""
+    relevant = {c for c, m in owed.items() if m} | {
+        c for c, m in held.items() if m and HAIRCUT.get(c, Decimal(1)) < 1
+    }
+    return sorted(relevant - {"HKD"} - set(prices))
 
 
 def in_hkd(amounts: Mapping[str, int], prices: Mapping[str, ev.PricePoint]) -> int:
@@ -487,6 +498,14 @@ class World:
         assert not decision.exposure, "a risk check moved the broker's exposure"
         if decision.account:
             self.apply(client, decision.account)
+            # The basis marks exactly the not-fresh prices the decision rested on.
+            after = self.accounts[client]
+            marked_expected = set(unfresh(held_of(after), owed_of(after), self.prices, self.now))
+            for event in decision.account:
+                basis = getattr(event, "basis", None)
+                if isinstance(basis, ev.DecisionBasis):
+                    marked = set(basis.stale_assets) | set(basis.closed_market_assets)
+                    assert marked == marked_expected, f"basis marks {marked}"
         self._check_risk_outcome(before, self.accounts[client])
 
     def _check_risk_outcome(self, before: MarginAccount, after: MarginAccount) -> None:
@@ -499,8 +518,8 @@ class World:
             assert after.risk in WATCHED_AS_HEALTHY, f"owes nothing but is {after.risk}"
             return
         held, owed = held_of(after), owed_of(after)
-        if after.has_debt and unfresh(held, owed, self.prices, self.now):
-            assert after == before, "a risk decision on a stale price"
+        if after.has_debt and unpriced(held, owed, self.prices):
+            assert after == before, "a risk decision with a price missing altogether"
             return
         figures = oracle(held, owed, self.prices)
         implied = figures.implied

@@ -329,3 +329,85 @@ class CollateralServiceSubscribeResponse(_message.Message):
     event: _common_pb2.RecordedEvent
     checkpoint: _common_pb2.FeedCheckpoint
     def __init__(self, event: _Optional[_Union[_common_pb2.RecordedEvent, _Mapping]] = ..., checkpoint: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ...) -> None: ...
+
+class RecordMarketClosureRequest(_message.Message):
+    __slots__ = ("request_id", "market", "closed_on", "reason", "sessions")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_ON_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    market: str
+    closed_on: str
+    reason: str
+    sessions: str
+    def __init__(self, request_id: _Optional[str] = ..., market: _Optional[str] = ..., closed_on: _Optional[str] = ..., reason: _Optional[str] = ..., sessions: _Optional[str] = ...) -> None: ...
+
+class RecordMarketClosureResponse(_message.Message):
+    __slots__ = ("result", "recorded")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    recorded: bool
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., recorded: _Optional[bool] = ...) -> None: ...
+
+class GetMarketCalendarRequest(_message.Message):
+    __slots__ = ("market", "from_date", "to_date")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    FROM_DATE_FIELD_NUMBER: _ClassVar[int]
+    TO_DATE_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    from_date: str
+    to_date: str
+    def __init__(self, market: _Optional[str] = ..., from_date: _Optional[str] = ..., to_date: _Optional[str] = ...) -> None: ...
+
+class GetMarketCalendarResponse(_message.Message):
+    __slots__ = ("market", "days", "closures")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    DAYS_FIELD_NUMBER: _ClassVar[int]
+    CLOSURES_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    days: _containers.RepeatedCompositeFieldContainer[MarketDay]
+    closures: _containers.RepeatedCompositeFieldContainer[MarketClosure]
+    def __init__(self, market: _Optional[str] = ..., days: _Optional[_Iterable[_Union[MarketDay, _Mapping]]] = ..., closures: _Optional[_Iterable[_Union[MarketClosure, _Mapping]]] = ...) -> None: ...
+
+class MarketDay(_message.Message):
+    __slots__ = ("date", "business_day", "holiday", "half_day", "sessions", "holidays_known")
+    DATE_FIELD_NUMBER: _ClassVar[int]
+    BUSINESS_DAY_FIELD_NUMBER: _ClassVar[int]
+    HOLIDAY_FIELD_NUMBER: _ClassVar[int]
+    HALF_DAY_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    HOLIDAYS_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    date: str
+    business_day: bool
+    holiday: str
+    half_day: str
+    sessions: _containers.RepeatedCompositeFieldContainer[MarketSession]
+    holidays_known: bool
+    def __init__(self, date: _Optional[str] = ..., business_day: _Optional[bool] = ..., holiday: _Optional[str] = ..., half_day: _Optional[str] = ..., sessions: _Optional[_Iterable[_Union[MarketSession, _Mapping]]] = ..., holidays_known: _Optional[bool] = ...) -> None: ...
+
+class MarketSession(_message.Message):
+    __slots__ = ("name", "opens", "closes")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OPENS_FIELD_NUMBER: _ClassVar[int]
+    CLOSES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    opens: _timestamp_pb2.Timestamp
+    closes: _timestamp_pb2.Timestamp
+    def __init__(self, name: _Optional[str] = ..., opens: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., closes: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MarketClosure(_message.Message):
+    __slots__ = ("market", "closed_on", "reason", "sessions", "recorded_by")
+    MARKET_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_ON_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    SESSIONS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    market: str
+    closed_on: str
+    reason: str
+    sessions: str
+    recorded_by: str
+    def __init__(self, market: _Optional[str] = ..., closed_on: _Optional[str] = ..., reason: _Optional[str] = ..., sessions: _Optional[str] = ..., recorded_by: _Optional[str] = ...) -> None: ...

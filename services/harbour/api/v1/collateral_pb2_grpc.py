@@ -29,7 +29,7 @@ class CollateralServiceStub:
     """Prices, policy and valuations. RecordPrice and StreamPrices need the `price-feed` role;
     policy changes need `policy-admin` (and a different principal to approve than to propose);
     valuations and reads accept `risk`, `trading-platform`, `operator`, `auditor` and
-    `policy-admin`.
+    `policy-admin`; recording a market closure needs `operator` or `risk`.
     """
 
     def __init__(self, channel):
@@ -93,13 +93,23 @@ class CollateralServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.CollateralServiceSubscribeRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.CollateralServiceSubscribeResponse.FromString,
                 _registered_method=True)
+        self.RecordMarketClosure = channel.unary_unary(
+                '/harbour.api.v1.CollateralService/RecordMarketClosure',
+                request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RecordMarketClosureRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RecordMarketClosureResponse.FromString,
+                _registered_method=True)
+        self.GetMarketCalendar = channel.unary_unary(
+                '/harbour.api.v1.CollateralService/GetMarketCalendar',
+                request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarResponse.FromString,
+                _registered_method=True)
 
 
 class CollateralServiceServicer:
     """Prices, policy and valuations. RecordPrice and StreamPrices need the `price-feed` role;
     policy changes need `policy-admin` (and a different principal to approve than to propose);
     valuations and reads accept `risk`, `trading-platform`, `operator`, `auditor` and
-    `policy-admin`.
+    `policy-admin`; recording a market closure needs `operator` or `risk`.
     """
 
     def RecordPrice(self, request, context):
@@ -185,6 +195,24 @@ class CollateralServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordMarketClosure(self, request, context):
+        """Records an extraordinary closure of a market (typhoon signal 8, black rainstorm) on a
+        day it would have traded: no trading in those sessions, and a full-day closure is not a
+        Hong Kong business day for margin-call deadlines. A closure already recorded (under
+        another request_id) records nothing and answers recorded = false.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetMarketCalendar(self, request, context):
+        """A market's calendar for a range of Hong Kong dates: each day's sessions after holidays,
+        half days and recorded closures, and the closures recorded in the range.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CollateralServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -243,6 +271,16 @@ def add_CollateralServiceServicer_to_server(servicer, server):
                     request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.CollateralServiceSubscribeRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.CollateralServiceSubscribeResponse.SerializeToString,
             ),
+            'RecordMarketClosure': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordMarketClosure,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RecordMarketClosureRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RecordMarketClosureResponse.SerializeToString,
+            ),
+            'GetMarketCalendar': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetMarketCalendar,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'harbour.api.v1.CollateralService', rpc_method_handlers)
@@ -255,7 +293,7 @@ class CollateralService:
     """Prices, policy and valuations. RecordPrice and StreamPrices need the `price-feed` role;
     policy changes need `policy-admin` (and a different principal to approve than to propose);
     valuations and reads accept `risk`, `trading-platform`, `operator`, `auditor` and
-    `policy-admin`.
+    `policy-admin`; recording a market closure needs `operator` or `risk`.
     """
 
     @staticmethod
@@ -545,6 +583,60 @@ class CollateralService:
             '/harbour.api.v1.CollateralService/Subscribe',
             harbour_dot_api_dot_v1_dot_collateral__pb2.CollateralServiceSubscribeRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_collateral__pb2.CollateralServiceSubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordMarketClosure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.CollateralService/RecordMarketClosure',
+            harbour_dot_api_dot_v1_dot_collateral__pb2.RecordMarketClosureRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_collateral__pb2.RecordMarketClosureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetMarketCalendar(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.CollateralService/GetMarketCalendar',
+            harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarResponse.FromString,
             options,
             channel_credentials,
             insecure,
