@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -173,3 +174,79 @@ def margin_flow(base: int) -> None:
         )
         # CV = 500,000 x 0.4 = 200,000 (cap disabled): 50,000 is U = 0.25.
         assert drawn.utilisation_after == "0.250000"
+
+
+def child_pid(parent: int, *argv: str) -> int:
+    """The pid of ``parent``'s child whose command line ends with ``argv`` (Linux /proc)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        words = [w.decode() for w in cmdline if w]
+        if ppid == parent and tuple(words[-len(argv) :]) == argv:
+            return int(entry.name)
+    raise AssertionError(f"no child {' '.join(argv)} of {parent}")
+
+
+def test_up_restarts_a_killed_service_while_the_others_keep_answering(tmp_path: Path) -> None:
+    base = free_port_block(len(SERVICES))
+    port = {name: base + offset for offset, name in enumerate(SERVICES)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
+    env.update(HARBOUR_DATA_DIR=str(tmp_path / "data"), HARBOUR_PORT_BASE=str(base))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harbour.runtime.cli", "up"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    answers: list[bool] = []
+    watching = threading.Event()
+    watching.set()
+
+    def watch_accounts() -> None:
+        with grpc.insecure_channel(f"127.0.0.1:{port['accounts']}") as channel:
+            stub = health_pb2_grpc.HealthStub(channel)
+            while watching.is_set():
+                try:
+                    reply = stub.Check(health_pb2.HealthCheckRequest(), timeout=2)
+                    answers.append(reply.status == health_pb2.HealthCheckResponse.SERVING)
+                except grpc.RpcError:
+                    answers.append(False)
+                time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch_accounts)
+    try:
+        deadline = time.monotonic() + 60
+        for name in SERVICES:
+            wait_serving(port[name], deadline)
+        watcher.start()
+        killed = child_pid(process.pid, "serve", "collateral")
+        os.kill(killed, signal.SIGKILL)  # a crash: no graceful stop, no exit code
+        time.sleep(0.3)
+        wait_serving(port["collateral"], time.monotonic() + 60)  # restarted by `up`
+        assert child_pid(process.pid, "serve", "collateral") != killed
+        watching.clear()
+        watcher.join(timeout=10)
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        watching.clear()
+        if process.poll() is None:  # the test failed before Ctrl-C: stop everything `up` runs
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+    # The accounts service answered SERVING throughout the crash and the restart.
+    assert len(answers) > 5 and all(answers), answers
+    assert "collateral exited unexpectedly (signal SIGKILL)" in output, output
+    assert "collateral restarted (restart 1)" in output, output
+    assert process.returncode == 0, output
+    assert "harbour stopped" in output

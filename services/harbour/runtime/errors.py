@@ -2,8 +2,10 @@
 
 Domain errors carry a category and a stable snake_case reason; event-store errors are mapped
 by type. Each becomes a status with ``google.rpc`` details: ``ErrorInfo`` (reason, domain) and,
-for malformed requests, ``BadRequest`` field violations. Anything else is INTERNAL with a
-message that leaks nothing (the exception is logged with the request id instead).
+for malformed requests, ``BadRequest`` field violations. A database outage is UNAVAILABLE: the
+command may or may not have been applied, and a retry with the same request_id is safe
+(idempotency). Anything else is INTERNAL with a message that leaks nothing (the exception is
+logged with the request id instead).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
+from harbour.eventstore.outage import is_database_outage
 from harbour.ledger.errors import Category, DomainError, FieldViolation
 
 log = logging.getLogger("harbour.errors")
@@ -62,7 +65,21 @@ def refusal_for(exc: BaseException) -> Refusal | None:
         return Refusal(grpc.StatusCode.ALREADY_EXISTS, str(exc), "request_id_reused")
     if isinstance(exc, Unauthenticated):
         return Refusal(grpc.StatusCode.UNAUTHENTICATED, str(exc), "unauthenticated")
+    if is_database_outage(exc):
+        log.warning("the ledger database is unavailable: %s", exc)
+        return DATABASE_UNAVAILABLE
     return None
+
+
+# The connection may have dropped after the commit and before the answer: the caller cannot
+# know, and need not — a retry with the same request_id returns the first answer if there was
+# one, and applies the command if there was not.
+DATABASE_UNAVAILABLE = Refusal(
+    grpc.StatusCode.UNAVAILABLE,
+    "the ledger database is unavailable; the command may or may not have been applied: "
+    "retry with the same request_id, which is safe",
+    "database_unavailable",
+)
 
 
 INTERNAL = Refusal(

@@ -25,6 +25,7 @@ from harbour.eventstore.store import EventStore
 from harbour.runtime.database import open_database
 from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
 from harbour.runtime.settings import Settings
+from harbour.runtime.supervisor import Supervisor
 
 log = logging.getLogger("harbour.server")
 Clock = Callable[[], datetime]
@@ -52,15 +53,14 @@ class RunningServer:
     port: int
     health: HealthServicer
     service_names: tuple[str, ...]
-    background: tuple[asyncio.Task[None], ...] = ()
+    supervisor: Supervisor | None = None  # the service's background loops, if it has any
 
     async def stop(self, grace: float = GRACE_SECONDS) -> None:
-        # Tell load balancers first, then let in-flight calls finish.
-        for name in (*self.service_names, ""):
-            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
-        for task in self.background:
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        # The loops first (so none reports SERVING again), then tell load balancers, then let
+        # in-flight calls finish.
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+        await _set_health(self.health, self.service_names, serving=False)
         await self.server.stop(grace)
 
 
@@ -97,12 +97,27 @@ async def start_server(
     if bound == 0:
         raise OSError(f"could not bind {address}")
     await server.start()
-    for name in (*names, ""):
-        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    background = tuple(
-        asyncio.create_task(work(), name=f"{service}-background") for work in registered.background
+    await _set_health(health_servicer, names, serving=True)
+    supervisor = None
+    if registered.background:
+        # NOT_SERVING while any background loop is down (see harbour.runtime.supervisor).
+        async def publish(serving: bool) -> None:
+            await _set_health(health_servicer, names, serving=serving)
+
+        supervisor = Supervisor(registered.background, on_health=publish)
+        supervisor.start()
+    return RunningServer(service, server, bound, health_servicer, names, supervisor)
+
+
+async def _set_health(health: HealthServicer, names: tuple[str, ...], *, serving: bool) -> None:
+    """The status of the server as a whole ("") and of each of its services."""
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    return RunningServer(service, server, bound, health_servicer, names, background)
+    for name in (*names, ""):
+        await health.set(name, status)
 
 
 async def open_runtime(

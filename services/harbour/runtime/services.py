@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import grpc
+
+from harbour.runtime.supervisor import Loop
 
 if TYPE_CHECKING:
     from harbour.commands import CommandRunner
     from harbour.runtime.server import Runtime
 
-Background = Callable[[], Coroutine[Any, Any, None]]
+# A service's background work: named loops, each run (and restarted) by a Supervisor.
+Background = Loop
 
 
 @dataclass(frozen=True)
 class Registered:
     names: tuple[str, ...]  # the full gRPC service names
-    background: tuple[Background, ...] = field(default=())  # run while the server runs
+    background: tuple[Background, ...] = field(default=())  # supervised while it serves
 
 
 def register_service(service: str, server: grpc.aio.Server, runtime: Runtime) -> Registered:
@@ -48,13 +50,18 @@ def _register(
         return register_collateral(server, runtime.store, collateral), ()
     if service == "lending":
         from harbour.lending.handlers import LendingHandlers
-        from harbour.lending.monitor import run_background
+        from harbour.lending.monitor import run_background, run_interest_scheduler
         from harbour.lending.service import register as register_lending
 
         lending = LendingHandlers(_runner(runtime), clock=runtime.clock)
         names = register_lending(server, runtime.store, lending)
         pace = runtime.settings.follow_pace
-        return names, (lambda: run_background(lending, pace=pace),)
+        return names, (
+            Loop("risk-monitor", lambda beat: run_background(lending, pace=pace, heartbeat=beat)),
+            Loop(
+                "interest-scheduler", lambda beat: run_interest_scheduler(lending, heartbeat=beat)
+            ),
+        )
     if service == "audit":
         from harbour.audit.service import register
 
