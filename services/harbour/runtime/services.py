@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import grpc
@@ -43,11 +44,13 @@ def _register(
         )
         return register_accounts(server, runtime.store, handlers), ()
     if service == "collateral":
-        from harbour.collateral.handlers import CollateralHandlers
+        from harbour.collateral.handlers import CollateralHandlers, watch_price_feeds
         from harbour.collateral.service import register as register_collateral
 
         collateral = CollateralHandlers(_runner(runtime), clock=runtime.clock)
-        return register_collateral(server, runtime.store, collateral), ()
+        names = register_collateral(server, runtime.store, collateral)
+        watchdog = Loop("price-feed-watchdog", lambda beat: watch_price_feeds(collateral, beat))
+        return names, (watchdog,)
     if service == "lending":
         from harbour.lending.handlers import LendingHandlers
         from harbour.lending.monitor import run_background, run_interest_scheduler
@@ -62,12 +65,40 @@ def _register(
                 "interest-scheduler", lambda beat: run_interest_scheduler(lending, heartbeat=beat)
             ),
         )
+    if service == "liquidation":
+        return _liquidation(server, runtime)
     if service == "audit":
         from harbour.audit.service import register
 
         audit: tuple[str, ...] = register(server, runtime.store)
         return audit, ()
     raise ValueError(f"unknown service {service!r}")
+
+
+def _liquidation(
+    server: grpc.aio.Server, runtime: Runtime
+) -> tuple[tuple[str, ...], tuple[Background, ...]]:
+    from harbour.kinds import market
+    from harbour.liquidation.engine import LiquidationEngine
+    from harbour.liquidation.handlers import LiquidationHandlers
+    from harbour.liquidation.service import register
+    from harbour.liquidation.venues import default_venues
+
+    runner = _runner(runtime)
+    handlers = LiquidationHandlers(runner, clock=runtime.clock)
+
+    async def mark(code: str) -> Decimal | None:
+        # The simulated venues quote around the last observed price (a real venue has its own).
+        _, prices = await market(runner, runtime.clock(), [code])
+        point = prices.get(code)
+        return None if point is None else point.price
+
+    venues = default_venues(runtime.store.engine, mark, runtime.clock)
+    engine = LiquidationEngine(handlers, venues)
+    names = register(server, runtime.store, handlers)
+    pace = runtime.settings.follow_pace
+    loop = Loop("liquidation-engine", lambda beat: engine.run_forever(pace=pace, heartbeat=beat))
+    return names, (loop,)
 
 
 def _runner(runtime: Runtime) -> CommandRunner:
