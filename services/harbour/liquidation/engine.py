@@ -64,14 +64,19 @@ class LiquidationEngine:
         moved = await asyncio.gather(*(self._gated(client) for client in clients))
         return sum(moved)
 
-    async def settle_all(self, *, rounds: int = 50) -> int:
-        """Rounds until nothing moves (tests, benchmarks, the operator CLI)."""
-        total = 0
+    async def settle_all(self, *, rounds: int = 1000, idle_rounds: int = 3) -> int:
+        """Rounds until ``idle_rounds`` in a row move nothing (tests, benchmarks, operators).
+        Idle rounds are spaced a little: an event reaches followers only once every older
+        transaction has ended, so one quiet round does not mean there is nothing left."""
+        total, idle = 0, 0
         for _ in range(rounds):
             moved = await self.run_round()
             total += moved
-            if moved == 0:
+            idle = 0 if moved else idle + 1
+            if idle >= idle_rounds:
                 break
+            if not moved:
+                await asyncio.sleep(0.05)
         return total
 
     async def run_forever(
