@@ -6,7 +6,7 @@ import json
 
 from bench.common import RESULTS
 
-ORDER = ("store", "accounts", "audit", "valuation", "risk", "lending", "load")
+ORDER = ("store", "accounts", "audit", "valuation", "risk", "liquidation", "lending", "load")
 
 
 def main() -> None:

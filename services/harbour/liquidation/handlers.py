@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from harbour.commands import CommandRunner, Outcome
+from harbour.group_commit import Decide, Unprepared
 from harbour.kinds import ACCOUNTS, EXPOSURE, load_account, market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
@@ -50,46 +51,73 @@ class LiquidationHandlers:
         metadata: Mapping[str, Any],
         events: list[ev.Event] | None = None,
     ) -> Outcome:
-        """Apply ``command`` once; ``events`` receives the account events decided."""
+        """Apply ``command`` once; ``events`` receives the account events decided.
+
+        Settling an order repays principal, which moves the broker's exposure: it goes through
+        the exposure stream's group commit (one statement per batch, as draws do), so a crash
+        liquidating a thousand accounts does not queue them one round trip at a time. Every
+        other command stays off the hot stream; an advance that turns out to move it (a
+        shortfall takes principal off the books) is decided again on both streams."""
         actor = str(metadata.get("actor", ""))
-
-        async def decide_now(
-            state: MarginAccount, _: BrokerExposure
-        ) -> tuple[Sequence[ev.Event], Sequence[ev.Event]]:
-            now = self._clock()
-            policy, prices = await market(self.runner, now, _codes(state, command))
-            decision = decide(state, command, Context(now, policy, prices, request_id, actor))
-            if events is not None:
-                events[:] = decision.account
-            return decision.account, decision.exposure
-
         stream = account_stream(command.client_id)
-        if isinstance(command, AdvanceLiquidation | SettleOrder):
-            # Proceeds repay principal, and a shortfall takes it off the books: both move the
-            # broker's exposure, in the same statement as the account's events.
-            return await self.runner.run_together(
+
+        async def prepare(state: MarginAccount, _: BrokerExposure) -> Decide:
+            now = self._clock()
+            codes = _codes(state, command)
+            policy, prices = await market(self.runner, now, codes)
+
+            def decide_now(
+                state: MarginAccount, exposure: BrokerExposure
+            ) -> tuple[Sequence[ev.Event], Sequence[ev.Event]]:
+                if not _codes(state, command) <= codes:
+                    raise Unprepared  # an earlier command of a batch brought a new asset
+                decision = decide(state, command, Context(now, policy, prices, request_id, actor))
+                if events is not None:
+                    events[:] = decision.account
+                return decision.account, decision.exposure
+
+            return decide_now
+
+        if isinstance(command, SettleOrder):
+            return await self.runner.run_grouped(
                 (ACCOUNTS, stream),
                 (EXPOSURE, EXPOSURE_STREAM),
-                decide_now,
+                prepare,
                 request_id=request_id,
                 request=request,
                 metadata=metadata,
             )
 
         async def decide_alone(state: MarginAccount) -> Sequence[ev.Event]:
-            account, exposure = await decide_now(state, BrokerExposure())
-            if exposure:  # pragma: no cover - only Advance and Settle move the exposure
-                raise AssertionError(f"{type(command).__name__} moved the broker's exposure")
+            account, exposure = (await prepare(state, BrokerExposure()))(state, BrokerExposure())
+            if exposure:
+                raise _MovesExposure
             return account
 
-        return await self.runner.run(
-            ACCOUNTS,
-            stream,
-            decide_alone,
-            request_id=request_id,
-            request=request,
-            metadata=metadata,
-        )
+        try:
+            return await self.runner.run(
+                ACCOUNTS,
+                stream,
+                decide_alone,
+                request_id=request_id,
+                request=request,
+                metadata=metadata,
+            )
+        except _MovesExposure:
+
+            async def decide_both(
+                state: MarginAccount, exposure: BrokerExposure
+            ) -> tuple[Sequence[ev.Event], Sequence[ev.Event]]:
+                return (await prepare(state, exposure))(state, exposure)
+
+            return await self.runner.run_together(
+                (ACCOUNTS, stream),
+                (EXPOSURE, EXPOSURE_STREAM),
+                decide_both,
+                request_id=request_id,
+                request=request,
+                metadata=metadata,
+            )
 
     async def account(self, client_id: str) -> tuple[MarginAccount, int]:
         state, version = await load_account(self.runner, client_id)
@@ -108,6 +136,10 @@ class LiquidationHandlers:
                 .limit(limit)
             )
             return [row[0] for row in rows]
+
+
+class _MovesExposure(Exception):
+    """A decision made off the hot stream moved it after all: decide again on both."""
 
 
 def _codes(state: MarginAccount, command: Command) -> set[str]:

@@ -155,6 +155,42 @@ def samples() -> list[ev.Event]:
             2,
             hkd("123456.78"),
         ),
+        # The forced-sale lifecycle (liquidation service).
+        ev.LiquidationOrderPlaced(
+            C,
+            "L-1",
+            "L-1-o1",
+            "venue-a",
+            False,
+            BTC_HALF,
+            Decimal("484500"),
+            Decimal("510000.00"),
+            Decimal("509235.00"),
+            Decimal("509235.00"),
+            NOW,
+        ),
+        ev.LiquidationOrderSettled(
+            C, "L-1", "L-1-o1", "partially_filled", BTC_HALF, Money.of("BTC", "0"), "depth"
+        ),
+        ev.LiquidationProceedsApplied(
+            C,
+            "L-1",
+            hkd("103.00"),
+            hkd("2.00"),
+            hkd("1.00"),
+            hkd("100.00"),
+            journals.repayment(
+                C, interest=hkd("2.00"), fees=hkd("1.00"), principal=hkd("100.00")
+            ),
+        ),
+        ev.LiquidationPaused(
+            C, "L-1", "BTC", Decimal("510000"), None, Decimal("484500"), "no bid above floor"
+        ),
+        ev.LiquidationResumed(C, "L-1", "ops", "accept a thin market", Decimal("480000"), "BTC"),
+        ev.DeficitSettlementProposed(
+            C, "WO-1", "write_off", hkd("100.00"), "", "board minute 12", "ops"
+        ),
+        ev.DeficitSettlementRejected(C, "WO-1", "cfo", "recover first"),
     ]
 
 
@@ -236,6 +272,7 @@ def test_value_moving_events_carry_a_journal() -> None:
         "CashDeposited", "CashWithdrawn", "CollateralDeposited", "CollateralWithdrawn",
         "LoanAdvanced", "LoanRepaid", "InterestAccrued", "InterestCapitalised", "FeeCharged",
         "LiquidationFillExecuted", "ShortfallRecognised", "DebtRecovered", "DebtWrittenOff",
+        "LiquidationProceedsApplied",
     }  # fmt: skip
     assert expected == ev.VALUE_MOVING_EVENT_TYPES
     for event in SAMPLES:
