@@ -93,7 +93,8 @@ def upgrade() -> None:
     for event_type in NEW_OWNED:
         op.execute(
             sa.text(
-                "INSERT INTO event_type_owners (role, event_type) VALUES ('harbour_liquidation', :t)"
+                "INSERT INTO event_type_owners (role, event_type) "
+                "VALUES ('harbour_liquidation', :t)"
             ).bindparams(t=event_type)
         )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from harbour.commands import CommandRunner, Outcome, StreamKind, domain_event
+from harbour.commands import CommandRunner, Outcome, domain_event
 from harbour.group_commit import Decide, Unprepared
 from harbour.kinds import ACCOUNTS, EXPOSURE, load_account, market_and_calendar
 from harbour.ledger import events as ev
