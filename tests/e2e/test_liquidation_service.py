@@ -34,6 +34,7 @@ from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import verify_store
 from harbour.kinds import market
+from harbour.lending.projections import MarginCalls
 from harbour.liquidation.domain import AdvanceLiquidation
 from harbour.liquidation.engine import LiquidationEngine
 from harbour.liquidation.handlers import LiquidationHandlers
@@ -601,3 +602,19 @@ async def test_a_btc_crash_over_a_book_ends_each_account_healthy_liquidated_or_i
     assert len(recorded) == len(set(recorded)) and set(recorded) == executed
     assert (await verify_store(stack.store)).intact
     print(f"\n[crash] {len(drawn)} accounts -> {states}; {completed} liquidated to target")
+
+
+async def test_the_loan_and_the_margin_calls_agree_while_liquidating(
+    without_engine: LiquidationStack,
+) -> None:
+    stack = without_engine
+    await crashed_account(stack, "C1")
+    loan = await stack.loan("C1")
+    assert loan.risk_state == "liquidating"
+    assert loan.margin_call.state == "liquidating" and loan.margin_call.HasField("issued_at")
+    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(MarginCalls())
+    calls = await stack.lending.ListMarginCalls(lending_pb2.ListMarginCallsRequest(), metadata=RISK)
+    assert [(c.call_id, c.state) for c in calls.calls] == [
+        (loan.margin_call.call_id, "liquidating")
+    ]
+    assert calls.calls[0].issued_at == loan.margin_call.issued_at
