@@ -82,8 +82,7 @@ async def test_kill_9_mid_sale_resumes_without_a_second_sale(
         assert ended == CLIENTS
     finally:
         service.stop()
-    for client in clients:
-        await assert_sold_once(stack, client)
+    await assert_sold_once(stack, *clients)
     assert await _trial_balance(stack.store) == []
     open_orders = await count(
         stack,

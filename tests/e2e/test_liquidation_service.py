@@ -175,15 +175,17 @@ async def venue_rows(stack: LiquidationStack) -> list[sa.RowMapping]:
         return list((await conn.execute(sa.select(venue_orders))).mappings().all())
 
 
-async def assert_sold_once(stack: LiquidationStack, client: str) -> None:
+async def assert_sold_once(stack: LiquidationStack, *clients: str) -> None:
     """Every order id reached a venue at most once, and the ledger recorded exactly the fills
-    the venues executed: nothing sold twice, nothing sold unrecorded."""
+    the venues executed for ``clients`` (every client liquidated): nothing sold twice, nothing
+    sold unrecorded."""
     rows = await venue_rows(stack)
     ids = [(r["venue"], r["client_order_id"]) for r in rows]
     assert len(ids) == len(set(ids))
     executed = {f["fill_id"] for r in rows for f in r["fills"]}
     recorded = [
         domain_event(e).fill_id  # type: ignore[attr-defined]
+        for client in clients
         for e in await stack.store.read_stream(f"account-{client}")
         if e.type == "LiquidationFillExecuted"
     ]
