@@ -46,7 +46,7 @@ from harbour.lending import domain as lending_domain
 from harbour.lending.handlers import LendingHandlers
 from harbour.liquidation.engine import LiquidationEngine
 from harbour.liquidation.handlers import LiquidationHandlers
-from harbour.liquidation.venues import default_venues
+from harbour.liquidation.venues import cached_marks, default_venues
 from harbour.runtime.database import open_database
 
 ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_LIQUIDATIONS", "1000"))
@@ -220,7 +220,9 @@ async def forced_sales(url: str, report: Report) -> None:
             _, prices = await market(runner, clock(), [code])
             return prices[code].price if code in prices else None
 
-        engine = LiquidationEngine(handlers, default_venues(store.engine, mark, clock))
+        engine = LiquidationEngine(
+            handlers, default_venues(store.engine, cached_marks(mark), clock)
+        )
         await set_market(store, clock, AFTER)
         head = await store.head_position()
         progress("tick: checking and liquidating ...")

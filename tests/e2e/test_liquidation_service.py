@@ -39,7 +39,7 @@ from harbour.liquidation.domain import AdvanceLiquidation
 from harbour.liquidation.engine import LiquidationEngine
 from harbour.liquidation.handlers import LiquidationHandlers
 from harbour.liquidation.venue_schema import venue_orders
-from harbour.liquidation.venues import SimulatedVenue, default_venues
+from harbour.liquidation.venues import SimulatedVenue, cached_marks, default_venues
 from harbour.runtime.projections import all_projections
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
@@ -146,7 +146,7 @@ def engine_process(stack: LiquidationStack) -> tuple[LiquidationEngine, list[Sim
         _, prices = await market(runner, stack.clock(), [code])
         return prices[code].price if code in prices else None
 
-    venues = default_venues(stack.store.engine, mark, stack.clock)
+    venues = default_venues(stack.store.engine, cached_marks(mark), stack.clock)
     return LiquidationEngine(handlers, venues), venues
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -425,3 +426,21 @@ def default_venues(
         SimulatedVenue(name, engine=engine, mark=mark, clock=clock, profile=profile, seed=seed)
         for name, profile in DEFAULT_PROFILES.items()
     ]
+
+
+def cached_marks(mark: MarkSource, *, ttl: float = 0.25) -> MarkSource:
+    """``mark`` asked at most once per ``ttl`` seconds per asset: a venue refreshes its
+    reference price from its own feed now and then, not on every quote and order (a forced
+    sale over a thousand accounts would otherwise read the price stream for every call)."""
+    known: dict[str, tuple[float, Decimal | None]] = {}
+
+    async def cached(asset: str) -> Decimal | None:
+        now = time.monotonic()
+        hit = known.get(asset)
+        if hit is not None and now - hit[0] < ttl:
+            return hit[1]
+        value = await mark(asset)
+        known[asset] = (now, value)
+        return value
+
+    return cached

@@ -82,7 +82,7 @@ def _liquidation(
     from harbour.liquidation.engine import LiquidationEngine
     from harbour.liquidation.handlers import LiquidationHandlers
     from harbour.liquidation.service import register
-    from harbour.liquidation.venues import default_venues
+    from harbour.liquidation.venues import cached_marks, default_venues
 
     runner = _runner(runtime)
     handlers = LiquidationHandlers(runner, clock=runtime.clock)
@@ -93,7 +93,7 @@ def _liquidation(
         point = prices.get(code)
         return None if point is None else point.price
 
-    venues = default_venues(runtime.store.engine, mark, runtime.clock)
+    venues = default_venues(runtime.store.engine, cached_marks(mark), runtime.clock)
     engine = LiquidationEngine(handlers, venues)
     names = register(server, runtime.store, handlers)
     pace = runtime.settings.follow_pace
