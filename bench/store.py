@@ -109,8 +109,13 @@ async def raw_inserts(url: str, writers: int, total: int, batch: int, mode: str)
     """16 dedicated autocommit connections; one transaction of ``batch`` events per command:
     single-row INSERT (batch 1), one multi-row INSERT, or COPY."""
     conninfo = libpq_url(url)
+    # The bare insert: the owner's session with triggers off (session_replication_role), as
+    # the rows' zero hashes would not pass the chain check (migration 0009).
     conns = [
-        await psycopg.AsyncConnection.connect(conninfo, autocommit=True) for _ in range(writers)
+        await psycopg.AsyncConnection.connect(
+            conninfo, autocommit=True, options="-c session_replication_role=replica"
+        )
+        for _ in range(writers)
     ]
     commands = total // writers // batch
     run = uuid.uuid4().hex[:8]

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from harbour.eventstore.encoding import GENESIS_HASH, chain_hash, event_content
 from harbour.eventstore.model import START, NewEvent, RecordedEvent
 from harbour.eventstore.notify import FeedListener, FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner, StreamHeads
@@ -21,9 +22,24 @@ from harbour.runtime.settings import libpq_url
 
 RAW_INSERT = (
     "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-    "recorded_at, hash) VALUES (%s, 1, 'CashDeposited', 1, '{}', '{}', now(), %s) "
+    "recorded_at, hash) VALUES (%s, 1, 'CashDeposited', 1, '{}', '{}', %s, %s) "
     "RETURNING position, txid::text"
 )
+
+
+def raw_first_event(stream_id: str) -> tuple[str, datetime, bytes]:
+    """RAW_INSERT's parameters: the database refuses a hash that does not start the chain."""
+    at = datetime.now(UTC)
+    content = event_content(
+        stream_id=stream_id,
+        version=1,
+        event_type="CashDeposited",
+        schema_version=1,
+        data_json="{}",
+        metadata_json="{}",
+        recorded_at=at,
+    )
+    return stream_id, at, chain_hash(GENESIS_HASH, content)
 
 
 def clock() -> datetime:
@@ -35,9 +51,11 @@ async def test_a_late_committer_is_never_skipped(store: EventStore, database_url
     with psycopg.connect(url) as early, psycopg.connect(url) as late:
         # `early` takes its xid first but commits last: the classic gap of position-based feeds.
         early_position, early_txid = early.execute(
-            RAW_INSERT, ("account-EARLY", b"e" * 32)
+            RAW_INSERT, raw_first_event("account-EARLY")
         ).fetchone()  # type: ignore[misc]
-        late_position, late_txid = late.execute(RAW_INSERT, ("account-LATE", b"l" * 32)).fetchone()  # type: ignore[misc]
+        late_position, late_txid = late.execute(
+            RAW_INSERT, raw_first_event("account-LATE")
+        ).fetchone()  # type: ignore[misc]
         late.commit()
         assert early_position < late_position and int(early_txid) < int(late_txid)
 

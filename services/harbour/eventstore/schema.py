@@ -65,6 +65,12 @@ snapshots = sa.Table(
     sa.Column("schema_version", sa.SmallInteger, nullable=False),
     sa.Column("state", pg.JSONB, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    # The hash of the event at ``version`` (what the state folds to) and the keyed digest
+    # binding stream, version, that hash and the state (harbour.eventstore.snapshots).
+    sa.Column("event_hash", sa.LargeBinary, nullable=False),
+    sa.Column("digest", sa.LargeBinary, nullable=False),
+    sa.CheckConstraint("length(event_hash) = 32", name="snapshots_event_hash_is_sha256"),
+    sa.CheckConstraint("length(digest) = 32", name="snapshots_digest_is_sha256"),
 )
 
 projection_checkpoints = sa.Table(

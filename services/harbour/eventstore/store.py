@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -53,9 +54,17 @@ from harbour.eventstore.model import (
     StreamWrite,
 )
 from harbour.eventstore.notify import FeedNotifier
+from harbour.eventstore.snapshots import (
+    SnapshotFault,
+    StoredSnapshot,
+    random_snapshot_key,
+    snapshot_digest,
+    snapshot_fault,
+)
 from harbour.eventstore.upcasting import Upcasters
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("harbour.eventstore")
 MAX_EVENTS_PER_APPEND = 1000
 MAX_REQUEST_ID_LENGTH = 128
 
@@ -92,6 +101,22 @@ FEED_SQL = (
 )
 
 
+# A snapshot row with the hash of its stream's event at its version, which it must match.
+SNAPSHOT_ROWS_SQL = (
+    "SELECT s.stream_id, s.version, s.schema_version, s.state, s.event_hash, s.digest, e.hash "
+    "FROM snapshots s LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version"
+)
+SNAPSHOT_EVENT_HASH_SQL = sa.text("SELECT hash FROM events WHERE stream_id = :s AND version = :v")
+SAVE_SNAPSHOT_SQL = sa.text(
+    "INSERT INTO snapshots (stream_id, version, schema_version, state, recorded_at, "
+    "event_hash, digest) VALUES (:s, :v, :sv, CAST(:state AS jsonb), :at, :h, :d) "
+    "ON CONFLICT (stream_id) DO UPDATE SET version = excluded.version, "
+    "schema_version = excluded.schema_version, state = excluded.state, "
+    "recorded_at = excluded.recorded_at, event_hash = excluded.event_hash, "
+    "digest = excluded.digest WHERE snapshots.version < excluded.version"
+)
+
+
 def request_fingerprint(payload: Any) -> bytes:
     """sha256 of a request's canonical JSON: what makes two requests "the same command"."""
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).digest()
@@ -105,8 +130,12 @@ class EventStore:
         clock: Clock,
         upcasters: Upcasters | None = None,
         notifier: FeedNotifier | None = None,
+        snapshot_key: bytes | None = None,
     ) -> None:
+        """``snapshot_key`` signs and verifies snapshots (HARBOUR_SNAPSHOT_KEY); without one
+        the store makes up a key of its own, so only its own snapshots are ever believed."""
         self._database = database
+        self._snapshot_key = snapshot_key or random_snapshot_key()
         self._notifier = notifier
         self._engine = database.engine
         self._autocommit = self._engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -621,52 +650,108 @@ class EventStore:
     async def save_snapshot(
         self, stream_id: str, version: int, state: Mapping[str, Any], schema_version: int = 1
     ) -> None:
-        """Cache a stream's state at ``version``; newer snapshots replace older ones."""
+        """Cache a stream's state at ``version``; newer snapshots replace older ones.
+
+        The snapshot is bound to the hash of the stream's event at ``version`` and signed with
+        this store's snapshot key (harbour.eventstore.snapshots); there must be such an event.
+        """
         check_stream_id(stream_id)
         check_json_object(state, "state")
-        query = sa.text(
-            "INSERT INTO snapshots (stream_id, version, schema_version, state, recorded_at) "
-            "VALUES (:s, :v, :sv, CAST(:state AS jsonb), :at) ON CONFLICT (stream_id) DO UPDATE "
-            "SET version = excluded.version, schema_version = excluded.schema_version, "
-            "state = excluded.state, recorded_at = excluded.recorded_at "
-            "WHERE snapshots.version < excluded.version"
-        )
-        params = {
-            "s": stream_id,
-            "v": version,
-            "sv": schema_version,
-            "state": canonical_json(state),
-            "at": self._clock(),
-        }
         async with self._autocommit.connect() as conn:
-            await conn.execute(query, params)
+            event_hash = (
+                await conn.execute(SNAPSHOT_EVENT_HASH_SQL, {"s": stream_id, "v": version})
+            ).scalar()
+            if event_hash is None:
+                raise InvalidAppend("version", f"{stream_id} has no event at version {version}")
+            event_hash = bytes(event_hash)
+            digest = snapshot_digest(
+                self._snapshot_key,
+                stream_id=stream_id,
+                version=version,
+                schema_version=schema_version,
+                event_hash=event_hash,
+                state=state,
+            )
+            params = {
+                "s": stream_id,
+                "v": version,
+                "sv": schema_version,
+                "state": canonical_json(state),
+                "at": self._clock(),
+                "h": event_hash,
+                "d": digest,
+            }
+            await conn.execute(SAVE_SNAPSHOT_SQL, params)
 
     async def load_snapshot(
         self, stream_id: str, *, up_to_version: int | None = None
     ) -> tuple[int, int, dict[str, Any]] | None:
-        """(version, schema_version, state) of the newest usable snapshot, if any."""
+        """(version, schema_version, state) of the newest usable snapshot, if any. A snapshot
+        that fails verification is logged and not returned: the caller replays the events."""
         query = sa.text(
-            "SELECT version, schema_version, state FROM snapshots WHERE stream_id = :s "
-            "AND (CAST(:upto AS integer) IS NULL OR version <= :upto)"
+            f"{SNAPSHOT_ROWS_SQL} WHERE s.stream_id = :s "
+            "AND (CAST(:upto AS integer) IS NULL OR s.version <= :upto)"
         )
         async with self._autocommit.connect() as conn:
             row = (await conn.execute(query, {"s": stream_id, "upto": up_to_version})).first()
-        return None if row is None else (row[0], row[1], row[2])
+        if row is None:
+            return None
+        return self._believed(_stored_snapshot(row))
 
     async def load_snapshots(
         self, stream_ids: Sequence[str]
     ) -> dict[str, tuple[int, int, dict[str, Any]]]:
-        """The newest snapshot of each of ``stream_ids`` that has one, in one round trip:
-        (version, schema_version, state) by stream."""
+        """The newest usable snapshot of each of ``stream_ids`` that has one, in one round
+        trip: (version, schema_version, state) by stream (failed ones logged and left out)."""
         for stream_id in stream_ids:
             check_stream_id(stream_id)
-        query = sa.text(
-            "SELECT stream_id, version, schema_version, state FROM snapshots "
-            "WHERE stream_id = ANY(:streams)"
-        )
+        query = sa.text(f"{SNAPSHOT_ROWS_SQL} WHERE s.stream_id = ANY(:streams)")
         async with self._autocommit.connect() as conn:
-            rows = await conn.execute(query, {"streams": list(stream_ids)})
-            return {row[0]: (row[1], row[2], row[3]) for row in rows}
+            rows = (await conn.execute(query, {"streams": list(stream_ids)})).all()
+        found = {}
+        for row in rows:
+            snapshot = _stored_snapshot(row)
+            believed = self._believed(snapshot)
+            if believed is not None:
+                found[snapshot.stream_id] = believed
+        return found
+
+    async def check_snapshots(
+        self, *, stream_id: str | None = None, batch: int = 1000
+    ) -> tuple[int, list[SnapshotFault]]:
+        """The auditor's check of every snapshot (or one stream's): (how many were checked,
+        each one that must not be believed, with its stream, version and why)."""
+        checked, faults, after = 0, [], ""
+        query = sa.text(
+            f"{SNAPSHOT_ROWS_SQL} WHERE s.stream_id > :after "
+            "AND (CAST(:only AS text) IS NULL OR s.stream_id = :only) "
+            "ORDER BY s.stream_id LIMIT :batch"
+        )
+        while True:
+            params = {"after": after, "only": stream_id, "batch": batch}
+            async with self._autocommit.connect() as conn:
+                rows = (await conn.execute(query, params)).all()
+            for row in rows:
+                snapshot = _stored_snapshot(row)
+                reason = snapshot_fault(self._snapshot_key, snapshot)
+                if reason is not None:
+                    faults.append(SnapshotFault(snapshot.stream_id, snapshot.version, reason))
+            checked += len(rows)
+            if len(rows) < batch:
+                return checked, faults
+            after = rows[-1][0]
+
+    def _believed(self, snapshot: StoredSnapshot) -> tuple[int, int, dict[str, Any]] | None:
+        reason = snapshot_fault(self._snapshot_key, snapshot)
+        if reason is not None:
+            log.warning(
+                "snapshot of %s at version %d ignored (%s): replaying its events",
+                snapshot.stream_id,
+                snapshot.version,
+                reason,
+            )
+            return None
+        return snapshot.version, snapshot.schema_version, snapshot.state
 
 
 @functools.lru_cache(maxsize=128)
@@ -695,3 +780,16 @@ def check_request_id(request_id: object) -> None:
         raise InvalidAppend("request_id", f"must be at most {MAX_REQUEST_ID_LENGTH} characters")
     if not request_id.isprintable():
         raise InvalidAppend("request_id", "must be printable text")
+
+
+def _stored_snapshot(row: Sequence[Any]) -> StoredSnapshot:
+    stream_id, version, schema_version, state, event_hash, digest, stream_hash = row
+    return StoredSnapshot(
+        stream_id,
+        version,
+        schema_version,
+        state,
+        bytes(event_hash),
+        bytes(digest),
+        None if stream_hash is None else bytes(stream_hash),
+    )

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from harbour.eventstore.model import RecordedEvent
+from harbour.eventstore.snapshots import SnapshotFault
 from harbour.eventstore.verify import ChainVerifier, verify_store, verify_stream
 from harbour.runtime.server import open_runtime
 from harbour.runtime.settings import Settings
@@ -27,7 +28,9 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
                 verifier = await verify_stream(store, args.stream)
             else:
                 verifier = await verify_store(store, progress=_progress)
-            return report(verifier)
+            status = report(verifier)
+            checked, faults = await store.check_snapshots(stream_id=args.stream)
+            return status | report_snapshots(checked, faults)
         if args.action == "replay":
             if not args.stream:
                 print("harbour audit replay needs --stream", file=sys.stderr)
@@ -109,6 +112,17 @@ def report(verifier: ChainVerifier) -> int:
         f"{verifier.events_checked} events in {verifier.streams_checked} streams checked: {state}"
     )
     return 0 if verifier.intact else 1
+
+
+def report_snapshots(checked: int, faults: list[SnapshotFault]) -> int:
+    """Every snapshot a service must not believe, with its stream and version: forged, bound
+    to another history, or signed with another key (it is ignored on load, but someone or
+    something wrote it)."""
+    for fault in faults:
+        print(f"BAD SNAPSHOT {fault.stream_id} v{fault.version}: {fault.reason}")
+    state = "all sound" if not faults else f"{len(faults)} bad"
+    print(f"{checked} snapshots checked: {state}")
+    return 1 if faults else 0
 
 
 def _progress(count: int) -> None:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from psycopg_pool import AsyncConnectionPool
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from harbour.eventstore.database import Database
@@ -20,13 +21,27 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 POOL_WAIT_SECONDS = 10.0
 
 
-def _options(role: str | None) -> str:
-    # Every session acts as the service role (INSERT/SELECT on events, nothing more) and may
-    # not sit idle inside a transaction: that would hold the feed's horizon back.
-    options = "-c idle_in_transaction_session_timeout=30000"
-    if role:
-        options += f" -c role={role}"
-    return options
+# Every session may not sit idle inside a transaction: that would hold the feed's horizon back.
+SESSION_OPTIONS = "-c idle_in_transaction_session_timeout=30000"
+
+
+def login_url(url: str, role: str | None) -> str:
+    """``url`` logging in as ``role`` itself, not the URL's user (the owner who migrates).
+
+    A service session *is* its role: it holds only that role's privileges and cannot
+    ``SET ROLE`` to any other (migration 0009), so the database's event-ownership check
+    cannot be stepped around. The owner's password is not passed on to the role: a role's
+    password comes from libpq's password file (PGPASSFILE, ~/.pgpass) or the server trusts
+    the connection (the embedded server's private socket). ``role`` None, or the URL's own
+    user, keeps the URL as it is (HARBOUR_DB_ROLE=-: a managed database's own login).
+    """
+    if role is None:
+        return libpq_url(url)
+    parsed = make_url(sync_url(url))
+    if parsed.username == role:
+        return libpq_url(url)
+    switched = parsed._replace(username=role, password=None)  # set() keeps a None field
+    return libpq_url(switched.render_as_string(hide_password=False))
 
 
 def create_engine(
@@ -37,14 +52,14 @@ def create_engine(
     wait_timeout: float = POOL_WAIT_SECONDS,
 ) -> AsyncEngine:
     return create_async_engine(
-        sync_url(url),
+        sync_url(login_url(url, role)),
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=wait_timeout,
         # No ping per checkout (a round trip each): after a PostgreSQL restart the first
         # disconnect error invalidates the whole pool, and the next checkouts reconnect.
         pool_pre_ping=False,
-        connect_args={"options": _options(role)},
+        connect_args={"options": SESSION_OPTIONS},
     )
 
 
@@ -55,19 +70,21 @@ async def open_database(
     pool_size: int = 20,
     wait_timeout: float = POOL_WAIT_SECONDS,
 ) -> Database:
-    """The engine and the autocommit pool of one process (see harbour.eventstore.database);
-    ``wait_timeout``: the longest a call waits for a connection (then UNAVAILABLE)."""
+    """The engine and the autocommit pool of one process (see harbour.eventstore.database),
+    logged in as ``role`` (:func:`login_url`); ``wait_timeout``: the longest a call waits for
+    a connection (then UNAVAILABLE)."""
+    conninfo = login_url(url, role)
     pool = AsyncConnectionPool(
-        libpq_url(url),
+        conninfo,
         min_size=min(4, pool_size),
         max_size=pool_size,
-        kwargs={"autocommit": True, "options": _options(role)},
+        kwargs={"autocommit": True, "options": SESSION_OPTIONS},
         timeout=wait_timeout,
         open=False,
     )
     await pool.open(wait=True, timeout=30)
     engine = create_engine(url, role=role, pool_size=pool_size, wait_timeout=wait_timeout)
-    return Database(engine, pool, conninfo=libpq_url(url), options=_options(role))
+    return Database(engine, pool, conninfo=conninfo, options=SESSION_OPTIONS)
 
 
 def alembic_config(url: str) -> Config:

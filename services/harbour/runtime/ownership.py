@@ -1,10 +1,12 @@
 """Which service may append which event types — enforced by the database.
 
-Each service process acts as its own PostgreSQL role (``harbour_<service>``, a member of
-``harbour_service`` and so holding only INSERT/SELECT on the events). A trigger refuses an
-event whose type that role does not own, so a service writing another's facts is stopped at
-the last line, whatever the code does. The same map is written into the database by migration
-0005; a test holds the two equal, so a new event type needs a migration that grants it.
+Each service process logs in as its own PostgreSQL role (``harbour_<service>``), which
+inherits ``harbour_service``'s privileges (only INSERT/SELECT on the events) but may not
+``SET ROLE`` to it or to any other role (migration 0009). A trigger refuses an event whose
+type the login role (or the current one) does not own, so a service writing another's facts
+is stopped at the last line, whatever the code does. The same map is written into the
+database by migration 0005; a test holds the two equal, so a new event type needs a migration
+that grants it.
 """
 
 from __future__ import annotations

@@ -128,7 +128,12 @@ async def open_runtime(
     database = await open_database(
         settings.database_url, role=settings.role_of(service), pool_size=settings.pool_size
     )
-    store = EventStore(database, clock=clock, notifier=FeedNotifier(database))
+    store = EventStore(
+        database,
+        clock=clock,
+        notifier=FeedNotifier(database),
+        snapshot_key=settings.snapshot_key_bytes(),
+    )
     return Runtime(settings, database, store, clock)
 
 

@@ -6,12 +6,18 @@ HARBOUR_HOST              address the gRPC servers bind (default 127.0.0.1)
 HARBOUR_PORT_BASE         first port; services take base+0, base+1, ... (default 50051)
 HARBOUR_PORT              the port of `harbour serve <service>` when one process serves one
                           service (a container); overrides the base for that process
-HARBOUR_DB_ROLE           role the processes act as (default harbour_service, and then each
-                          service acts as its own harbour_<service>; "-" = the login role)
+HARBOUR_DB_ROLE           role the processes log in as (default harbour_service, and then each
+                          service logs in as its own harbour_<service>): the URL's user is
+                          replaced by it, without the URL's password (a role's password comes
+                          from libpq's password file, PGPASSFILE); a service session cannot
+                          SET ROLE to any other role. "-" = the URL's user as given
 HARBOUR_DB_POOL_SIZE      connections per process (default 20)
 HARBOUR_TLS_CERT/_KEY     server certificate and key (PEM paths); unset means plaintext
 HARBOUR_AUTH_TOKENS       bearer tokens, ``token=name:role+role,...``; unset means dev mode
 HARBOUR_SNAPSHOT_EVERY    events between snapshots of a stream (default 100)
+HARBOUR_SNAPSHOT_KEY      secret (16+ characters) signing snapshots, the same for every process
+                          and replica; unset: a key generated once into
+                          HARBOUR_DATA_DIR/snapshot.key (development, one machine)
 HARBOUR_STATE_CACHE       stream states a process keeps in memory, least recently used
                           evicted (default 200,000; a margin account is ~0.7 KB): size it to
                           the book, or every price move makes the risk screen read cold
@@ -24,6 +30,7 @@ HARBOUR_LOG_LEVEL         logging level (default INFO)
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +42,8 @@ PREFIX = "HARBOUR_"
 # Grows as services land; `harbour up` serves each of them. New ones go last, so that the
 # ports of the existing ones (base + index) never move.
 SERVICES = ("accounts", "audit", "collateral", "lending", "liquidation")
+SNAPSHOT_KEY_FILE = "snapshot.key"
+MIN_SNAPSHOT_KEY_BYTES = 16
 
 
 class SettingsError(ValueError):
@@ -54,6 +63,7 @@ class Settings:
     tls_key: Path | None = None
     auth_tokens: Mapping[str, Principal] = field(default_factory=dict)
     snapshot_every: int = 100
+    snapshot_key: str | None = field(default=None, repr=False)
     state_cache: int = 200_000
     follow_pace_ms: int = 50
     log_level: str = "INFO"
@@ -82,6 +92,7 @@ class Settings:
             tls_key=Path(tls_key) if tls_key else None,
             auth_tokens=parse_auth_tokens(get("AUTH_TOKENS")),
             snapshot_every=_int(get("SNAPSHOT_EVERY"), "SNAPSHOT_EVERY", defaults.snapshot_every),
+            snapshot_key=_snapshot_key(get("SNAPSHOT_KEY")),
             state_cache=_int(get("STATE_CACHE"), "STATE_CACHE", defaults.state_cache),
             follow_pace_ms=_int(get("FOLLOW_PACE_MS"), "FOLLOW_PACE_MS", defaults.follow_pace_ms),
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
@@ -99,6 +110,13 @@ class Settings:
             return service_role(service)
         return self.db_role
 
+    def snapshot_key_bytes(self) -> bytes:
+        """The key snapshots are signed with: HARBOUR_SNAPSHOT_KEY, else the data directory's
+        key file, generated on first use (every process of `harbour up` shares it)."""
+        if self.snapshot_key is not None:
+            return self.snapshot_key.encode("utf-8")
+        return data_dir_snapshot_key(self.data_dir)
+
     def port_of(self, service: str) -> int:
         if self.port is not None:
             return self.port
@@ -115,6 +133,36 @@ def _int(raw: str | None, name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{PREFIX}{name} must be positive, got {value}")
     return value
+
+
+def _snapshot_key(raw: str | None) -> str | None:
+    if raw is not None and len(raw.encode("utf-8")) < MIN_SNAPSHOT_KEY_BYTES:
+        raise SettingsError(
+            f"{PREFIX}SNAPSHOT_KEY must be at least {MIN_SNAPSHOT_KEY_BYTES} characters"
+        )
+    return raw
+
+
+def data_dir_snapshot_key(data_dir: Path) -> bytes:
+    """``data_dir/snapshot.key``, created (owner-only) if missing. Processes starting together
+    agree on one: each writes a candidate and links it into place; only one link succeeds."""
+    path = data_dir / SNAPSHOT_KEY_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        candidate = data_dir / f".{SNAPSHOT_KEY_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+        descriptor = os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(secrets.token_hex(32))
+        try:
+            os.link(candidate, path)
+        except FileExistsError:
+            pass  # another process got there first: use its key
+        finally:
+            candidate.unlink()
+    key = path.read_text(encoding="utf-8").strip()
+    if len(key) < MIN_SNAPSHOT_KEY_BYTES:
+        raise SettingsError(f"{path} holds no usable snapshot key; delete it to make a new one")
+    return key.encode("utf-8")
 
 
 def _role(raw: str | None, default: str | None) -> str | None:
