@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -13,7 +14,7 @@ from alembic.script import ScriptDirectory
 from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
 from harbour.runtime.database import alembic_config
-from harbour.runtime.settings import libpq_url
+from harbour.runtime.settings import libpq_url, url_with_database
 
 
 def harbour(*args: str, url: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -106,3 +107,110 @@ def test_bad_configuration_is_a_clear_error(database_url: str) -> None:
     )
     assert result.returncode == 2
     assert "HARBOUR_DB_POOL_SIZE must be an integer" in result.stderr
+
+
+# --------------------------------------------------------------------- a newcomer's first runs
+def harbour_without_database(
+    *args: str, data_dir: Path, extra: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    """The command as a newcomer runs it: no HARBOUR_DATABASE_URL, a data directory of its
+    own; returns the result and how long it took."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
+    env.update(HARBOUR_DATA_DIR=str(data_dir), **(extra or {}))
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "harbour.runtime.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return result, time.monotonic() - started
+
+
+def harbour_bytes(*args: str, url: str) -> subprocess.CompletedProcess[bytes]:
+    """As :func:`harbour`, in bytes: text mode would turn carriage returns into newlines."""
+    env = {**os.environ, "HARBOUR_DATABASE_URL": url, "HARBOUR_LOG_LEVEL": "WARNING"}
+    return subprocess.run(
+        [sys.executable, "-m", "harbour.runtime.cli", *args],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def one_line(stderr: str) -> str:
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def test_argument_errors_are_reported_before_anything_starts(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    for args, says in [
+        (("audit", "replay"), "audit replay needs --stream"),
+        (("audit", "export"), "audit export needs --out FILE"),
+        (("audit", "replay", "--stream", "account-C1", "--file", "x"), "--file goes with"),
+    ]:
+        result, seconds = harbour_without_database(*args, data_dir=data_dir)
+        assert result.returncode == 2, result.stderr
+        assert says in result.stderr
+        assert "PostgreSQL" not in result.stderr and "Traceback" not in result.stderr
+        assert seconds < 15
+    assert not data_dir.exists()  # nothing was started, nothing initialised
+
+
+def test_without_a_running_database_one_line_says_how_to_point_at_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "elsewhere"
+    for args in (("audit", "verify"), ("projections", "verify"), ("migrate",)):
+        result, seconds = harbour_without_database(*args, data_dir=data_dir)
+        assert result.returncode == 2, result.stdout + result.stderr
+        line = one_line(result.stderr)
+        assert line.startswith(f"harbour: no PostgreSQL runs in {data_dir / 'pgdata'}"), line
+        assert "HARBOUR_DATABASE_URL=" in line and "make up" in line, line
+        assert seconds < 15, f"{args} took {seconds:.1f}s to give up"
+    assert not (data_dir / "pgdata").exists()  # no new cluster initialised silently
+
+
+def test_a_database_that_does_not_answer_is_one_line(database_url: str, tmp_path: Path) -> None:
+    missing = url_with_database(database_url, "no_such_database")
+    result, seconds = harbour_without_database(
+        "audit", "verify", data_dir=tmp_path, extra={"HARBOUR_DATABASE_URL": missing}
+    )
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "cannot connect to" in line and "no_such_database" in line, line
+    assert "HARBOUR_DATABASE_URL=" in line and "make up" in line, line
+    assert seconds < 15
+
+
+def test_a_database_without_the_schema_is_one_line_not_a_pool_timeout(
+    empty_database_url: str, tmp_path: Path
+) -> None:
+    # Before: 30 s of `role "harbour_service" does not exist`, then a PoolTimeout traceback.
+    result, seconds = harbour_without_database(
+        "audit", "verify", data_dir=tmp_path, extra={"HARBOUR_DATABASE_URL": empty_database_url}
+    )
+    assert result.returncode == 2
+    line = one_line(result.stderr)
+    assert "holds no ledger schema" in line and "harbour migrate" in line, line
+    assert seconds < 15
+
+
+async def test_audit_verify_shows_a_progress_line_and_then_a_clean_summary(
+    store: EventStore, database_url: str
+) -> None:
+    await seed(store)
+    result = harbour_bytes("audit", "verify", url=database_url)
+    assert result.returncode == 0, result.stderr
+    # The progress line rewrites itself (\r), gives the rate, and ends its line ...
+    progress = result.stderr.decode()
+    assert progress.startswith("\rverifying "), repr(progress)
+    assert "\n" not in progress[:-1], repr(progress)  # one line, rewritten in place
+    assert progress.endswith(" events/s)\n"), repr(progress)
+    assert "\rverifying 3 events in " in progress, repr(progress)
+    # ... so the summary is a line of its own, not glued to the count.
+    summary = result.stdout.decode()
+    assert summary.splitlines()[0] == "3 events in 1 streams checked: intact", summary
+    assert "\r" not in summary

@@ -1,5 +1,6 @@
-"""The wire contract: generated code matches the protos, the protos pass buf lint, and the
-generated modules expose the services the servicers implement."""
+"""The wire contract: generated code matches the protos, the protos pass buf lint and make no
+breaking change against their previous version (buf breaking), and the generated modules expose
+the services the servicers implement."""
 
 from __future__ import annotations
 
@@ -68,17 +69,71 @@ def test_checked_in_code_matches_a_fresh_generation(tmp_path: Path) -> None:
     )
 
 
-def test_protos_pass_buf_lint() -> None:
+def buf() -> Path:
+    """buf in .tools/, installed from npm on first use. Skips only where it cannot be installed
+    (no npm/node on the machine); with npm present, a missing buf is a failure."""
     if not BUF.exists():
         subprocess.run(["bash", str(ROOT / "scripts" / "install_node_tools.sh")], timeout=300)
     if not BUF.exists():
         if shutil.which("npm") is None or shutil.which("node") is None:
             pytest.skip("npm/node is not on this machine, so buf cannot be installed")
         pytest.fail("buf could not be installed into .tools/ (scripts/install_node_tools.sh)")
+    return BUF
+
+
+def test_protos_pass_buf_lint() -> None:
     result = subprocess.run(
-        [str(BUF), "lint"], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [str(buf()), "lint"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, f"buf lint failed:\n{result.stdout}{result.stderr}"
+
+
+def _git(*args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def previous_contract() -> str:
+    """The commit whose protos/ the wire contract must stay compatible with: the one before the
+    last commit that changed protos/ (so that change, and any uncommitted one, is checked), or
+    HEAD when protos/ has no earlier version."""
+    last_change = _git("log", "-1", "--format=%H", "--", "protos")
+    before = _git("rev-parse", "--verify", "--quiet", f"{last_change}~1") if last_change else ""
+    return before or _git("rev-parse", "HEAD")
+
+
+def test_protos_make_no_breaking_change_against_the_previous_version() -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: there is no previous version of the protos to compare")
+    against = previous_contract()
+    assert against, "git could not name a commit to compare the protos with"
+    result = subprocess.run(
+        [str(buf()), "breaking", "protos", "--against", f".git#ref={against},subdir=protos"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, (
+        f"buf breaking against {against[:12]} (FILE rules, buf.yaml): a client built on the "
+        f"released contract would break:\n{result.stdout}{result.stderr}"
+    )
+
+
+def test_buf_breaking_catches_a_deleted_field(tmp_path: Path) -> None:
+    """The check above can fail: the same command on a copy of the protos missing one field."""
+    shutil.copytree(ROOT / "protos", tmp_path / "protos")
+    common = tmp_path / "protos" / "harbour" / "api" / "v1" / "common.proto"
+    common.write_text(common.read_text().replace("  string asset = 1;\n", "", 1))
+    result = subprocess.run(
+        [str(buf()), "breaking", str(tmp_path / "protos"), "--against", "protos"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode != 0
+    assert 'with name "asset" on message "Amount" was deleted' in result.stdout + result.stderr
 
 
 def test_common_messages_carry_the_documented_fields() -> None:

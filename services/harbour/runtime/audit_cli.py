@@ -9,8 +9,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TextIO
 
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.snapshots import SnapshotFault
@@ -27,23 +30,19 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             if args.stream:
                 verifier = await verify_stream(store, args.stream)
             else:
-                verifier = await verify_store(store, progress=_progress)
+                progress = Progress("verifying")
+                verifier = await verify_store(store, progress=progress)
+                progress.done(verifier.events_checked)
             status = report(verifier)
             checked, faults = await store.check_snapshots(stream_id=args.stream)
             return status | report_snapshots(checked, faults)
-        if args.action == "replay":
-            if not args.stream:
-                print("harbour audit replay needs --stream", file=sys.stderr)
-                return 2
+        if args.action == "replay":  # --stream required: harbour.runtime.cli.check_arguments
             events = await store.read_stream(
                 args.stream, up_to_position=args.position, recorded_until=args.as_of
             )
             for event in events:
                 print(json.dumps(export_record(event), sort_keys=True))
             return 0
-        if not args.out:
-            print("harbour audit export needs --out FILE", file=sys.stderr)
-            return 2
         return await _export(runtime.store, Path(args.out))
     finally:
         await runtime.database.close()
@@ -54,14 +53,16 @@ async def _export(store: object, out: Path) -> int:
 
     assert isinstance(store, EventStore)
     count, after = 0, 0
+    progress = Progress("exporting")
     with out.open("w", encoding="utf-8") as sink:
         while page := await store.read_all(after_position=after):
             for event in page:
                 sink.write(json.dumps(export_record(event), sort_keys=True) + "\n")
             count += len(page)
             after = page[-1].position
-            _progress(count)
-    print(f"\nexported {count} events to {out}")
+            progress(count)
+    progress.done(count)
+    print(f"exported {count} events to {out}")
     return 0
 
 
@@ -125,5 +126,34 @@ def report_snapshots(checked: int, faults: list[SnapshotFault]) -> int:
     return 1 if faults else 0
 
 
-def _progress(count: int) -> None:
-    print(f"\r{count} events", end="", file=sys.stderr, flush=True)
+class Progress:
+    """Long work's progress: one line on stderr that rewrites itself (carriage return) with
+    the events done and the rate, at most every ``every`` seconds, and ends with a newline so
+    that the summary after it starts on a clean line."""
+
+    def __init__(
+        self,
+        doing: str,
+        *,
+        out: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        every: float = 0.25,
+    ) -> None:
+        self._doing, self._out, self._clock, self._every = doing, out, clock, every
+        self._started = clock()
+        self._shown_at: float | None = None
+
+    def __call__(self, count: int) -> None:
+        now = self._clock()
+        if self._shown_at is None or now - self._shown_at >= self._every:
+            self._shown_at = now
+            self._show(count, now, end="")
+
+    def done(self, count: int) -> None:
+        self._show(count, self._clock(), end="\n")
+
+    def _show(self, count: int, now: float, *, end: str) -> None:
+        elapsed = now - self._started
+        rate = f"{count / elapsed:,.0f} events/s" if elapsed > 0 else "- events/s"
+        line = f"{self._doing} {count:,} events in {elapsed:.1f}s ({rate})"
+        print(f"\r{line}", end=end, file=self._out or sys.stderr, flush=True)

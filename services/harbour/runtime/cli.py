@@ -24,14 +24,31 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from harbour.runtime.locate import NoDatabase
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
 
 DATABASE_NAME = "harbour"
 
 
 @contextlib.contextmanager
-def database_url(settings: Settings) -> Iterator[str]:
-    """HARBOUR_DATABASE_URL, or an embedded PostgreSQL kept in HARBOUR_DATA_DIR."""
+def database_url(settings: Settings, *, migrated: bool = True) -> Iterator[str]:
+    """HARBOUR_DATABASE_URL, else the database `harbour up` runs in HARBOUR_DATA_DIR, checked
+    to answer (and, if ``migrated``, to hold the ledger's schema) before any work starts.
+
+    Starts and initialises nothing: a command run with another data directory than `up` must
+    not make itself a fresh, empty cluster (it would then fail on roles the migrations create).
+    """
+    from harbour.runtime.locate import check_database, locate_database
+
+    url = settings.database_url or locate_database(settings.data_dir, DATABASE_NAME)
+    check_database(url, migrated=migrated)
+    yield url
+
+
+@contextlib.contextmanager
+def embedded_database(settings: Settings) -> Iterator[str]:
+    """`harbour up`'s database: HARBOUR_DATABASE_URL, or an embedded PostgreSQL kept in
+    HARBOUR_DATA_DIR (started, and initialised on first use)."""
     if settings.database_url:
         yield settings.database_url
         return
@@ -50,7 +67,7 @@ def database_url(settings: Settings) -> Iterator[str]:
 def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
     from harbour.runtime.database import current_revision, migrate
 
-    with database_url(settings) as url:
+    with database_url(settings, migrated=False) as url:
         migrate(url)
         print(f"schema at revision {current_revision(url)}")
     return 0
@@ -72,8 +89,9 @@ def cmd_project(settings: Settings, _: argparse.Namespace) -> int:
 
 def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
     from harbour.runtime.database import migrate
+    from harbour.runtime.readiness import Readiness
 
-    with database_url(settings) as url:
+    with embedded_database(settings) as url:
         migrate(url)
         # Each child serves one service on base + index: a fixed HARBOUR_PORT would collide.
         inherited = {k: v for k, v in os.environ.items() if k != "HARBOUR_PORT"}
@@ -85,7 +103,9 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
             child.start()
         for name in SERVICES:
             print(f"  {name:<12} {settings.host}:{settings.port_of(name)}", flush=True)
-        print("harbour is up; Ctrl-C stops it", flush=True)
+        # "ready" only once every service answers health SERVING (harbour.runtime.readiness).
+        print("harbour: starting; it says when every service answers", flush=True)
+        readiness = Readiness.of(settings)
         stopping = False
 
         def stop(*_: object) -> None:
@@ -97,7 +117,9 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
         while not stopping:
             for child in children:
                 child.keep_running(time.monotonic())
+            readiness.poll()
             time.sleep(0.2)
+        readiness.close()
         for child in children:
             child.terminate()
         for child in children:
@@ -273,8 +295,23 @@ HANDLERS = {
 }
 
 
+def check_arguments(root: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse what a command cannot run before anything starts (a database, a server):
+    argparse's usage line and exit status 2."""
+    if args.command != "audit":
+        return
+    if args.action == "replay" and not args.stream:
+        root.error("audit replay needs --stream ID (and --as-of or --position to go back)")
+    if args.action == "export" and not args.out:
+        root.error("audit export needs --out FILE")
+    if args.file and args.action != "verify":
+        root.error("--file goes with audit verify (an export to check offline)")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    root = parser()
+    args = root.parse_args(argv)
+    check_arguments(root, args)
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -283,7 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    return HANDLERS[args.command](settings, args)
+    # Alembic announces each of its plugins at INFO when imported: noise before every answer.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    try:
+        return HANDLERS[args.command](settings, args)
+    except NoDatabase as exc:
+        print(f"harbour: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

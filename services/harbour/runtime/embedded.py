@@ -98,6 +98,36 @@ def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedPos
     return EmbeddedPostgres(pgdata=pgdata, url=url, _server=server)
 
 
+def running_server_url(pgdata: Path, database: str) -> str | None:
+    """The URL of ``database`` on the server running in ``pgdata`` (the one ``harbour up``
+    started), or None when no server runs there. Starts nothing, initialises nothing.
+
+    PostgreSQL writes its pid, port and socket directory into ``postmaster.pid`` while it runs
+    (lines 1, 4 and 5) and removes the file when it stops; a file left by a crash names a pid
+    that no longer runs.
+    """
+    try:
+        lines = (pgdata / "postmaster.pid").read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return None
+    if len(lines) < 5 or not lines[0].strip().isdigit() or not _running(int(lines[0])):
+        return None
+    port, socket_dir = lines[3].strip(), lines[4].strip()
+    if not port.isdigit() or not socket_dir:
+        return None
+    return f"postgresql://postgres@/{database}?host={socket_dir}&port={port}"
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user (the server runs as its own if root)
+        return True
+    return True
+
+
 def ensure_database(admin_url: str, name: str) -> None:
     """Create database ``name`` if it does not exist (CREATE DATABASE cannot run in a tx)."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
