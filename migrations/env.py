@@ -11,6 +11,7 @@ from harbour.accounts.schema import metadata as accounts_metadata
 from harbour.collateral.schema import metadata as collateral_metadata
 from harbour.eventstore.schema import metadata as store_metadata
 from harbour.lending.schema import metadata as lending_metadata
+from harbour.liquidation.schema import metadata as liquidation_metadata
 from harbour.liquidation.venue_schema import metadata as venues_metadata
 from harbour.runtime.ownership import metadata as ownership_metadata
 from harbour.runtime.settings import sync_url
@@ -27,6 +28,7 @@ target_metadata = [
     lending_metadata,
     ownership_metadata,
     venues_metadata,
+    liquidation_metadata,
 ]
 
 
