@@ -94,3 +94,22 @@ stream_heads = sa.Table(
     sa.Column("last_position", sa.BigInteger, nullable=False),
     sa.Column("last_recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Beside each projection's checkpoint: whether it is stopped at an event it cannot apply
+# (quarantined, released by an operator) and the last such event it met — a follower that
+# skips such events (the risk monitor) records each it skipped here and counts them.
+projection_status = sa.Table(
+    "projection_status",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("position", sa.BigInteger),
+    sa.Column("stream_id", sa.Text),
+    sa.Column("version", sa.Integer),
+    sa.Column("event_type", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("since", sa.DateTime(timezone=True)),
+    sa.Column("skipped", sa.BigInteger, nullable=False, server_default=sa.text("0")),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("state IN ('running', 'quarantined')", name="projection_status_state_known"),
+)

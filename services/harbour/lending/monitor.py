@@ -9,6 +9,12 @@ change writes nothing), so a crash or a second replica repeats work, never effec
 
 The scheduler accrues interest for every borrower up to yesterday (Hong Kong business date)
 once an hour; accrual is idempotent per account and day.
+
+An event the monitor cannot apply (a malformed one: its account cannot be loaded) must not stop
+risk for every other account. The monitor is a follower, not a read model, so it skips such an
+event: the runner records it in ``projection_status`` (``harbour projections status``) and logs
+it, and the monitor goes on. An account that cannot be loaded is left out of a screen's checks
+(logged) instead of failing the whole tick.
 """
 
 from __future__ import annotations
@@ -22,10 +28,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from harbour.commands import CommandRunner
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.outage import is_database_outage
-from harbour.eventstore.projections import ProjectionRunner
+from harbour.eventstore.projections import OnPoison, ProjectionRunner, is_poison
 from harbour.kinds import ACCOUNT_STREAM_PREFIX, market
 from harbour.ledger.errors import DomainError
 from harbour.ledger.interest import business_date
@@ -62,6 +69,7 @@ SCHEDULER_METADATA = {"actor": "interest-scheduler", "service": "lending"}
 class RiskMonitor:
     name = "risk_monitor"
     tables: Sequence[sa.Table] = ()
+    on_poison = OnPoison.SKIP  # risk for everyone goes on past an event it cannot apply
 
     def __init__(self, handlers: LendingHandlers) -> None:
         self._handlers = handlers
@@ -85,8 +93,29 @@ class RiskMonitor:
             # something are loaded and decided exactly below.
             for client in await self._screen(book):
                 due.setdefault(client, f"risk-{client}-{priced_at}")
-        for client in await self._handlers.needing_action(list(due)):
+        for client in await self._needing_action(list(due)):
             await self.check(client, due[client])
+
+    async def _needing_action(self, clients: list[str]) -> list[str]:
+        """Of ``clients``, those whose check would change something — all at once, or, when
+        an account among them cannot be loaded (a malformed event in its stream), one by one
+        without that account: one bad stream never hides a margin call on another."""
+        try:
+            return await self._handlers.needing_action(clients)
+        except Exception as failure:
+            if not is_poison(failure):
+                raise
+        due: list[str] = []
+        for client in clients:
+            try:
+                due += await self._handlers.needing_action([client])
+            except Exception as failure:
+                if not is_poison(failure):
+                    raise
+                log.error(
+                    "risk check of %s impossible: its account cannot be loaded: %s", client, failure
+                )
+        return due
 
     async def _current_book(
         self, conn: AsyncConnection, events: Sequence[RecordedEvent]
@@ -95,13 +124,16 @@ class RiskMonitor:
         first time, built from the read models and brought past their checkpoint; kept only
         once complete, so a failure builds it again with the page."""
         runner = self._handlers.runner
-        touched = set(clients_in(events))
+        touched = clients_in(events)
         if self._book is not None:
             await refresh(self._book, runner, touched)
             return self._book
         loaded = await load_book(conn)
-        touched |= await clients_touched_since(runner.store, conn, loaded.exact_through)
-        await refresh(loaded.book, runner, sorted(touched))
+        since = await clients_touched_since(runner.store, conn, loaded.exact_through)
+        # An account of this page that cannot be loaded fails the page (the runner finds and
+        # skips its event, recorded); one from before it is left as the read models had it.
+        await _refresh_loadable(loaded.book, runner, sorted(since - set(touched)))
+        await refresh(loaded.book, runner, touched)
         self._book = loaded.book
         return loaded.book
 
@@ -141,6 +173,27 @@ class RiskMonitor:
         for client, call_id in rows:
             await self.check(client, f"deadline-{call_id}")
         return len(rows)
+
+
+async def _refresh_loadable(book: RiskBook, runner: CommandRunner, clients: list[str]) -> None:
+    """``refresh`` of every client whose account can be loaded; the others are logged."""
+    try:
+        await refresh(book, runner, clients)
+        return
+    except Exception as failure:
+        if not is_poison(failure):
+            raise
+    for client in clients:
+        try:
+            await refresh(book, runner, [client])
+        except Exception as failure:
+            if not is_poison(failure):
+                raise
+            log.error(
+                "account %s cannot be loaded; the risk book keeps its read-model row: %s",
+                client,
+                failure,
+            )
 
 
 async def accrue_all(handlers: LendingHandlers, *, request_prefix: str, through: Any) -> int:

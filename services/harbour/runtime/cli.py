@@ -3,7 +3,8 @@
 harbour up                       embedded PostgreSQL + migrations + every service
 harbour serve SERVICE            one service (HARBOUR_DATABASE_URL required)
 harbour migrate                  bring the schema to the latest revision
-harbour projections rebuild|verify
+harbour projections rebuild|verify|status
+harbour projections retry NAME   release a quarantined projection and catch it up
 harbour audit verify [--stream ID] [--file EXPORT]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N]
 harbour audit export --out FILE
@@ -23,9 +24,13 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harbour.runtime.locate import NoDatabase
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
+
+if TYPE_CHECKING:  # imported where used: the CLI starts without the whole stack
+    from harbour.eventstore.projections import ProjectionRunner, ProjectionStatus
 
 DATABASE_NAME = "harbour"
 
@@ -200,38 +205,115 @@ def _exit_reason(process: subprocess.Popen[bytes]) -> str:
 
 
 def cmd_projections(settings: Settings, args: argparse.Namespace) -> int:
-    return asyncio.run(_projections(settings, args.action))
+    if args.action == "retry" and not args.name:
+        print("harbour: projections retry needs the projection's NAME", file=sys.stderr)
+        return 2
+    return asyncio.run(_projections(settings, args.action, args.name))
 
 
-async def _projections(settings: Settings, action: str) -> int:
+async def _projections(settings: Settings, action: str, name: str | None) -> int:
     from harbour.eventstore.projections import ProjectionRunner
-    from harbour.runtime.projections import all_projections
     from harbour.runtime.server import open_runtime, system_clock
 
     with database_url(settings) as url:
         runtime = await open_runtime(_with_url(settings, url))
         runner = ProjectionRunner(runtime.store, clock=system_clock)
-        status = 0
         try:
-            for projection in all_projections():
-                if action == "rebuild":
-                    count = await runner.rebuild(projection)
-                    print(f"{projection.name}: rebuilt from {count} events")
-                else:
-                    await runner.catch_up(projection)
-                    differences = await runner.verify(projection)
-                    for d in differences:
-                        print(
-                            f"{projection.name}.{d.table}: {d.only_live} rows only live, "
-                            f"{d.only_rebuilt} only in the rebuild"
-                        )
-                    print(f"{projection.name}: {'DIFFERS' if differences else 'matches a rebuild'}")
-                    status |= bool(differences)
-            if action == "verify":
-                status |= await _trial_balance(runtime)
+            if action == "status":
+                return await _projection_status(runner)
+            if action == "retry":
+                return await _retry_projection(runner, name or "")
+            if action == "rebuild":
+                return await _rebuild_projections(runner)
+            return await _verify_projections(runner) | await _trial_balance(runtime)
         finally:
             await runtime.database.close()
+
+
+async def _rebuild_projections(runner: ProjectionRunner) -> int:
+    from harbour.runtime.projections import all_projections
+
+    status = 0
+    for projection in all_projections():
+        count = await runner.rebuild(projection)
+        print(f"{projection.name}: rebuilt from {count} events")
+        status |= _report_quarantine(await runner.status(projection))
     return status
+
+
+async def _verify_projections(runner: ProjectionRunner) -> int:
+    """Each read model: how far behind the feed it was before this check (a stalled projector
+    shows here: the check then catches the tables up itself), whether poison stopped it, and
+    whether its tables equal a fresh rebuild."""
+    from harbour.runtime.projections import all_projections
+
+    status = 0
+    for projection in all_projections():
+        before = await runner.status(projection)
+        print(f"{projection.name}: {before.behind} events behind the feed before this check")
+        await runner.catch_up(projection)
+        status |= _report_quarantine(await runner.status(projection))
+        differences = await runner.verify(projection)
+        for d in differences:
+            print(
+                f"{projection.name}.{d.table}: {d.only_live} rows only live, "
+                f"{d.only_rebuilt} only in the rebuild"
+            )
+        print(f"{projection.name}: {'DIFFERS' if differences else 'matches a rebuild'}")
+        status |= bool(differences)
+    return status
+
+
+def _report_quarantine(status: ProjectionStatus) -> int:
+    """Print a quarantined projection's poison; 1 when it is quarantined."""
+    if not status.quarantined or status.poison is None:
+        return 0
+    print(
+        f"{status.name}: QUARANTINED at {status.poison.describe()} "
+        f"(since {status.poison.since:%Y-%m-%d %H:%M:%S%z}); "
+        f"after a fix: harbour projections retry {status.name}"
+    )
+    return 1
+
+
+async def _projection_status(runner: ProjectionRunner) -> int:
+    """Every projection and follower: checkpoint, lag, and any poison. 1 if one is stopped."""
+    from harbour.runtime.projections import all_projections
+
+    status = 0
+    for found in await runner.statuses(p.name for p in all_projections()):
+        line = f"{found.name}: checkpoint {found.checkpoint}, {found.behind} events behind"
+        poison = found.poison
+        if found.quarantined and poison is not None:
+            line += f", QUARANTINED at {poison.describe()}"
+            status = 1
+        elif found.skipped and poison is not None:
+            line += f", skipped {found.skipped} poison event(s), the last at {poison.describe()}"
+        elif poison is not None:
+            line += f", released; last poison at {poison.describe()}"
+        print(line)
+    return status
+
+
+async def _retry_projection(runner: ProjectionRunner, name: str) -> int:
+    """Release a quarantined projection and catch it up: it goes past its poison (fixed), or
+    stops at it again."""
+    from harbour.runtime.projections import all_projections
+
+    known = {p.name: p for p in all_projections()}
+    released = await runner.release(name)
+    projection = known.get(name)
+    if projection is None:
+        print(f"{name}: {'released' if released else 'not quarantined'} (not a read model here)")
+        return 0 if released else 1
+    if not released:
+        print(f"{name}: not quarantined")
+    await runner.catch_up(projection)
+    after = await runner.status(projection)
+    if _report_quarantine(after):
+        return 1
+    print(f"{name}: running, checkpoint {after.checkpoint}, {after.behind} events behind")
+    return 0
 
 
 async def _trial_balance(runtime: object) -> int:
@@ -273,8 +355,11 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("service", choices=SERVICES)
     commands.add_parser("migrate", help="bring the schema to the latest revision")
     commands.add_parser("project", help="keep every read model caught up with the feed")
-    projections = commands.add_parser("projections", help="rebuild or verify read models")
-    projections.add_argument("action", choices=("rebuild", "verify"))
+    projections = commands.add_parser(
+        "projections", help="rebuild, verify, list or release read models"
+    )
+    projections.add_argument("action", choices=("rebuild", "verify", "status", "retry"))
+    projections.add_argument("name", nargs="?", help="the projection to retry")
     audit = commands.add_parser("audit", help="verify, replay or export history")
     audit.add_argument("action", choices=("verify", "replay", "export"))
     audit.add_argument("--stream", help="one stream, e.g. account-C1")

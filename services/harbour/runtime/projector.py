@@ -7,6 +7,12 @@ fallback; reports lag (events behind the head) in its log.
 The following loop is supervised (harbour.runtime.supervisor): a PostgreSQL restart or a
 dropped LISTEN connection restarts it with backoff on a new connection, and it carries on
 from the stored checkpoints — the process never exits for it.
+
+Nor for a malformed event: the read model that cannot apply it is quarantined at it (see
+harbour.eventstore.projections) and every other one goes on, so the loop never crash-loops on
+poison. The projector has no gRPC server; it logs every quarantine when it happens and again
+in its report every REPORT_SECONDS (with each read model's lag), and
+``harbour projections status`` shows the same.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from harbour.runtime.supervisor import Heartbeat, Loop, LoopBody, Supervisor
 
 log = logging.getLogger("harbour.projector")
 POLL_SECONDS = 1.0
+REPORT_SECONDS = 60.0
 
 
 def read_model_loop(
@@ -34,6 +41,8 @@ def read_model_loop(
 
     async def follow(heartbeat: Heartbeat) -> None:
         runner = ProjectionRunner(runtime.store, clock=runtime.clock)
+        clock = asyncio.get_running_loop().time
+        report_at = clock()
         # LISTEN before the first read, so no wake-up between a read and the wait is lost.
         async with FeedListener.for_database(runtime.database, pace=pace) as listener:
             while True:
@@ -42,9 +51,28 @@ def read_model_loop(
                 if applied:
                     log.debug("read models took %d events", applied)
                 heartbeat()
+                if clock() >= report_at:
+                    await report(runner, projections)
+                    report_at = clock() + REPORT_SECONDS
                 await listener.wait(POLL_SECONDS)
 
     return follow
+
+
+async def report(runner: ProjectionRunner, projections: Sequence[Projection]) -> None:
+    """Log each read model's lag, and loudly every one stopped at poison."""
+    statuses = await runner.statuses([p.name for p in projections], only=True)
+    for status in statuses:
+        if status.quarantined and status.poison is not None:
+            log.error(
+                "%s is QUARANTINED at %s (%d events behind); after a fix: "
+                "harbour projections retry %s",
+                status.name,
+                status.poison.describe(),
+                status.behind,
+                status.name,
+            )
+    log.info("read models behind the feed: %s", ", ".join(f"{s.name} {s.behind}" for s in statuses))
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -> None:
