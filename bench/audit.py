@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
+from bench.audit_state import state_rows
 from bench.common import Report, Row, Target, embedded_server, environment, fresh_database
 from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
@@ -77,6 +78,8 @@ def main() -> None:
                 note="intact" if intact else "BROKEN",
             )
         )
+        # State rebuilt from raw events and decisions re-derived (harbour.audit).
+        report.rows += asyncio.run(state_rows(fresh_database(admin, "bench_audit_state")))
         report.targets = [Target("chains intact", float(intact), 1.0, "")]
     print(report.markdown())
     report.save("audit")

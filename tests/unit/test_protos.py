@@ -175,7 +175,16 @@ def test_audit_service_shape() -> None:
     service = audit_pb2.DESCRIPTOR.services_by_name["AuditService"]
     assert service.full_name == "harbour.api.v1.AuditService"
     methods = {m.name: m for m in service.methods}
-    assert set(methods) == {"ReadStream", "VerifyStream", "VerifyAll", "Subscribe"}
+    assert set(methods) == {
+        "ReadStream",
+        "VerifyStream",
+        "VerifyAll",
+        "Subscribe",
+        "CreateCheckpoint",
+        "VerifyAgainstCheckpoint",
+        "ReplayState",
+        "RederiveDecisions",
+    }
     for name, method in methods.items():
         assert method.input_type.name == f"{name}Request"
         assert method.output_type.name == f"{name}Response"

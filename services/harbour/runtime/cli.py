@@ -8,6 +8,10 @@ harbour projections retry NAME   release a quarantined projection and catch it u
 harbour audit verify [--stream ID] [--file EXPORT]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N]
 harbour audit export --out FILE
+harbour audit keygen --out KEYFILE | checkpoint --out FILE [--key KEYFILE]
+harbour audit verify --against CHECKPOINT [--public-key PUBFILE]
+harbour audit replay --stream ID [--as-of ISO-8601 | --position N] --state
+harbour audit rederive [--stream ID]
 """
 
 from __future__ import annotations
@@ -333,12 +337,20 @@ async def _trial_balance(runtime: object) -> int:
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
-    from harbour.runtime import audit_cli
+    from harbour.runtime import audit_cli, audit_proofs_cli
 
+    if args.action == "keygen":
+        if not args.out:
+            print("harbour audit keygen needs --out KEYFILE", file=sys.stderr)
+            return 2
+        return audit_proofs_cli.keygen(Path(args.out))
     if args.action == "verify" and args.file:
         return audit_cli.verify_export(Path(args.file))
+    # Anchored checkpoints, rebuilt state and re-derived decisions (harbour.audit).
+    proofs = args.action in ("checkpoint", "rederive") or args.against or args.state
+    run = audit_proofs_cli.run if proofs else audit_cli.run
     with database_url(settings) as url:
-        return asyncio.run(audit_cli.run(_with_url(settings, url), args))
+        return asyncio.run(run(_with_url(settings, url), args))
 
 
 def _with_url(settings: Settings, url: str) -> Settings:
@@ -361,12 +373,20 @@ def parser() -> argparse.ArgumentParser:
     projections.add_argument("action", choices=("rebuild", "verify", "status", "retry"))
     projections.add_argument("name", nargs="?", help="the projection to retry")
     audit = commands.add_parser("audit", help="verify, replay or export history")
-    audit.add_argument("action", choices=("verify", "replay", "export"))
+    audit.add_argument(
+        "action", choices=("verify", "replay", "export", "checkpoint", "keygen", "rederive")
+    )
     audit.add_argument("--stream", help="one stream, e.g. account-C1")
     audit.add_argument("--as-of", type=datetime.fromisoformat, help="ISO-8601 instant")
     audit.add_argument("--position", type=int, help="global position")
     audit.add_argument("--file", help="verify an export file instead of the database")
     audit.add_argument("--out", help="export destination (JSON lines)")
+    audit.add_argument("--key", help="checkpoint: the Ed25519 signing key (PEM)")
+    audit.add_argument("--against", help="verify: a signed checkpoint to hold the store to")
+    audit.add_argument("--public-key", help="verify --against: the signer's public key (PEM)")
+    audit.add_argument(
+        "--state", action="store_true", help="replay: the state rebuilt, not the raw events"
+    )
     return root
 
 

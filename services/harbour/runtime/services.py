@@ -70,7 +70,12 @@ def _register(
     if service == "audit":
         from harbour.audit.service import register
 
-        audit: tuple[str, ...] = register(server, runtime.store)
+        audit: tuple[str, ...] = register(
+            server,
+            runtime.store,
+            clock=runtime.clock,
+            signing_key_path=runtime.settings.audit_signing_key,
+        )
         return audit, ()
     raise ValueError(f"unknown service {service!r}")
 

@@ -24,6 +24,8 @@ HARBOUR_STATE_CACHE       stream states a process keeps in memory, least recentl
 HARBOUR_FOLLOW_PACE_MS    least time between two rounds of a feed follower (the projector,
                           the risk monitor), default 50: under load each round takes the
                           events of many commits in one page instead of one round per commit
+HARBOUR_AUDIT_SIGNING_KEY path of the Ed25519 private key (PEM, `harbour audit keygen`) that
+                          signs audit checkpoints; unset: the AuditService signs none
 HARBOUR_LOG_LEVEL         logging level (default INFO)
 """
 
@@ -66,6 +68,7 @@ class Settings:
     snapshot_key: str | None = field(default=None, repr=False)
     state_cache: int = 200_000
     follow_pace_ms: int = 50
+    audit_signing_key: Path | None = None
     log_level: str = "INFO"
 
     @classmethod
@@ -95,6 +98,7 @@ class Settings:
             snapshot_key=_snapshot_key(get("SNAPSHOT_KEY")),
             state_cache=_int(get("STATE_CACHE"), "STATE_CACHE", defaults.state_cache),
             follow_pace_ms=_int(get("FOLLOW_PACE_MS"), "FOLLOW_PACE_MS", defaults.follow_pace_ms),
+            audit_signing_key=Path(key) if (key := get("AUDIT_SIGNING_KEY")) else None,
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
         )
 

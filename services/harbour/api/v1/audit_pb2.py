@@ -22,34 +22,55 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from harbour.api.v1 import common_pb2 as harbour_dot_api_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aharbour/api/v1/audit.proto\x12\x0eharbour.api.v1\x1a\x1bharbour/api/v1/common.proto\"h\n\x11ReadStreamRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x15\n\rafter_version\x18\x02 \x01(\x03\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x16\n\x0eup_to_position\x18\x04 \x01(\x03\"[\n\x12ReadStreamResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.harbour.api.v1.RecordedEvent\x12\x16\n\x0estream_version\x18\x02 \x01(\x03\"(\n\x13VerifyStreamRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\"R\n\nChainBreak\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"j\n\x14VerifyStreamResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_checked\x18\x02 \x01(\x03\x12*\n\x06\x62reaks\x18\x03 \x03(\x0b\x32\x1a.harbour.api.v1.ChainBreak\"*\n\x10VerifyAllRequest\x12\x16\n\x0eup_to_position\x18\x01 \x01(\x03\"\x80\x01\n\x11VerifyAllResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_checked\x18\x02 \x01(\x03\x12\x17\n\x0fstreams_checked\x18\x03 \x01(\x03\x12*\n\x06\x62reaks\x18\x04 \x03(\x0b\x32\x1a.harbour.api.v1.ChainBreak\"U\n\x10SubscribeRequest\x12-\n\x05\x61\x66ter\x18\x01 \x01(\x0b\x32\x1e.harbour.api.v1.FeedCheckpoint\x12\x12\n\nmax_events\x18\x02 \x01(\x05\"u\n\x11SubscribeResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.harbour.api.v1.RecordedEvent\x12\x32\n\ncheckpoint\x18\x02 \x01(\x0b\x32\x1e.harbour.api.v1.FeedCheckpoint2\xe4\x02\n\x0c\x41uditService\x12S\n\nReadStream\x12!.harbour.api.v1.ReadStreamRequest\x1a\".harbour.api.v1.ReadStreamResponse\x12Y\n\x0cVerifyStream\x12#.harbour.api.v1.VerifyStreamRequest\x1a$.harbour.api.v1.VerifyStreamResponse\x12P\n\tVerifyAll\x12 .harbour.api.v1.VerifyAllRequest\x1a!.harbour.api.v1.VerifyAllResponse\x12R\n\tSubscribe\x12 .harbour.api.v1.SubscribeRequest\x1a!.harbour.api.v1.SubscribeResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1aharbour/api/v1/audit.proto\x12\x0eharbour.api.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1bharbour/api/v1/common.proto\"h\n\x11ReadStreamRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x15\n\rafter_version\x18\x02 \x01(\x03\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x16\n\x0eup_to_position\x18\x04 \x01(\x03\"[\n\x12ReadStreamResponse\x12-\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1d.harbour.api.v1.RecordedEvent\x12\x16\n\x0estream_version\x18\x02 \x01(\x03\"(\n\x13VerifyStreamRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\"R\n\nChainBreak\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x0e\n\x06reason\x18\x04 \x01(\t\"j\n\x14VerifyStreamResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_checked\x18\x02 \x01(\x03\x12*\n\x06\x62reaks\x18\x03 \x03(\x0b\x32\x1a.harbour.api.v1.ChainBreak\"*\n\x10VerifyAllRequest\x12\x16\n\x0eup_to_position\x18\x01 \x01(\x03\"\x80\x01\n\x11VerifyAllResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12\x16\n\x0e\x65vents_checked\x18\x02 \x01(\x03\x12\x17\n\x0fstreams_checked\x18\x03 \x01(\x03\x12*\n\x06\x62reaks\x18\x04 \x03(\x0b\x32\x1a.harbour.api.v1.ChainBreak\"U\n\x10SubscribeRequest\x12-\n\x05\x61\x66ter\x18\x01 \x01(\x0b\x32\x1e.harbour.api.v1.FeedCheckpoint\x12\x12\n\nmax_events\x18\x02 \x01(\x05\"u\n\x11SubscribeResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.harbour.api.v1.RecordedEvent\x12\x32\n\ncheckpoint\x18\x02 \x01(\x0b\x32\x1e.harbour.api.v1.FeedCheckpoint\"\x19\n\x17\x43reateCheckpointRequest\"\x82\x01\n\x18\x43reateCheckpointResponse\x12\x17\n\x0f\x63heckpoint_json\x18\x01 \x01(\t\x12\x13\n\x0bmerkle_root\x18\x02 \x01(\t\x12\x17\n\x0fglobal_position\x18\x03 \x01(\x03\x12\x0f\n\x07streams\x18\x04 \x01(\x03\x12\x0e\n\x06key_id\x18\x05 \x01(\t\"Q\n\x1eVerifyAgainstCheckpointRequest\x12\x17\n\x0f\x63heckpoint_json\x18\x01 \x01(\t\x12\x16\n\x0epublic_key_pem\x18\x02 \x01(\t\"`\n\x0b\x41nchorBreak\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08\x65xpected\x18\x04 \x01(\t\x12\r\n\x05\x66ound\x18\x05 \x01(\t\"\xb8\x01\n\x1fVerifyAgainstCheckpointResponse\x12\x0e\n\x06intact\x18\x01 \x01(\x08\x12+\n\x06\x62reaks\x18\x02 \x03(\x0b\x32\x1b.harbour.api.v1.AnchorBreak\x12\x17\n\x0fstreams_checked\x18\x03 \x01(\x03\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x16\n\x0esigner_trusted\x18\x05 \x01(\x08\x12\x17\n\x0fglobal_position\x18\x06 \x01(\x03\"j\n\x12ReplayStateRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\x12)\n\x05\x61s_of\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0eup_to_position\x18\x03 \x01(\x03\"\xb5\x01\n\x13ReplayStateResponse\x12\x12\n\nstate_json\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x10\n\x08position\x18\x04 \x01(\x03\x12\x17\n\x0f\x65vents_replayed\x18\x05 \x01(\x03\x12\x14\n\x0c\x63hain_intact\x18\x06 \x01(\x08\x12*\n\x06\x62reaks\x18\x07 \x03(\x0b\x32\x1a.harbour.api.v1.ChainBreak\"-\n\x18RederiveDecisionsRequest\x12\x11\n\tstream_id\x18\x01 \x01(\t\"o\n\x13\x44\x65\x63isionDiscrepancy\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x11\n\tstream_id\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\x03\x12\x12\n\nevent_type\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\x87\x01\n\x19RederiveDecisionsResponse\x12\x19\n\x11\x64\x65\x63isions_checked\x18\x01 \x01(\x03\x12\x13\n\x0b\x65vents_read\x18\x02 \x01(\x03\x12:\n\rdiscrepancies\x18\x03 \x03(\x0b\x32#.harbour.api.v1.DecisionDiscrepancy2\x89\x06\n\x0c\x41uditService\x12S\n\nReadStream\x12!.harbour.api.v1.ReadStreamRequest\x1a\".harbour.api.v1.ReadStreamResponse\x12Y\n\x0cVerifyStream\x12#.harbour.api.v1.VerifyStreamRequest\x1a$.harbour.api.v1.VerifyStreamResponse\x12P\n\tVerifyAll\x12 .harbour.api.v1.VerifyAllRequest\x1a!.harbour.api.v1.VerifyAllResponse\x12R\n\tSubscribe\x12 .harbour.api.v1.SubscribeRequest\x1a!.harbour.api.v1.SubscribeResponse0\x01\x12\x65\n\x10\x43reateCheckpoint\x12\'.harbour.api.v1.CreateCheckpointRequest\x1a(.harbour.api.v1.CreateCheckpointResponse\x12z\n\x17VerifyAgainstCheckpoint\x12..harbour.api.v1.VerifyAgainstCheckpointRequest\x1a/.harbour.api.v1.VerifyAgainstCheckpointResponse\x12V\n\x0bReplayState\x12\".harbour.api.v1.ReplayStateRequest\x1a#.harbour.api.v1.ReplayStateResponse\x12h\n\x11RederiveDecisions\x12(.harbour.api.v1.RederiveDecisionsRequest\x1a).harbour.api.v1.RederiveDecisionsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'harbour.api.v1.audit_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_READSTREAMREQUEST']._serialized_start=75
-  _globals['_READSTREAMREQUEST']._serialized_end=179
-  _globals['_READSTREAMRESPONSE']._serialized_start=181
-  _globals['_READSTREAMRESPONSE']._serialized_end=272
-  _globals['_VERIFYSTREAMREQUEST']._serialized_start=274
-  _globals['_VERIFYSTREAMREQUEST']._serialized_end=314
-  _globals['_CHAINBREAK']._serialized_start=316
-  _globals['_CHAINBREAK']._serialized_end=398
-  _globals['_VERIFYSTREAMRESPONSE']._serialized_start=400
-  _globals['_VERIFYSTREAMRESPONSE']._serialized_end=506
-  _globals['_VERIFYALLREQUEST']._serialized_start=508
-  _globals['_VERIFYALLREQUEST']._serialized_end=550
-  _globals['_VERIFYALLRESPONSE']._serialized_start=553
-  _globals['_VERIFYALLRESPONSE']._serialized_end=681
-  _globals['_SUBSCRIBEREQUEST']._serialized_start=683
-  _globals['_SUBSCRIBEREQUEST']._serialized_end=768
-  _globals['_SUBSCRIBERESPONSE']._serialized_start=770
-  _globals['_SUBSCRIBERESPONSE']._serialized_end=887
-  _globals['_AUDITSERVICE']._serialized_start=890
-  _globals['_AUDITSERVICE']._serialized_end=1246
+  _globals['_READSTREAMREQUEST']._serialized_start=108
+  _globals['_READSTREAMREQUEST']._serialized_end=212
+  _globals['_READSTREAMRESPONSE']._serialized_start=214
+  _globals['_READSTREAMRESPONSE']._serialized_end=305
+  _globals['_VERIFYSTREAMREQUEST']._serialized_start=307
+  _globals['_VERIFYSTREAMREQUEST']._serialized_end=347
+  _globals['_CHAINBREAK']._serialized_start=349
+  _globals['_CHAINBREAK']._serialized_end=431
+  _globals['_VERIFYSTREAMRESPONSE']._serialized_start=433
+  _globals['_VERIFYSTREAMRESPONSE']._serialized_end=539
+  _globals['_VERIFYALLREQUEST']._serialized_start=541
+  _globals['_VERIFYALLREQUEST']._serialized_end=583
+  _globals['_VERIFYALLRESPONSE']._serialized_start=586
+  _globals['_VERIFYALLRESPONSE']._serialized_end=714
+  _globals['_SUBSCRIBEREQUEST']._serialized_start=716
+  _globals['_SUBSCRIBEREQUEST']._serialized_end=801
+  _globals['_SUBSCRIBERESPONSE']._serialized_start=803
+  _globals['_SUBSCRIBERESPONSE']._serialized_end=920
+  _globals['_CREATECHECKPOINTREQUEST']._serialized_start=922
+  _globals['_CREATECHECKPOINTREQUEST']._serialized_end=947
+  _globals['_CREATECHECKPOINTRESPONSE']._serialized_start=950
+  _globals['_CREATECHECKPOINTRESPONSE']._serialized_end=1080
+  _globals['_VERIFYAGAINSTCHECKPOINTREQUEST']._serialized_start=1082
+  _globals['_VERIFYAGAINSTCHECKPOINTREQUEST']._serialized_end=1163
+  _globals['_ANCHORBREAK']._serialized_start=1165
+  _globals['_ANCHORBREAK']._serialized_end=1261
+  _globals['_VERIFYAGAINSTCHECKPOINTRESPONSE']._serialized_start=1264
+  _globals['_VERIFYAGAINSTCHECKPOINTRESPONSE']._serialized_end=1448
+  _globals['_REPLAYSTATEREQUEST']._serialized_start=1450
+  _globals['_REPLAYSTATEREQUEST']._serialized_end=1556
+  _globals['_REPLAYSTATERESPONSE']._serialized_start=1559
+  _globals['_REPLAYSTATERESPONSE']._serialized_end=1740
+  _globals['_REDERIVEDECISIONSREQUEST']._serialized_start=1742
+  _globals['_REDERIVEDECISIONSREQUEST']._serialized_end=1787
+  _globals['_DECISIONDISCREPANCY']._serialized_start=1789
+  _globals['_DECISIONDISCREPANCY']._serialized_end=1900
+  _globals['_REDERIVEDECISIONSRESPONSE']._serialized_start=1903
+  _globals['_REDERIVEDECISIONSRESPONSE']._serialized_end=2038
+  _globals['_AUDITSERVICE']._serialized_start=2041
+  _globals['_AUDITSERVICE']._serialized_end=2818
 # @@protoc_insertion_point(module_scope)

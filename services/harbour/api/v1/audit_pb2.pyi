@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from harbour.api.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -88,3 +91,117 @@ class SubscribeResponse(_message.Message):
     event: _common_pb2.RecordedEvent
     checkpoint: _common_pb2.FeedCheckpoint
     def __init__(self, event: _Optional[_Union[_common_pb2.RecordedEvent, _Mapping]] = ..., checkpoint: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ...) -> None: ...
+
+class CreateCheckpointRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CreateCheckpointResponse(_message.Message):
+    __slots__ = ("checkpoint_json", "merkle_root", "global_position", "streams", "key_id")
+    CHECKPOINT_JSON_FIELD_NUMBER: _ClassVar[int]
+    MERKLE_ROOT_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_POSITION_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    checkpoint_json: str
+    merkle_root: str
+    global_position: int
+    streams: int
+    key_id: str
+    def __init__(self, checkpoint_json: _Optional[str] = ..., merkle_root: _Optional[str] = ..., global_position: _Optional[int] = ..., streams: _Optional[int] = ..., key_id: _Optional[str] = ...) -> None: ...
+
+class VerifyAgainstCheckpointRequest(_message.Message):
+    __slots__ = ("checkpoint_json", "public_key_pem")
+    CHECKPOINT_JSON_FIELD_NUMBER: _ClassVar[int]
+    PUBLIC_KEY_PEM_FIELD_NUMBER: _ClassVar[int]
+    checkpoint_json: str
+    public_key_pem: str
+    def __init__(self, checkpoint_json: _Optional[str] = ..., public_key_pem: _Optional[str] = ...) -> None: ...
+
+class AnchorBreak(_message.Message):
+    __slots__ = ("stream_id", "version", "kind", "expected", "found")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_FIELD_NUMBER: _ClassVar[int]
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    version: int
+    kind: str
+    expected: str
+    found: str
+    def __init__(self, stream_id: _Optional[str] = ..., version: _Optional[int] = ..., kind: _Optional[str] = ..., expected: _Optional[str] = ..., found: _Optional[str] = ...) -> None: ...
+
+class VerifyAgainstCheckpointResponse(_message.Message):
+    __slots__ = ("intact", "breaks", "streams_checked", "key_id", "signer_trusted", "global_position")
+    INTACT_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_FIELD_NUMBER: _ClassVar[int]
+    STREAMS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    SIGNER_TRUSTED_FIELD_NUMBER: _ClassVar[int]
+    GLOBAL_POSITION_FIELD_NUMBER: _ClassVar[int]
+    intact: bool
+    breaks: _containers.RepeatedCompositeFieldContainer[AnchorBreak]
+    streams_checked: int
+    key_id: str
+    signer_trusted: bool
+    global_position: int
+    def __init__(self, intact: _Optional[bool] = ..., breaks: _Optional[_Iterable[_Union[AnchorBreak, _Mapping]]] = ..., streams_checked: _Optional[int] = ..., key_id: _Optional[str] = ..., signer_trusted: _Optional[bool] = ..., global_position: _Optional[int] = ...) -> None: ...
+
+class ReplayStateRequest(_message.Message):
+    __slots__ = ("stream_id", "as_of", "up_to_position")
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    UP_TO_POSITION_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    as_of: _timestamp_pb2.Timestamp
+    up_to_position: int
+    def __init__(self, stream_id: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., up_to_position: _Optional[int] = ...) -> None: ...
+
+class ReplayStateResponse(_message.Message):
+    __slots__ = ("state_json", "kind", "version", "position", "events_replayed", "chain_intact", "breaks")
+    STATE_JSON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    CHAIN_INTACT_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_FIELD_NUMBER: _ClassVar[int]
+    state_json: str
+    kind: str
+    version: int
+    position: int
+    events_replayed: int
+    chain_intact: bool
+    breaks: _containers.RepeatedCompositeFieldContainer[ChainBreak]
+    def __init__(self, state_json: _Optional[str] = ..., kind: _Optional[str] = ..., version: _Optional[int] = ..., position: _Optional[int] = ..., events_replayed: _Optional[int] = ..., chain_intact: _Optional[bool] = ..., breaks: _Optional[_Iterable[_Union[ChainBreak, _Mapping]]] = ...) -> None: ...
+
+class RederiveDecisionsRequest(_message.Message):
+    __slots__ = ("stream_id",)
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    stream_id: str
+    def __init__(self, stream_id: _Optional[str] = ...) -> None: ...
+
+class DecisionDiscrepancy(_message.Message):
+    __slots__ = ("position", "stream_id", "version", "event_type", "reason")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    STREAM_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    stream_id: str
+    version: int
+    event_type: str
+    reason: str
+    def __init__(self, position: _Optional[int] = ..., stream_id: _Optional[str] = ..., version: _Optional[int] = ..., event_type: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RederiveDecisionsResponse(_message.Message):
+    __slots__ = ("decisions_checked", "events_read", "discrepancies")
+    DECISIONS_CHECKED_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_READ_FIELD_NUMBER: _ClassVar[int]
+    DISCREPANCIES_FIELD_NUMBER: _ClassVar[int]
+    decisions_checked: int
+    events_read: int
+    discrepancies: _containers.RepeatedCompositeFieldContainer[DecisionDiscrepancy]
+    def __init__(self, decisions_checked: _Optional[int] = ..., events_read: _Optional[int] = ..., discrepancies: _Optional[_Iterable[_Union[DecisionDiscrepancy, _Mapping]]] = ...) -> None: ...

@@ -55,6 +55,26 @@ class AuditServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.SubscribeRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.SubscribeResponse.FromString,
                 _registered_method=True)
+        self.CreateCheckpoint = channel.unary_unary(
+                '/harbour.api.v1.AuditService/CreateCheckpoint',
+                request_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.CreateCheckpointRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.CreateCheckpointResponse.FromString,
+                _registered_method=True)
+        self.VerifyAgainstCheckpoint = channel.unary_unary(
+                '/harbour.api.v1.AuditService/VerifyAgainstCheckpoint',
+                request_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.VerifyAgainstCheckpointRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.VerifyAgainstCheckpointResponse.FromString,
+                _registered_method=True)
+        self.ReplayState = channel.unary_unary(
+                '/harbour.api.v1.AuditService/ReplayState',
+                request_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.ReplayStateRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.ReplayStateResponse.FromString,
+                _registered_method=True)
+        self.RederiveDecisions = channel.unary_unary(
+                '/harbour.api.v1.AuditService/RederiveDecisions',
+                request_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.RederiveDecisionsRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.RederiveDecisionsResponse.FromString,
+                _registered_method=True)
 
 
 class AuditServiceServicer:
@@ -90,6 +110,45 @@ class AuditServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateCheckpoint(self, request, context):
+        """Signs a checkpoint of every stream head (stream id, version, chain hash), the newest
+        global position and a Merkle root over the heads, with the server's Ed25519 key
+        (HARBOUR_AUDIT_SIGNING_KEY). Keep the document outside the database: it is the anchor a
+        later VerifyAgainstCheckpoint holds the store to. FAILED_PRECONDITION
+        (`audit_signing_key_missing`) when the server has no key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyAgainstCheckpoint(self, request, context):
+        """Checks a checkpoint's signature and Merkle root, then reports every checkpointed head the
+        store no longer holds: a truncated stream, a rewritten chain, a missing stream. Streams
+        created or extended since are fine. INVALID_ARGUMENT (`checkpoint_refused`) for a
+        document that is malformed, altered after signing or signed by another key.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReplayState(self, request, context):
+        """Rebuilds a stream's state as of an instant and/or a global position from its raw events
+        (no snapshot, no read model), verifying its hash chain on the way: a margin account, the
+        collateral policy, a price stream or the broker's exposure.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RederiveDecisions(self, request, context):
+        """Re-decides every recorded decision (advances, warnings, margin calls, forced sales and
+        their completion, liquidation fills, interest accruals) from the policy version and
+        prices it recorded, and reports each that does not re-derive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AuditServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -112,6 +171,26 @@ def add_AuditServiceServicer_to_server(servicer, server):
                     servicer.Subscribe,
                     request_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.SubscribeRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.SubscribeResponse.SerializeToString,
+            ),
+            'CreateCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateCheckpoint,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.CreateCheckpointRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.CreateCheckpointResponse.SerializeToString,
+            ),
+            'VerifyAgainstCheckpoint': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyAgainstCheckpoint,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.VerifyAgainstCheckpointRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.VerifyAgainstCheckpointResponse.SerializeToString,
+            ),
+            'ReplayState': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReplayState,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.ReplayStateRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.ReplayStateResponse.SerializeToString,
+            ),
+            'RederiveDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.RederiveDecisions,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_audit__pb2.RederiveDecisionsRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_audit__pb2.RederiveDecisionsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -223,6 +302,114 @@ class AuditService:
             '/harbour.api.v1.AuditService/Subscribe',
             harbour_dot_api_dot_v1_dot_audit__pb2.SubscribeRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_audit__pb2.SubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AuditService/CreateCheckpoint',
+            harbour_dot_api_dot_v1_dot_audit__pb2.CreateCheckpointRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_audit__pb2.CreateCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyAgainstCheckpoint(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AuditService/VerifyAgainstCheckpoint',
+            harbour_dot_api_dot_v1_dot_audit__pb2.VerifyAgainstCheckpointRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_audit__pb2.VerifyAgainstCheckpointResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReplayState(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AuditService/ReplayState',
+            harbour_dot_api_dot_v1_dot_audit__pb2.ReplayStateRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_audit__pb2.ReplayStateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RederiveDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AuditService/RederiveDecisions',
+            harbour_dot_api_dot_v1_dot_audit__pb2.RederiveDecisionsRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_audit__pb2.RederiveDecisionsResponse.FromString,
             options,
             channel_credentials,
             insecure,
