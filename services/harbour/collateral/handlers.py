@@ -3,7 +3,9 @@
 Prices, policy changes and market closures go through the shared runner (load -> decide ->
 append on ``price-<ASSET>``, ``policy-collateral`` and ``calendar-HKEX``). A single valuation
 reads the account, the prices and the policy from their streams; a batch reads holdings from
-the ``balances`` read model in one query and says which feed position it reflects.
+the ``balances`` read model a page at a time (one query each) and says which feed position each
+page reflects, yielding the event loop between pages: a batch of 100,000 accounts is a hundred
+short steps, not one long stall of every other caller.
 
 The price-feed watchdog (:meth:`CollateralHandlers.alert_stale_feeds`, run in a loop by
 :func:`watch_price_feeds`) appends ``PriceFeedStale`` to a silent feed's price stream. Its
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from harbour.accounts.schema import balances
 from harbour.collateral.domain import (
@@ -49,7 +52,7 @@ from harbour.kinds import (
 from harbour.ledger import events as ev
 from harbour.ledger.calendar import MarketCalendar, calendar_stream
 from harbour.ledger.errors import AccountNotFound
-from harbour.ledger.policy import POLICY_STREAM
+from harbour.ledger.policy import POLICY_STREAM, CollateralPolicy
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
 from harbour.ledger.prices import PriceTrack, price_stream
 from harbour.ledger.valuation import Holdings, Valuation, holdings_of, value_accounts
@@ -59,6 +62,8 @@ WATCHDOG_METADATA = {"actor": "price-feed-watchdog", "service": "collateral"}
 # Seconds between two rounds of the watchdog: well inside the 120 s staleness window.
 WATCHDOG_SECONDS = 5.0
 HELD_KINDS = frozenset({"cash", "custody"})
+# Accounts valued per step of a batch: one balances query, one valuation, one response message.
+VALUATION_PAGE = 250
 OWED_KINDS = frozenset(CLIENT_ACCOUNT_KINDS) - HELD_KINDS
 
 
@@ -217,22 +222,43 @@ class CollateralHandlers:
         policy, prices = await market(self.runner, now, [*holdings.assets, *holdings.debt])
         return value_accounts([holdings], prices, policy, now)[0], version
 
-    async def value_many(self, client_ids: Sequence[str]) -> tuple[list[Valuation], int]:
-        """Many accounts (every client with a balance when ``client_ids`` is empty), from the
-        balances read model; returns the valuations and the feed position they reflect."""
-        holdings, position = await self._holdings(client_ids)
-        codes = {code for h in holdings for code in (*h.assets, *h.debt)}
+    async def value_pages(
+        self, client_ids: Sequence[str], *, page: int = VALUATION_PAGE
+    ) -> AsyncIterator[tuple[list[Valuation], int]]:
+        """Many accounts (every client with a balance when ``client_ids`` is empty), ``page``
+        at a time, from the balances read model: yields each page's valuations and the feed
+        position its holdings reflect (at least one page, empty when there is no client).
+        Every page is valued as of one instant, against the policy and prices read once."""
+        clients = list(client_ids) if client_ids else await self._clients_with_balances()
         now = self._clock()
-        policy, prices = await market(self.runner, now, codes)
-        return value_accounts(holdings, prices, policy, now), position
+        policy: CollateralPolicy | None = None
+        prices: dict[str, ev.PricePoint] = {}
+        priced: set[str] = set()
+        for start in range(0, max(len(clients), 1), page):
+            holdings, position = await self._holdings(clients[start : start + page])
+            codes = {code for h in holdings for code in (*h.assets, *h.debt)} - priced
+            if policy is None or codes:
+                in_force, fresh = await market(self.runner, now, codes)
+                policy = policy or in_force
+                prices.update(fresh)
+                priced |= codes
+            yield value_accounts(holdings, prices, policy, now), position
+            await asyncio.sleep(0)  # the next page after other callers had their turn
 
-    async def _holdings(self, client_ids: Sequence[str]) -> tuple[list[Holdings], int]:
-        query = sa.select(balances.c.ledger_account, balances.c.asset, balances.c.amount)
-        if client_ids:
-            names = [f"client:{c}:{kind}" for c in client_ids for kind in CLIENT_ACCOUNT_KINDS]
-            query = query.where(balances.c.ledger_account.in_(names))
-        else:
-            query = query.where(balances.c.ledger_account.startswith("client:"))
+    async def _clients_with_balances(self) -> list[str]:
+        client = sa.func.split_part(balances.c.ledger_account, ":", 2)
+        query = sa.select(client).where(balances.c.ledger_account.startswith("client:")).distinct()
+        async with self.runner.store.engine.connect() as conn:
+            return sorted((await conn.execute(query)).scalars().all())
+
+    async def _holdings(self, clients: Sequence[str]) -> tuple[list[Holdings], int]:
+        """The holdings of ``clients`` (in that order) and the feed position they reflect."""
+        names = [f"client:{c}:{kind}" for c in clients for kind in CLIENT_ACCOUNT_KINDS]
+        # One array parameter, not one parameter per ledger account.
+        wanted = sa.bindparam("names", names, type_=postgresql.ARRAY(sa.Text))
+        query = sa.select(balances.c.ledger_account, balances.c.asset, balances.c.amount).where(
+            balances.c.ledger_account == sa.any_(wanted)
+        )
         held: dict[str, dict[str, int]] = defaultdict(dict)
         owed: dict[str, dict[str, int]] = defaultdict(dict)
         async with self.runner.store.engine.connect() as conn:
@@ -251,7 +277,6 @@ class CollateralHandlers:
                 held[client][code] = held[client].get(code, 0) + minor
             elif kind in OWED_KINDS:  # owed balances are negative: the client owes minus them
                 owed[client][code] = owed[client].get(code, 0) - minor
-        clients = list(client_ids) if client_ids else sorted(set(held) | set(owed))
         result = [
             Holdings(
                 client,

@@ -5,12 +5,21 @@ notifying transactions behind a global lock, which would cap appends at one comm
 Instead each process coalesces its appends into at most one NOTIFY per ``interval`` sent on
 its own autocommit connection after the fact. A lost wake-up costs one poll interval, never an
 event: readers still poll on a timeout.
+
+Two kinds of listener. A background loop (projector, risk monitor) holds its own
+``FeedListener``, whose ``wait`` raises once the connection is lost, so its supervisor restarts
+it. Feed subscribers (every service's ``Subscribe``) share the process's one ``SharedFeed``: a
+single LISTEN connection whose wake-ups are fanned out to every waiting subscriber, and which
+reconnects by itself with backoff — meanwhile subscribers simply poll. Hundreds of open
+subscriptions therefore hold one PostgreSQL connection, not one each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -118,3 +127,140 @@ class FeedListener:
     def _lost(self) -> None:
         if self._on_lost is not None:
             self._on_lost()
+
+
+class SharedFeed:
+    """One LISTEN connection for a whole process, its wake-ups fanned out to subscribers.
+
+    Started by the first ``waiter()``; reconnects by itself (capped exponential backoff) until
+    ``close()``. Every (re)connection wakes every waiter once: a NOTIFY sent while nothing
+    listened is lost, so each subscriber reads the feed again rather than trusting it.
+    """
+
+    # A quiet connection is tested this often, so a half-dead one is replaced.
+    CHECK_SECONDS = 30.0
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        on_lost: Callable[[], None] | None = None,
+        first_retry: float = 0.2,
+        max_retry: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        self._conninfo = conninfo
+        self._on_lost = on_lost
+        self._first_retry, self._max_retry = first_retry, max_retry
+        self._kwargs = kwargs
+        self._generation = 0  # wake-ups so far
+        self._woken: asyncio.Event | None = None  # set (and replaced) at every wake-up
+        self._task: asyncio.Task[None] | None = None
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._listened = False  # the last connection got as far as LISTEN
+        self.connections = 0  # LISTEN connections opened so far (the first, then reconnects)
+
+    @classmethod
+    def for_database(cls, database: Database) -> SharedFeed:
+        return cls(
+            database.conninfo, on_lost=database.check_idle_connections, options=database.options
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and not self._conn.closed
+
+    @property
+    def backend_pid(self) -> int | None:
+        """The LISTEN connection's server process (for operators and tests), if connected."""
+        return self._conn.info.backend_pid if self._conn is not None else None
+
+    def waiter(self) -> FeedWaiter:
+        """A subscriber's handle; create it before the subscriber's first read of the feed."""
+        if self._task is None or self._task.done():
+            # A fresh context: the listener outlives the call that happened to start it.
+            self._task = asyncio.get_running_loop().create_task(
+                self._listen(), name="harbour-shared-feed", context=contextvars.Context()
+            )
+        return FeedWaiter(self, self._generation)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def woken(self) -> asyncio.Event:
+        if self._woken is None:
+            self._woken = asyncio.Event()
+        return self._woken
+
+    def _wake(self) -> None:
+        self._generation += 1
+        if self._woken is not None:
+            self._woken.set()
+            self._woken = None
+
+    async def _listen(self) -> None:
+        failures = 0
+        while True:
+            try:
+                await self._listen_once()
+            except (psycopg.Error, OSError) as exc:
+                log.warning("shared feed LISTEN connection lost: %s", exc)
+            failures = 0 if self._listened else failures + 1
+            if self._on_lost is not None:
+                self._on_lost()
+            await asyncio.sleep(min(self._max_retry, self._first_retry * 2 ** max(0, failures)))
+
+    async def _listen_once(self) -> None:
+        self._listened = False
+        conn = await psycopg.AsyncConnection.connect(
+            self._conninfo, autocommit=True, **self._kwargs
+        )
+        try:
+            await conn.execute(f"LISTEN {CHANNEL}")
+            self._conn, self._listened = conn, True
+            self.connections += 1
+            self._wake()
+            while True:
+                async for _ in conn.notifies(timeout=self.CHECK_SECONDS):
+                    self._wake()
+                await conn.execute("SELECT 1")  # quiet: is the connection still there?
+        finally:
+            self._conn = None
+            await conn.close()
+
+
+class FeedWaiter:
+    """One subscriber's view of the shared feed: waits for the next wake-up after its own
+    last look, so a NOTIFY between its read and its wait is never lost.
+
+    Quiet polls are aligned on a grid of ``seconds`` for every waiter of the process, so the
+    subscribers that are caught up poll at the same instants (and their identical reads can be
+    made once)."""
+
+    def __init__(self, feed: SharedFeed, seen: int) -> None:
+        self._feed = feed
+        self._seen = seen
+
+    async def wait(self, seconds: float) -> bool:
+        """True when woken since the last call, False after a quiet poll interval. Never raises
+        for a lost connection: the shared feed reconnects, and polling covers the gap."""
+        feed = self._feed
+        if feed.generation == self._seen:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            until = math.floor(now / seconds + 1) * seconds
+            try:
+                async with asyncio.timeout_at(until):
+                    await feed.woken().wait()
+            except TimeoutError:
+                pass
+        woken = feed.generation != self._seen
+        self._seen = feed.generation
+        return woken

@@ -4,16 +4,22 @@ Domain errors carry a category and a stable snake_case reason; event-store error
 by type. Each becomes a status with ``google.rpc`` details: ``ErrorInfo`` (reason, domain) and,
 for malformed requests, ``BadRequest`` field violations. A database outage is UNAVAILABLE: the
 command may or may not have been applied, and a retry with the same request_id is safe
-(idempotency). Anything else is INTERNAL with a message that leaks nothing (the exception is
+(idempotency). A statement PostgreSQL cancelled (query_canceled, 57014: the statement timeout a
+caller's deadline set, or the cancel of an abandoned call) is DEADLINE_EXCEEDED. A limit on
+open streams, or a stream whose caller stopped reading, is RESOURCE_EXHAUSTED. Anything else is
+INTERNAL with a message that leaks nothing (the exception is
 logged with the request id instead).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import grpc
+import psycopg
+import sqlalchemy.exc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
@@ -42,10 +48,21 @@ class Refusal:
     message: str
     reason: str
     violations: tuple[FieldViolation, ...] = ()
+    metadata: Mapping[str, str] = field(default_factory=dict)  # ErrorInfo.metadata
 
 
 class Unauthenticated(Exception):
     """No or unknown credentials."""
+
+
+class ResourceExhausted(Exception):
+    """A bounded resource is full (open streams), or a caller let its stream back up.
+    ``metadata`` goes to ErrorInfo: e.g. the checkpoint a cut subscriber resumes from."""
+
+    def __init__(self, message: str, reason: str, metadata: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.reason = reason
+        self.metadata = dict(metadata or {})
 
 
 def refusal_for(exc: BaseException) -> Refusal | None:
@@ -65,6 +82,12 @@ def refusal_for(exc: BaseException) -> Refusal | None:
         return Refusal(grpc.StatusCode.ALREADY_EXISTS, str(exc), "request_id_reused")
     if isinstance(exc, Unauthenticated):
         return Refusal(grpc.StatusCode.UNAUTHENTICATED, str(exc), "unauthenticated")
+    if isinstance(exc, ResourceExhausted):
+        return Refusal(
+            grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), exc.reason, metadata=exc.metadata
+        )
+    if _statement_cancelled(exc):
+        return STATEMENT_CANCELLED
     if is_database_outage(exc):
         log.warning("the ledger database is unavailable: %s", exc)
         return DATABASE_UNAVAILABLE
@@ -82,6 +105,21 @@ DATABASE_UNAVAILABLE = Refusal(
 )
 
 
+STATEMENT_CANCELLED = Refusal(
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    "the database statement ran past the call's deadline (or the server's statement timeout) "
+    "and was cancelled; a command was not applied: retry with the same request_id",
+    "deadline_exceeded",
+)
+
+
+def _statement_cancelled(exc: BaseException) -> bool:
+    """PostgreSQL's query_canceled (57014), from psycopg or wrapped by SQLAlchemy."""
+    if isinstance(exc, sqlalchemy.exc.DBAPIError):
+        exc = exc.orig if isinstance(exc.orig, BaseException) else exc
+    return isinstance(exc, psycopg.errors.QueryCanceled)
+
+
 INTERNAL = Refusal(
     grpc.StatusCode.INTERNAL,
     "internal error; the request was not applied and may be retried with the same request_id",
@@ -92,7 +130,11 @@ INTERNAL = Refusal(
 def to_status(refusal: Refusal) -> status_pb2.Status:
     """The google.rpc.Status carried in the ``grpc-status-details-bin`` trailer."""
     info = any_pb2.Any()
-    info.Pack(error_details_pb2.ErrorInfo(reason=refusal.reason, domain=ERROR_DOMAIN))
+    info.Pack(
+        error_details_pb2.ErrorInfo(
+            reason=refusal.reason, domain=ERROR_DOMAIN, metadata=dict(refusal.metadata)
+        )
+    )
     details = [info]
     if refusal.violations:
         bad_request = any_pb2.Any()

@@ -4,13 +4,22 @@ grpc.aio interceptors see only the method name before the handler runs, so both 
 live in one wrapper around the handler's behaviour: it authenticates from the metadata,
 binds the call context, runs the handler, logs the outcome, and turns any exception into a
 status through ``harbour.runtime.errors`` — never UNKNOWN.
+
+It also bounds what a call may hold (``harbour.runtime.limits``): the caller's deadline
+(capped by HARBOUR_STATEMENT_TIMEOUT_MS) becomes the statement timeout of the call's database
+transactions; a server stream takes one of the process's stream slots and one of its caller's,
+or is refused RESOURCE_EXHAUSTED; and a server stream's messages are written one at a time, so
+a caller that stops reading for HARBOUR_STREAM_STALL_MS is cut (RESOURCE_EXHAUSTED, with the
+checkpoint to resume from) instead of holding its slot, and memory, for ever.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -18,7 +27,9 @@ from grpc_status import rpc_status
 
 from harbour import caller as call_context
 from harbour.caller import Principal
+from harbour.eventstore.database import bind_statement_deadline, unbind_statement_deadline
 from harbour.runtime.errors import INTERNAL, Refusal, Unauthenticated, refusal_for, to_status
+from harbour.runtime.limits import OpenStreams, resume_point, slow_reader
 
 log = logging.getLogger("harbour.rpc")
 OPEN_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
@@ -57,9 +68,20 @@ class Authenticator:
 
 
 class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
-    def __init__(self, service: str, authenticator: Authenticator) -> None:
+    def __init__(
+        self,
+        service: str,
+        authenticator: Authenticator,
+        *,
+        streams: OpenStreams | None = None,
+        stall_seconds: float = 10.0,
+        statement_seconds: float = 30.0,
+    ) -> None:
         self._service = service
         self._authenticator = authenticator
+        self._streams = streams or OpenStreams(total=1000, per_caller=100)
+        self._stall = stall_seconds
+        self._statement = statement_seconds
 
     async def intercept_service(
         self,
@@ -100,10 +122,15 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             call_context.CallContext(principal, self._service, method, correlation)
         )
 
+    def _bind_deadline(self, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        """The call's statements end by the caller's deadline, each within the server's cap."""
+        return bind_statement_deadline(context.time_remaining(), self._statement)
+
     def _wrap_unary(self, method: str, behaviour: Any) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
             token = None
+            deadline = self._bind_deadline(context)
             try:
                 token = self._bind(method, context)
                 response = await behaviour(request, context)
@@ -113,29 +140,45 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
             finally:
                 if token is not None:
                     call_context.unbind(token)
+                unbind_statement_deadline(deadline)
             _log(method, grpc.StatusCode.OK, started)
             return response
 
         return wrapped
 
     def _wrap_stream(self, method: str, behaviour: Any) -> Any:
-        async def wrapped(
-            request: Any, context: grpc.aio.ServicerContext[Any, Any]
-        ) -> AsyncIterator[Any]:
+        # A coroutine that writes (not an async generator that yields): only a write that can
+        # time out tells a caller that stopped reading from one that is merely quiet.
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             started = time.perf_counter()
             token = None
+            deadline = self._bind_deadline(context)
             try:
                 token = self._bind(method, context)
-                async for item in behaviour(request, context):
-                    yield item
+                with self._streams.admit(call_context.current().principal.name):
+                    await self._write_all(behaviour(request, context), context)
             except Exception as exc:
                 await _abort(context, method, exc, started)
             finally:
                 if token is not None:
                     call_context.unbind(token)
+                unbind_statement_deadline(deadline)
             _log(method, grpc.StatusCode.OK, started)
 
         return wrapped
+
+    async def _write_all(self, responses: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
+        """Each response written before the next is produced (the producer holds at most its
+        own page); a write the caller does not take within the stall limit ends the stream."""
+        delivered: dict[str, str] = {}
+        async with contextlib.aclosing(responses):
+            async for response in responses:
+                try:
+                    async with asyncio.timeout(self._stall):
+                        await context.write(response)
+                except TimeoutError:
+                    raise slow_reader(self._stall, delivered) from None
+                delivered = resume_point(response) or delivered
 
 
 async def _abort(

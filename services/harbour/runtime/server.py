@@ -24,6 +24,7 @@ from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.store import EventStore
 from harbour.runtime.database import open_database
 from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
+from harbour.runtime.limits import OpenStreams, server_options
 from harbour.runtime.settings import Settings
 from harbour.runtime.supervisor import Supervisor
 
@@ -44,6 +45,13 @@ class Runtime:
     database: Database
     store: EventStore
     clock: Clock
+    # The process's open server streams (caps in settings), shared by the servers it runs.
+    streams: OpenStreams | None = None
+
+    def open_streams(self) -> OpenStreams:
+        if self.streams is None:
+            self.streams = OpenStreams.from_settings(self.settings)
+        return self.streams
 
 
 @dataclass
@@ -70,10 +78,14 @@ async def start_server(
     from harbour.runtime.services import register_service
 
     settings = runtime.settings
-    server = grpc.aio.server(
-        interceptors=[HarbourInterceptor(service, Authenticator(settings.auth_tokens))],
-        options=[("grpc.so_reuseport", 0)],
+    interceptor = HarbourInterceptor(
+        service,
+        Authenticator(settings.auth_tokens),
+        streams=runtime.open_streams(),
+        stall_seconds=settings.stream_stall_ms / 1000,
+        statement_seconds=settings.statement_timeout_ms / 1000,
     )
+    server = grpc.aio.server(interceptors=[interceptor], options=server_options(settings))
     registered = register_service(service, server, runtime)
     names = registered.names
     health_servicer = HealthServicer()

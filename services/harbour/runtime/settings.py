@@ -27,15 +27,36 @@ HARBOUR_FOLLOW_PACE_MS    least time between two rounds of a feed follower (the 
 HARBOUR_AUDIT_SIGNING_KEY path of the Ed25519 private key (PEM, `harbour audit keygen`) that
                           signs audit checkpoints; unset: the AuditService signs none
 HARBOUR_LOG_LEVEL         logging level (default INFO)
+
+Bounded resources (every limit answers RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED, never INTERNAL):
+HARBOUR_MAX_STREAMS                 open server streams (Subscribe, ValueAccounts, ...) a
+                                    process serves at once, all callers together (default 1000)
+HARBOUR_MAX_STREAMS_PER_CALLER      open server streams of one principal (default 100)
+HARBOUR_STREAM_STALL_MS             a stream whose caller takes no message for this long is
+                                    ended with the checkpoint to resume from (default 10000)
+HARBOUR_STATEMENT_TIMEOUT_MS        the longest a call's database statement runs; a caller's
+                                    shorter deadline shortens it (default 30000)
+HARBOUR_GRPC_MAX_CONCURRENT_STREAMS calls at once on one client connection (default 100)
+HARBOUR_KEEPALIVE_TIME_MS           server pings an idle connection this often (default 60000)
+HARBOUR_KEEPALIVE_TIMEOUT_MS        and drops it when a ping is unanswered this long (20000)
+HARBOUR_KEEPALIVE_PERMIT_WITHOUT_CALLS  1 (default): keepalive pings also on connections with
+                                    no call, from the server and (no more often than every
+                                    10 s) from clients; 0: only while calls are open
+HARBOUR_MAX_CONNECTION_AGE_MS       a connection is asked to go away after this long, so load
+                                    spreads over new replicas (default 1800000, 30 min)
+HARBOUR_MAX_CONNECTION_AGE_GRACE_MS then its open calls get this long to finish (default 30000)
+HARBOUR_MAX_RECEIVE_MESSAGE_BYTES   largest request message (default 4194304, 4 MiB)
+HARBOUR_MAX_SEND_MESSAGE_BYTES      largest response message (default 16777216, 16 MiB)
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from harbour.caller import Principal
 from harbour.runtime.ownership import GENERIC_ROLE, service_role
@@ -70,6 +91,18 @@ class Settings:
     follow_pace_ms: int = 50
     audit_signing_key: Path | None = None
     log_level: str = "INFO"
+    max_streams: int = 1000
+    max_streams_per_caller: int = 100
+    stream_stall_ms: int = 10_000
+    statement_timeout_ms: int = 30_000
+    grpc_max_concurrent_streams: int = 100
+    keepalive_time_ms: int = 60_000
+    keepalive_timeout_ms: int = 20_000
+    keepalive_permit_without_calls: bool = True
+    max_connection_age_ms: int = 1_800_000
+    max_connection_age_grace_ms: int = 30_000
+    max_receive_message_bytes: int = 4 * 1024 * 1024
+    max_send_message_bytes: int = 16 * 1024 * 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +133,7 @@ class Settings:
             follow_pace_ms=_int(get("FOLLOW_PACE_MS"), "FOLLOW_PACE_MS", defaults.follow_pace_ms),
             audit_signing_key=Path(key) if (key := get("AUDIT_SIGNING_KEY")) else None,
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+            **_limits(get, defaults),
         )
 
     @property
@@ -167,6 +201,43 @@ def data_dir_snapshot_key(data_dir: Path) -> bytes:
     if len(key) < MIN_SNAPSHOT_KEY_BYTES:
         raise SettingsError(f"{path} holds no usable snapshot key; delete it to make a new one")
     return key.encode("utf-8")
+
+
+# The bounded-resource settings: field name -> variable (without the prefix).
+LIMITS = {
+    "max_streams": "MAX_STREAMS",
+    "max_streams_per_caller": "MAX_STREAMS_PER_CALLER",
+    "stream_stall_ms": "STREAM_STALL_MS",
+    "statement_timeout_ms": "STATEMENT_TIMEOUT_MS",
+    "grpc_max_concurrent_streams": "GRPC_MAX_CONCURRENT_STREAMS",
+    "keepalive_time_ms": "KEEPALIVE_TIME_MS",
+    "keepalive_timeout_ms": "KEEPALIVE_TIMEOUT_MS",
+    "max_connection_age_ms": "MAX_CONNECTION_AGE_MS",
+    "max_connection_age_grace_ms": "MAX_CONNECTION_AGE_GRACE_MS",
+    "max_receive_message_bytes": "MAX_RECEIVE_MESSAGE_BYTES",
+    "max_send_message_bytes": "MAX_SEND_MESSAGE_BYTES",
+}
+
+
+def _limits(get: Callable[[str], str | None], defaults: Settings) -> dict[str, Any]:
+    limits: dict[str, Any] = {
+        name: _int(get(variable), variable, getattr(defaults, name))
+        for name, variable in LIMITS.items()
+    }
+    limits["keepalive_permit_without_calls"] = _flag(
+        get("KEEPALIVE_PERMIT_WITHOUT_CALLS"),
+        "KEEPALIVE_PERMIT_WITHOUT_CALLS",
+        defaults.keepalive_permit_without_calls,
+    )
+    return limits
+
+
+def _flag(raw: str | None, name: str, default: bool) -> bool:
+    if raw is None:
+        return default
+    if raw not in ("0", "1"):
+        raise SettingsError(f"{PREFIX}{name} must be 0 or 1, got {raw!r}")
+    return raw == "1"
 
 
 def _role(raw: str | None, default: str | None) -> str | None:
