@@ -47,8 +47,8 @@ from decimal import Decimal
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.account import MarginAccount, evolve
-from harbour.ledger.advance import AdvanceTest, exceeds, stale_decision_assets
-from harbour.ledger.assets import REPORTING_CURRENCY, asset
+from harbour.ledger.advance import AdvanceTest, stale_decision_assets
+from harbour.ledger.assets import REPORTING_CURRENCY
 from harbour.ledger.calendar import (
     HKEX,
     MarketCalendar,
@@ -57,8 +57,9 @@ from harbour.ledger.calendar import (
     hkex_calendar,
 )
 from harbour.ledger.errors import DomainError
+from harbour.ledger.forced_sale import at_or_below, liquidation_fee, proceeds_of
 from harbour.ledger.interest import daily_interest
-from harbour.ledger.money import Money, round_up, value_down
+from harbour.ledger.money import Money
 from harbour.ledger.policy import POLICY_STREAM, CollateralPolicy, PolicyHistory, evolve_policy
 from harbour.ledger.valuation import Holdings, ImpliedState, PriceBook, Valuation, holdings_of
 
@@ -493,24 +494,6 @@ _CHECKS: Mapping[type[ev.Event], Check] = {
     ev.InterestAccrued: _interest,
 }
 DECISION_TYPES: frozenset[str] = frozenset(cls.__name__ for cls in _CHECKS)
-
-
-# --------------------------------------------------------------------------------- sale arithmetic
-# The liquidation engine's, restated on the ledger's rounding (see the module docstring).
-
-
-def proceeds_of(code: str, quantity: int, price: Decimal) -> Money:
-    """HKD paid for ``quantity`` minor units at ``price``: the broker's side, rounded down."""
-    return value_down(Money(asset(code), quantity), price, _HKD)
-
-
-def liquidation_fee(proceeds: Money, rate: Decimal) -> Money:
-    """The fee on ``proceeds``: owed by the client, rounded up to the minor unit."""
-    return Money(proceeds.asset, round_up(proceeds.asset, proceeds.to_decimal() * rate))
-
-
-def at_or_below(valuation: Valuation, target: Decimal) -> bool:
-    return not exceeds(valuation.debt, valuation.marginable_value, target)
 
 
 # --------------------------------------------------------------------------------- comparing

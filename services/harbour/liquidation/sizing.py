@@ -29,13 +29,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from harbour.ledger.account import MarginAccount
-from harbour.ledger.advance import exceeds
 from harbour.ledger.assets import REPORTING_CURRENCY, asset
-from harbour.ledger.money import Money, round_up, value_down
+from harbour.ledger.forced_sale import at_or_below, liquidation_fee, proceeds_of
 from harbour.ledger.policy import CollateralPolicy
-from harbour.ledger.valuation import Holdings, PriceBook, Valuation, holdings_of
+from harbour.ledger.valuation import Holdings, PriceBook, holdings_of
 
 _HKD = REPORTING_CURRENCY.code
+__all__ = ["SaleLeg", "after_sale", "at_or_below", "liquidation_fee", "plan_sale", "proceeds_of"]
 VA_SALE_ORDER = ("ETH", "BTC")  # DESIGN.md: ETH first, then BTC
 LOT_DECIMALS = 8  # the finest quantity a sale is sized in (1e-8 of a unit; whole shares)
 
@@ -53,16 +53,6 @@ def sale_order(state: MarginAccount, policy: CollateralPolicy) -> list[str]:
     first = [code for code in VA_SALE_ORDER if code in held]
     rest = sorted((c for c in held if c not in first), key=lambda c: (policy.haircut(c), c))
     return first + rest
-
-
-def liquidation_fee(proceeds: Money, rate: Decimal) -> Money:
-    """The fee on ``proceeds``: owed by the client, so rounded up to the minor unit."""
-    return Money(proceeds.asset, round_up(proceeds.asset, proceeds.to_decimal() * rate))
-
-
-def proceeds_of(code: str, quantity: int, price: Decimal) -> Money:
-    """HKD paid for ``quantity`` minor units at ``price``: what the broker gets, rounded down."""
-    return value_down(Money(asset(code), quantity), price, REPORTING_CURRENCY)
 
 
 def owed_in(state_debt: Mapping[str, int], code: str) -> int:
@@ -88,10 +78,6 @@ def after_sale(
 
 def _nonzero(amounts: Mapping[str, int]) -> dict[str, int]:
     return {code: minor for code, minor in sorted(amounts.items()) if minor != 0}
-
-
-def at_or_below(valuation: Valuation, target: Decimal) -> bool:
-    return not exceeds(valuation.debt, valuation.marginable_value, target)
 
 
 def plan_sale(
