@@ -44,10 +44,12 @@ bench-valuation: install
 # One price tick over HARBOUR_BENCH_RISK_ACCOUNTS accounts (default 1,000,000) in the in-memory
 # risk book, next to a bare numpy pass over the same arrays; the exact check on a sample.
 # One price tick over 1,000,000 accounts in the risk book; then 1,000 borrowers forced into
-# liquidation by one tick, timed to all settled next to as many plain appends.
+# liquidation by one tick, timed to all settled next to as many plain appends; then a stress
+# test (BTC -30%, ETH -40%, securities -20%) over the 1,000,000, next to a bare numpy pass.
 bench-risk: install
 	$(PY) -m bench.risk
 	$(PY) -m bench.liquidation
+	$(PY) -m bench.stress
 
 # HARBOUR_BENCH_ACCOUNTS borrowers (default 100,000) seeded in process, one day's interest
 # accrued for them; draws over gRPC next to a grpc.aio echo.

@@ -2,6 +2,23 @@
 
 Pure: no I/O, no clock (``context.now`` is an input), no transport. Every refusal is a
 domain error from the kernel's closed vocabulary. Value-moving events carry their journal.
+
+Corrections (maker-checker). A mistaken cash or collateral movement is never edited: one
+operator proposes to reverse it (``CorrectionProposed``, naming the original by its stream
+version), a different one approves (``MovementReversed``: the exact opposite of the original
+journal) or rejects (``CorrectionRejected``). The handler reads the original event and hands
+it in (``Context.original``). Refusal precedence:
+
+ProposeCorrection: AccountNotFound, AccountClosed, CorrectionAlreadyExists (the id),
+  MovementNotFound, NotReversible (not a cash or collateral movement), AlreadyReversed,
+  CorrectionPending (another proposal for it), then the reversal's own checks.
+ApproveCorrection: AccountNotFound, AccountClosed, CorrectionNotFound, CorrectionNotPending,
+  SameMakerAndChecker, then the reversal's checks again (the account may have moved).
+RejectCorrection: AccountNotFound, CorrectionNotFound, CorrectionNotPending,
+  SameMakerAndChecker.
+The reversal's checks: no balance may go negative (InsufficientBalance: the deposited cash was
+spent; InsufficientCollateral: the collateral left or is reserved by a sale), and a reversal
+that takes value out (a deposit reversed) passes the same margin test as a withdrawal.
 """
 
 from __future__ import annotations
@@ -13,25 +30,62 @@ from typing import Protocol
 
 from harbour.ledger import events as ev
 from harbour.ledger import journals
-from harbour.ledger.account import Lifecycle, MarginAccount, with_journal
+from harbour.ledger.account import Correction, Lifecycle, MarginAccount, with_journal
 from harbour.ledger.assets import AssetKind
 from harbour.ledger.errors import (
     AccountAlreadyExists,
     AccountClosed,
     AccountNotFound,
     AccountSuspended,
+    AlreadyExists,
     FailedPrecondition,
     InsufficientBalance,
     InsufficientCollateral,
     InvalidArgument,
     NonZeroBalances,
+    NotFound,
     OutstandingDebt,
+    SameMakerAndChecker,
 )
 from harbour.ledger.grades import CreditGrade
 from harbour.ledger.money import Money, format_amount
-from harbour.ledger.postings import Journal
+from harbour.ledger.postings import Journal, client_of
 
 REPORTING_CURRENCY = "HKD"
+
+# --------------------------------------------------------------------------------- refusals
+
+
+class MovementNotFound(NotFound):
+    reason = "movement_not_found"
+
+
+class NotReversible(FailedPrecondition):
+    reason = "not_reversible"
+
+
+class AlreadyReversed(FailedPrecondition):
+    reason = "already_reversed"
+
+
+class CorrectionPending(FailedPrecondition):
+    reason = "correction_pending"
+
+
+class CorrectionNotFound(NotFound):
+    reason = "correction_not_found"
+
+
+class CorrectionNotPending(FailedPrecondition):
+    reason = "correction_not_pending"
+
+
+class CorrectionAlreadyExists(AlreadyExists):
+    reason = "correction_already_exists"
+
+
+Movement = ev.CashDeposited | ev.CashWithdrawn | ev.CollateralDeposited | ev.CollateralWithdrawn
+REVERSIBLE = (ev.CashDeposited, ev.CashWithdrawn, ev.CollateralDeposited, ev.CollateralWithdrawn)
 
 # --------------------------------------------------------------------------------- commands
 
@@ -94,6 +148,31 @@ class CloseAccount:
     client_id: str
 
 
+@dataclass(frozen=True)
+class ProposeCorrection:
+    """The maker's proposal to reverse the movement at ``original_version`` of the stream."""
+
+    client_id: str
+    correction_id: str
+    original_version: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ApproveCorrection:
+    client_id: str
+    correction_id: str
+
+
+@dataclass(frozen=True)
+class RejectCorrection:
+    client_id: str
+    correction_id: str
+    reason: str
+
+
+CorrectionCommand = ProposeCorrection | ApproveCorrection | RejectCorrection
+
 Command = (
     OnboardClient
     | DepositCash
@@ -103,6 +182,9 @@ Command = (
     | SuspendAccount
     | ResumeAccount
     | CloseAccount
+    | ProposeCorrection
+    | ApproveCorrection
+    | RejectCorrection
 )
 
 # --------------------------------------------------------------------------------- context
@@ -140,10 +222,21 @@ class NoLendingMarginCheck:
 
 
 @dataclass(frozen=True)
+class OriginalMovement:
+    """An event of the account's stream, as read for a correction: where it is and what."""
+
+    version: int
+    position: int
+    event: ev.Event
+
+
+@dataclass(frozen=True)
 class Context:
     now: datetime
     minimum_grade: CreditGrade = CreditGrade.BBB
     margin_check: MarginCheck = field(default_factory=NoLendingMarginCheck)
+    actor: str = ""  # the authenticated caller: a correction's maker or checker
+    original: OriginalMovement | None = None  # the event a correction names, if it exists
 
 
 # --------------------------------------------------------------------------------- decide
@@ -219,6 +312,8 @@ def decide(state: MarginAccount, command: Command, context: Context) -> list[ev.
             if state.has_balances:
                 raise NonZeroBalances("withdraw all cash and collateral before closing")
             return [ev.AccountClosed(state.client_id, "closed on request")]
+        case ProposeCorrection() | ApproveCorrection() | RejectCorrection():
+            return _correct(state, command, context)
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
 
@@ -266,3 +361,163 @@ def _require_kind(amount: Money, *, cash: bool, field_name: str) -> None:
 
 def _after(state: MarginAccount, journal: Journal) -> MarginAccount:
     return with_journal(state, journal)
+
+
+# --------------------------------------------------------------------------------- corrections
+
+
+def _correct(state: MarginAccount, command: CorrectionCommand, context: Context) -> list[ev.Event]:
+    match command:
+        case ProposeCorrection():
+            return _propose_correction(state, command, context)
+        case ApproveCorrection():
+            return _approve_correction(state, command, context)
+        case RejectCorrection():
+            return _reject_correction(state, command, context)
+
+
+def _propose_correction(
+    state: MarginAccount, command: ProposeCorrection, context: Context
+) -> list[ev.Event]:
+    _require_open(state)
+    if state.correction(command.correction_id) is not None:
+        raise CorrectionAlreadyExists(
+            f"correction {command.correction_id} already exists on the account of {state.client_id}"
+        )
+    original, movement = _movement(state, command.original_version, context)
+    existing = state.correction_of(original.version)
+    if existing is not None and existing.state == "approved":
+        raise AlreadyReversed(
+            f"the {type(movement).__name__} at version {original.version} was "
+            f"reversed already (correction {existing.correction_id})"
+        )
+    if existing is not None:
+        raise CorrectionPending(
+            f"correction {existing.correction_id} of version {original.version} awaits its "
+            "checker: approve or reject it first"
+        )
+    _reversal_basis(state, journals.reversal(movement.journal), context)
+    return [
+        ev.CorrectionProposed(
+            state.client_id,
+            command.correction_id,
+            original.version,
+            original.position,
+            type(movement).__name__,
+            command.reason,
+            context.actor,
+        )
+    ]
+
+
+def _approve_correction(
+    state: MarginAccount, command: ApproveCorrection, context: Context
+) -> list[ev.Event]:
+    _require_open(state)
+    correction = _pending_correction(state, command.correction_id, context)
+    original, movement = _movement(state, correction.original_version, context)
+    journal = journals.reversal(movement.journal)
+    basis = _reversal_basis(state, journal, context)
+    return [
+        ev.MovementReversed(
+            state.client_id,
+            correction.correction_id,
+            original.version,
+            original.position,
+            correction.original_type,
+            _moved(movement),
+            correction.reason,
+            correction.proposed_by,
+            context.actor,
+            basis,
+            journal,
+        )
+    ]
+
+
+def _reject_correction(
+    state: MarginAccount, command: RejectCorrection, context: Context
+) -> list[ev.Event]:
+    if not state.exists:
+        raise AccountNotFound(f"client {state.client_id} has no margin account")
+    correction = _pending_correction(state, command.correction_id, context)
+    rejected = ev.CorrectionRejected(
+        state.client_id, correction.correction_id, context.actor, command.reason
+    )
+    return [rejected]
+
+
+def _pending_correction(state: MarginAccount, correction_id: str, context: Context) -> Correction:
+    """The pending correction ``correction_id``, decided by a checker who is not its maker."""
+    correction = state.correction(correction_id)
+    if correction is None:
+        raise CorrectionNotFound(
+            f"no correction {correction_id} on the account of {state.client_id}"
+        )
+    if correction.state != "pending":
+        raise CorrectionNotPending(f"correction {correction_id} was {correction.state} already")
+    if correction.proposed_by == context.actor:
+        raise SameMakerAndChecker(
+            f"{context.actor} proposed correction {correction_id}: another operator must decide it"
+        )
+    return correction
+
+
+def _moved(movement: Movement) -> Money:
+    """The amount of cash or the quantity of collateral a movement moved."""
+    if isinstance(movement, ev.CashDeposited | ev.CashWithdrawn):
+        return movement.amount
+    return movement.quantity
+
+
+def _movement(
+    state: MarginAccount, version: int, context: Context
+) -> tuple[OriginalMovement, Movement]:
+    """The movement at ``version`` of the account's stream (the handler read it)."""
+    original = context.original
+    if original is None or original.version != version:
+        raise MovementNotFound(
+            f"the account of {state.client_id} has no event at version {version}"
+        )
+    event = original.event
+    if not isinstance(event, REVERSIBLE):
+        raise NotReversible(
+            f"the {type(event).__name__} at version {version} is not a cash or collateral "
+            "movement: only those are reversed by a correction"
+        )
+    return original, event
+
+
+def _reversal_basis(
+    state: MarginAccount, journal: Journal, context: Context
+) -> ev.DecisionBasis | None:
+    """Refuse a reversal that no balance can bear; a reversal that takes value out of the
+    account (a deposit reversed) must pass the withdrawals' margin test, whose basis it
+    records. None when it only puts value back (a withdrawal reversed)."""
+    after = _after(state, journal)
+    takes_out = False
+    for posting in journal:
+        owner = client_of(posting.ledger_account)
+        if owner is None or owner[0] != state.client_id or posting.amount >= 0:
+            continue
+        takes_out = True
+        code = posting.asset
+        if owner[1] == "cash" and after.cash.get(code) < 0:
+            held = state.cash.money(code)
+            raise InsufficientBalance(
+                f"cash balance is {format_amount(held)} {code}: reversing "
+                f"{format_amount(Money(held.asset, -posting.amount))} would leave it negative "
+                "(the cash was spent or withdrawn since)"
+            )
+        if owner[1] == "custody" and after.available_collateral(code) < 0:
+            held = state.collateral.money(code)
+            available = Money(held.asset, state.available_collateral(code))
+            raise InsufficientCollateral(
+                f"available {code} is {format_amount(available)} of a holding of "
+                f"{format_amount(held)}: reversing "
+                f"{format_amount(Money(held.asset, -posting.amount))} would leave it negative"
+            )
+    if not takes_out:
+        return None
+    _, basis = context.margin_check.check(after, context.now)
+    return basis

@@ -11,8 +11,18 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from harbour.accounts.domain import Command, Context, WithdrawCash, WithdrawCollateral, decide
-from harbour.commands import CommandRunner, Outcome
+from harbour.accounts.domain import (
+    ApproveCorrection,
+    Command,
+    Context,
+    MovementNotFound,
+    OriginalMovement,
+    ProposeCorrection,
+    WithdrawCash,
+    WithdrawCollateral,
+    decide,
+)
+from harbour.commands import CommandRunner, Outcome, domain_event
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded
@@ -44,14 +54,23 @@ class AccountHandlers:
         self.runner = runner or CommandRunner(store, snapshot_every=snapshot_every, cached=cached)
 
     async def context(
-        self, command: Command | None = None, state: MarginAccount | None = None
+        self,
+        command: Command | None = None,
+        state: MarginAccount | None = None,
+        *,
+        actor: str = "",
+        original: OriginalMovement | None = None,
     ) -> Context:
-        """The decision context: the policy in force now and, for a movement out, the advance
-        test with the latest price of everything the account (``state``) holds or owes."""
+        """The decision context: the policy in force now and, for a movement out (a
+        correction may be one), the advance test with the latest price of everything the
+        account (``state``) holds or owes; the caller and the movement a correction names."""
         now = self._clock()
-        moves_out = isinstance(command, WithdrawCash | WithdrawCollateral)
+        moves_out = isinstance(
+            command, WithdrawCash | WithdrawCollateral | ProposeCorrection | ApproveCorrection
+        )
         if command is not None and not moves_out:
-            return Context(now)  # deposits and the like need neither policy nor prices
+            # Deposits and the like need neither policy nor prices.
+            return Context(now, actor=actor, original=original)
         codes = (
             [
                 code
@@ -63,7 +82,39 @@ class AccountHandlers:
             else []
         )
         policy, prices = await market(self.runner, now, codes)
-        return Context(now, policy.minimum_credit_grade, AdvanceTest(policy, prices))
+        return Context(
+            now, policy.minimum_credit_grade, AdvanceTest(policy, prices), actor, original
+        )
+
+    async def movement_version(self, client_id: str, position: int) -> int:
+        """The version in the client's stream of the event at global ``position``."""
+        found = await self.runner.store.read_all(
+            after_position=position - 1, up_to_position=position, limit=1
+        )
+        if not found or found[0].stream_id != account_stream(client_id):
+            raise MovementNotFound(f"no event of the account of {client_id} at position {position}")
+        return found[0].version
+
+    async def _original(self, command: Command, state: MarginAccount) -> OriginalMovement | None:
+        """The event a correction names, read from the account's stream (None if absent).
+        Stored events never change, so reading it before deciding is safe."""
+        if isinstance(command, ProposeCorrection):
+            version = command.original_version
+        elif isinstance(command, ApproveCorrection):
+            correction = state.correction(command.correction_id)
+            if correction is None:
+                return None
+            version = correction.original_version
+        else:
+            return None
+        if version < 1:
+            return None
+        found = await self.runner.store.read_stream(
+            account_stream(command.client_id), after_version=version - 1, up_to_version=version
+        )
+        if not found:
+            return None
+        return OriginalMovement(version, found[0].position, domain_event(found[0]))
 
     async def load(
         self, client_id: str, *, up_to_position: int | None = None
@@ -80,11 +131,15 @@ class AccountHandlers:
         request: Mapping[str, Any],
         metadata: Mapping[str, Any],
         respond: Callable[[MarginAccount], Mapping[str, Any] | None] = lambda _: None,
+        actor: str = "",
     ) -> Outcome:
-        """Apply ``command`` once; ``request`` is what the caller sent (its fingerprint)."""
+        """Apply ``command`` once; ``request`` is what the caller sent (its fingerprint);
+        ``actor`` the authenticated caller (a correction's maker or checker)."""
 
         async def decide_with_context(state: MarginAccount) -> list[ev.Event]:
-            return decide(state, command, await self.context(command, state))
+            original = await self._original(command, state)
+            context = await self.context(command, state, actor=actor, original=original)
+            return decide(state, command, context)
 
         return await self.runner.run(
             ACCOUNTS,

@@ -38,6 +38,8 @@ MOVERS = ("trading-platform", "operator")
 OPERATORS = ("operator",)
 READERS = ("trading-platform", "operator", "risk", "auditor")
 MAX_REFERENCE, MAX_REASON = 128, 500
+# Stream versions are PostgreSQL integers, global positions bigints.
+MAX_ORIGINAL = {"original_version": 2**31 - 1, "original_position": 2**63 - 1}
 
 STATUS = {
     Lifecycle.NOT_ONBOARDED: accounts_pb2.ACCOUNT_STATUS_UNSPECIFIED,
@@ -163,6 +165,57 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             result=wire.command_result(await self._handle(command, request))
         )
 
+    # ------------------------------------------------------------------------- corrections
+    async def ProposeCorrection(
+        self, request: accounts_pb2.ProposeCorrectionRequest, context: Context
+    ) -> accounts_pb2.ProposeCorrectionResponse:
+        require_role(*OPERATORS)
+        client = client_id(request.client_id)
+        correction = check_id(request.correction_id, "correction_id")
+        reason = wire.text(request.reason, "reason", MAX_REASON, True)
+        which = request.WhichOneof("original")
+        if which is None:
+            raise InvalidArgument.for_field(
+                "original_version", "name the movement by original_version or original_position"
+            )
+        named = getattr(request, which)
+        if not 1 <= named <= MAX_ORIGINAL[which]:
+            raise InvalidArgument.for_field(which, f"must be from 1 to {MAX_ORIGINAL[which]}")
+        version = (
+            named
+            if which == "original_version"
+            else await self._handlers.movement_version(client, named)
+        )
+        command = domain.ProposeCorrection(client, correction, version, reason)
+        return accounts_pb2.ProposeCorrectionResponse(
+            result=wire.command_result(await self._handle(command, request)),
+            original_version=version,
+        )
+
+    async def ApproveCorrection(
+        self, request: accounts_pb2.ApproveCorrectionRequest, context: Context
+    ) -> accounts_pb2.ApproveCorrectionResponse:
+        require_role(*OPERATORS)
+        command = domain.ApproveCorrection(
+            client_id(request.client_id), check_id(request.correction_id, "correction_id")
+        )
+        return accounts_pb2.ApproveCorrectionResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def RejectCorrection(
+        self, request: accounts_pb2.RejectCorrectionRequest, context: Context
+    ) -> accounts_pb2.RejectCorrectionResponse:
+        require_role(*OPERATORS)
+        command = domain.RejectCorrection(
+            client_id(request.client_id),
+            check_id(request.correction_id, "correction_id"),
+            wire.text(request.reason, "reason", MAX_REASON, True),
+        )
+        return accounts_pb2.RejectCorrectionResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
     # ------------------------------------------------------------------------- queries
     async def GetAccount(
         self, request: accounts_pb2.GetAccountRequest, context: Context
@@ -271,6 +324,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             request=payload,
             metadata=current().event_metadata(),
             respond=respond,
+            actor=current().principal.name,
         )
 
     def _account(

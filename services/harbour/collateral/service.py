@@ -18,15 +18,17 @@ from harbour.caller import current, require_role
 from harbour.collateral import domain
 from harbour.collateral.handlers import CollateralHandlers
 from harbour.collateral.schema import latest_prices, price_observations
+from harbour.collateral.stress import RunStressTest, StressTests
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.store import EventStore
 from harbour.kinds import policy_history
 from harbour.ledger import events as ev
+from harbour.ledger import stress
 from harbour.ledger.assets import REPORTING_CURRENCY, asset
 from harbour.ledger.calendar import MARKETS, Closure, MarketCalendar
 from harbour.ledger.errors import InvalidArgument, NotFound, PriceUnavailable
 from harbour.ledger.ids import check_id, client_id
-from harbour.ledger.money import format_decimal, parse_price
+from harbour.ledger.money import format_decimal, parse_decimal, parse_price
 from harbour.ledger.policy import CollateralPolicy, PolicyHistory, Proposal
 from harbour.ledger.valuation import ImpliedState, Valuation
 
@@ -35,6 +37,7 @@ FEEDS = ("price-feed",)
 POLICY_ADMINS = ("policy-admin",)
 READERS = ("risk", "trading-platform", "operator", "auditor", "policy-admin")
 CALENDAR_KEEPERS = ("operator", "risk")
+STRESS_TESTERS = ("risk",)
 MAX_CALENDAR_DAYS = 366
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2999, 12, 31)
@@ -52,6 +55,7 @@ class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
     def __init__(self, store: EventStore, handlers: CollateralHandlers) -> None:
         self._store = store
         self._handlers = handlers
+        self._stress = StressTests(handlers.runner, clock=handlers.now)
 
     # ------------------------------------------------------------------------- prices
     async def RecordPrice(
@@ -288,6 +292,22 @@ class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
             closures=[_closure(c) for c in calendar.closures_between(first, last, market)],
         )
 
+    # ------------------------------------------------------------------------- stress tests
+    async def RunStressTest(
+        self, request: collateral_pb2.RunStressTestRequest, context: Context
+    ) -> collateral_pb2.RunStressTestResponse:
+        principal = require_role(*STRESS_TESTERS)
+        command = _stress_test(request)
+        request_id, payload = wire.command_request(request)
+        outcome, run = await self._stress.run(
+            command,
+            actor=principal.name,
+            request_id=request_id,
+            request=payload,
+            metadata=current().event_metadata(),
+        )
+        return _stress_response(outcome, run)
+
     async def Subscribe(
         self, request: collateral_pb2.CollateralServiceSubscribeRequest, context: Context
     ) -> AsyncIterator[collateral_pb2.CollateralServiceSubscribeResponse]:
@@ -335,6 +355,56 @@ async def _client_ids(ids: Sequence[str]) -> list[str]:
             checked[client_id(ids[index], f"client_ids[{index}]")] = None
         await asyncio.sleep(0)
     return list(checked)
+
+
+def _stress_test(request: collateral_pb2.RunStressTestRequest) -> RunStressTest:
+    shocks = tuple(
+        ev.PriceShock(
+            wire.text(shock.asset, f"shocks[{index}].asset", 20, required=True),
+            _change(shock.change, f"shocks[{index}].change"),
+        )
+        for index, shock in enumerate(request.shocks[: stress.MAX_SHOCKS + 1])
+    )
+    index_move = None
+    if request.securities_shock:
+        index_move = _change(request.securities_shock, "securities_shock")
+    if not 0 <= request.worst_accounts <= stress.MAX_WORST:
+        raise InvalidArgument.for_field("worst_accounts", f"from 0 to {stress.MAX_WORST}")
+    return RunStressTest(
+        run_id=check_id(request.run_id, "run_id"),
+        scenario=stress.scenario(check_id(request.scenario, "scenario"), shocks, index_move),
+        worst=request.worst_accounts or 10,
+    )
+
+
+def _change(text: str, field: str) -> Decimal:
+    return stress.check_change(parse_decimal(text, field, allow_negative=True), field)
+
+
+def _stress_response(outcome: Any, run: ev.StressTestRun) -> collateral_pb2.RunStressTestResponse:
+    hkd = REPORTING_CURRENCY.code
+    return collateral_pb2.RunStressTestResponse(
+        result=wire.command_result(outcome),
+        policy_version=run.policy_version,
+        accounts_tested=run.accounts_tested,
+        accounts_warned=run.accounts_warned,
+        accounts_called=run.accounts_in_margin_call,
+        accounts_liquidated=run.accounts_liquidating,
+        accounts_short=run.accounts_short,
+        expected_shortfall=wire.money(run.total_shortfall),
+        worst_accounts=[
+            collateral_pb2.StressedAccount(
+                client_id=one.client_id,
+                utilisation=_ratio(one.utilisation),
+                debt=wire.amount(hkd, one.debt.minor),
+                shortfall=wire.amount(hkd, one.shortfall.minor),
+            )
+            for one in run.worst_accounts
+        ],
+        shocked_prices=[_price(point.base_asset, point.price) for point in run.prices],
+        accounts_valued_exactly=run.accounts_flagged,
+        book_position=run.book_position,
+    )
 
 
 def _market(text: str) -> str:

@@ -98,6 +98,18 @@ class PendingSettlement:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A proposed reversal of one of the account's movements, and what became of it."""
+
+    correction_id: str
+    original_version: int  # the movement's version in this stream
+    original_type: str
+    proposed_by: str
+    reason: str
+    state: str = "pending"  # pending | approved | rejected
+
+
+@dataclass(frozen=True)
 class MarginAccount:
     client_id: str
     status: Lifecycle = Lifecycle.NOT_ONBOARDED
@@ -131,6 +143,9 @@ class MarginAccount:
     # but no withdrawal and no second order may take it.
     reserved: Balances = EMPTY
     settlements: tuple[PendingSettlement, ...] = ()
+    # Every correction ever proposed (rare: a handful in an account's life), so a movement
+    # is reversed at most once and a correction id names one proposal only.
+    corrections: tuple[Correction, ...] = ()
     last_accrual_date: date | None = None
     last_capitalisation_date: date | None = None
 
@@ -169,6 +184,20 @@ class MarginAccount:
     def available_collateral(self, code: str) -> int:
         """Collateral of ``code`` held and not reserved by an open sell order."""
         return self.collateral.get(code) - self.reserved.get(code)
+
+    def correction(self, correction_id: str) -> Correction | None:
+        return next((c for c in self.corrections if c.correction_id == correction_id), None)
+
+    def correction_of(self, version: int) -> Correction | None:
+        """The pending or approved correction of the movement at ``version``, if any."""
+        return next(
+            (
+                c
+                for c in self.corrections
+                if c.original_version == version and c.state in ("pending", "approved")
+            ),
+            None,
+        )
 
     @property
     def has_balances(self) -> bool:
@@ -346,7 +375,44 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
             return state
         case ev.DebtWrittenOff():
             return replace(_settled(state, event.proposal_id), risk=RiskState.WRITTEN_OFF)
+        case ev.CorrectionProposed():
+            proposed = Correction(
+                event.correction_id,
+                event.original_version,
+                event.original_type,
+                event.proposed_by,
+                event.reason,
+            )
+            return replace(state, corrections=(*state.corrections, proposed))
+        case ev.MovementReversed():
+            # The balances moved with the reversing journal above; here only the bookkeeping.
+            return _corrected(
+                state,
+                Correction(
+                    event.correction_id,
+                    event.original_version,
+                    event.original_type,
+                    event.proposed_by,
+                    event.reason,
+                    "approved",
+                ),
+            )
+        case ev.CorrectionRejected():
+            found = state.correction(event.correction_id)
+            if found is None:
+                return state
+            return _corrected(state, replace(found, state="rejected"))
     return state
+
+
+def _corrected(state: MarginAccount, decided: Correction) -> MarginAccount:
+    """``decided`` in place of the correction with its id (added if unknown: total)."""
+    if state.correction(decided.correction_id) is None:
+        return replace(state, corrections=(*state.corrections, decided))
+    kept = tuple(
+        decided if c.correction_id == decided.correction_id else c for c in state.corrections
+    )
+    return replace(state, corrections=kept)
 
 
 def _settled(state: MarginAccount, proposal_id: str) -> MarginAccount:
@@ -410,7 +476,7 @@ def replay(client_id: str, history: Iterable[ev.Event]) -> MarginAccount:
 
 
 # Bump when MarginAccount's fields change: a snapshot of another shape is a cache miss.
-SNAPSHOT_VERSION = 3
+SNAPSHOT_VERSION = 4
 
 
 def to_snapshot(state: MarginAccount) -> dict[str, Any]:

@@ -471,6 +471,48 @@ class DebtWrittenOff(AccountEvent):
     proposal_id: str = ""  # the DeficitSettlementProposed it approves
 
 
+# --- corrections of mistaken movements (accounts service, maker-checker)
+
+
+@dataclass(frozen=True)
+class CorrectionProposed(AccountEvent):
+    """A maker proposes to reverse a mistaken cash or collateral movement of this stream
+    (the original, named by its stream version and global position); a different checker
+    approves (-> MovementReversed) or rejects it. Nothing is edited."""
+
+    correction_id: str
+    original_version: int
+    original_position: int
+    original_type: str  # CashDeposited | CashWithdrawn | CollateralDeposited | ...Withdrawn
+    reason: str
+    proposed_by: str
+
+
+@dataclass(frozen=True)
+class MovementReversed(AccountEvent):
+    """The approved correction: the exact opposite of the original's journal, referencing it.
+    ``basis`` is what the margin test rested on (policy, prices) when the reversal took value
+    out of the account (a deposit reversed), else None."""
+
+    correction_id: str
+    original_version: int
+    original_position: int
+    original_type: str
+    amount: Money  # the original's amount or quantity
+    reason: str
+    proposed_by: str
+    approved_by: str
+    basis: DecisionBasis | None
+    journal: Journal
+
+
+@dataclass(frozen=True)
+class CorrectionRejected(AccountEvent):
+    correction_id: str
+    rejected_by: str
+    reason: str
+
+
 # --- price, policy and broker streams
 
 
@@ -563,7 +605,24 @@ class PolicyChangeRejected(Event):
 
 
 @dataclass(frozen=True)
+class StressedAccount:
+    """One of a stress test's worst accounts: its utilisation under the shocked prices
+    (None: unbounded) and what selling everything would leave unpaid."""
+
+    client_id: str
+    utilisation: Decimal | None
+    debt: Money
+    shortfall: Money
+
+
+@dataclass(frozen=True)
 class StressTestRun(Event):
+    """A what-if over the whole book (stream ``stress-<run_id>``): how many accounts the
+    shocked prices would warn, call and force into a sale, and the expected shortfall (the
+    sum over accounts of the debt that selling everything, after the liquidation fee, would
+    leave unpaid). Records nothing on any account. ``accounts_in_margin_call`` and
+    ``accounts_liquidating`` count the implied states MARGIN_CALL and FORCED_SALE."""
+
     run_id: str
     scenario: str
     shocks: tuple[PriceShock, ...]
@@ -573,6 +632,15 @@ class StressTestRun(Event):
     accounts_in_margin_call: int
     accounts_liquidating: int
     total_shortfall: Money
+    accounts_warned: int = 0
+    accounts_short: int = 0  # accounts with a shortfall
+    # The shock applied to every security without a shock of its own; None: none.
+    securities_shock: Decimal | None = None
+    prices: tuple[PricePoint, ...] = ()  # the shocked prices, so the run can be recomputed
+    worst_accounts: tuple[StressedAccount, ...] = ()  # by shortfall, then utilisation
+    accounts_flagged: int = 0  # valued exactly (the rest are provably healthy, none short)
+    book_position: int = 0  # the read models' feed position the book reflects
+    requested_by: str = ""
 
 
 # --- the registry
@@ -620,6 +688,9 @@ _ALL: tuple[type[Event], ...] = (
     DeficitSettlementRejected,
     DebtRecovered,
     DebtWrittenOff,
+    CorrectionProposed,
+    MovementReversed,
+    CorrectionRejected,
     PriceObserved,
     PriceRejected,
     PriceFeedStale,

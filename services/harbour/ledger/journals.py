@@ -191,6 +191,12 @@ def debt_recovery(client: str, amount: Money, *, from_cash: bool = False) -> Jou
     )
 
 
+def reversal(original: Journal) -> Journal:
+    """The exact opposite of ``original``: every posting negated, in the same order. Booked
+    by a correction, it leaves every balance as if the original had never happened."""
+    return Journal(tuple(Posting(p.ledger_account, p.asset, -p.amount) for p in original))
+
+
 def debt_write_off(client: str, amount: Money) -> Journal:
     """The broker gives up the claim: the loss lands in bad debt."""
     _positive(amount)

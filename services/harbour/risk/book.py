@@ -361,6 +361,38 @@ class RiskBook:
         """The clients of :meth:`forced_sale_rows`."""
         return self._clients_at(self.forced_sale_rows(prices, policy))
 
+    def stress_rows(self, prices: Mapping[str, Decimal], policy: CollateralPolicy) -> Rows:
+        """Rows that owe something and whose exact figures under ``prices`` may be above the
+        warning level, or short of the debt were everything sold (``harbour.ledger.stress``:
+        collateral at its value less the liquidation fee, cash at its value) — whatever their
+        recorded state, since a stress test asks where every account would stand. Every other
+        row is provably healthy with nothing short, by the same bounds as :meth:`screen_rows`:
+        each net proceeds line loses at most 2 cents to rounding (the value down, the fee up),
+        so the exact net proceeds are at least the real ones less ``2A + 1`` cents."""
+        size = len(self)
+        if size == 0:
+            return np.zeros(0, dtype=np.intp)
+        assets, currencies = len(self._asset_codes), len(self._currency_codes)
+        owes = (self._owed[:size, :currencies] != 0).any(axis=1)
+        tick = _Tick(self, prices, policy, watched=owes)
+        net = np.zeros(assets)
+        keep_after_fee = _ONE - Fraction(policy.liquidation_fee)
+        for column, code in enumerate(self._asset_codes):
+            price = _price(prices, code)
+            if price is not None:  # unpriced: worth 0 to the exact rule
+                net[column] = float(price if asset(code).is_cash else price * keep_after_fee)
+        proceeds = self._held[:size, :assets] @ net
+        m = 2 * RELATIVE_MARGIN
+        warning = float(policy.warning_utilisation)
+        owed = tick.owed * (1 + m) + tick.debt_slack
+        healthy = owed + warning * tick.value_slack <= tick.marginable * warning * (1 - m)
+        covered = owed + _CENT * (2 * assets + 1) <= proceeds * (1 - m)
+        return np.flatnonzero(owes & ~(healthy & covered) | tick.unbounded)
+
+    def stresses(self, prices: Mapping[str, Decimal], policy: CollateralPolicy) -> list[str]:
+        """The clients of :meth:`stress_rows`."""
+        return self._clients_at(self.stress_rows(prices, policy))
+
     def _clients_at(self, rows: Rows) -> list[str]:
         clients = self._clients
         return [clients[row] for row in rows.tolist()]
@@ -371,8 +403,14 @@ class _Tick:
     the exact rule's rounding, and the rows the floats cannot bound (watched rows only)."""
 
     def __init__(
-        self, book: RiskBook, prices: Mapping[str, Decimal], policy: CollateralPolicy
+        self,
+        book: RiskBook,
+        prices: Mapping[str, Decimal],
+        policy: CollateralPolicy,
+        *,
+        watched: NDArray[np.bool_] | None = None,
     ) -> None:
+        """``watched``: the rows whose unboundable figures matter (default: not IDLE)."""
         size = len(book)
         assets, currencies = len(book._asset_codes), len(book._currency_codes)
         if (assets + currencies + 16) * _ERROR_PER_COLUMN > RELATIVE_MARGIN:
@@ -405,7 +443,8 @@ class _Tick:
         # Whole HKD: what the exact rule's roundings may take from CV or add to D, plus a cent.
         self.value_slack = _CENT * (2 * assets * (1 + allowance) + 2)
         self.debt_slack = _CENT * (currencies + 1)
-        watched = book._class[:size] != IDLE
+        if watched is None:
+            watched = book._class[:size] != IDLE
         unbounded = book._irregular[:size] & watched
         if unpriced:
             unbounded |= (book._owed[:size, unpriced] != 0).any(axis=1) & watched

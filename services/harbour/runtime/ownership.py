@@ -32,6 +32,9 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "CashWithdrawn",
             "CollateralDeposited",
             "CollateralWithdrawn",
+            "CorrectionProposed",  # migration 0011
+            "MovementReversed",  # migration 0011
+            "CorrectionRejected",  # migration 0011
         }
     ),
     "audit": frozenset(),  # reads only

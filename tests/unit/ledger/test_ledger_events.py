@@ -154,6 +154,17 @@ def samples() -> list[ev.Event]:
             7,
             2,
             hkd("123456.78"),
+            accounts_warned=9,
+            accounts_short=1,
+            securities_shock=Decimal("-0.15"),
+            prices=PRICES,
+            worst_accounts=(
+                ev.StressedAccount(C, None, hkd("200000.00"), hkd("123456.78")),
+                ev.StressedAccount("C-2", Decimal("1.31"), hkd("5.00"), hkd("0.00")),
+            ),
+            accounts_flagged=15,
+            book_position=99,
+            requested_by="risk-desk",
         ),
         # The forced-sale lifecycle (liquidation service).
         ev.LiquidationOrderPlaced(
@@ -191,6 +202,22 @@ def samples() -> list[ev.Event]:
             C, "WO-1", "write_off", hkd("100.00"), "", "board minute 12", "ops"
         ),
         ev.DeficitSettlementRejected(C, "WO-1", "cfo", "recover first"),
+        # Corrections of mistaken movements (accounts service, maker-checker).
+        ev.CorrectionProposed(C, "FIX-1", 11, 4242, "CashDeposited", "wrong client", "ann"),
+        ev.MovementReversed(
+            C,
+            "FIX-1",
+            11,
+            4242,
+            "CashDeposited",
+            hkd("1000.00"),
+            "wrong client",
+            "ann",
+            "ben",
+            BASIS,
+            journals.reversal(journals.cash_deposit(C, hkd("1000.00"))),
+        ),
+        ev.CorrectionRejected(C, "FIX-2", "ben", "not a mistake"),
     ]
 
 
@@ -272,7 +299,7 @@ def test_value_moving_events_carry_a_journal() -> None:
         "CashDeposited", "CashWithdrawn", "CollateralDeposited", "CollateralWithdrawn",
         "LoanAdvanced", "LoanRepaid", "InterestAccrued", "InterestCapitalised", "FeeCharged",
         "LiquidationFillExecuted", "ShortfallRecognised", "DebtRecovered", "DebtWrittenOff",
-        "LiquidationProceedsApplied",
+        "LiquidationProceedsApplied", "MovementReversed",
     }  # fmt: skip
     assert expected == ev.VALUE_MOVING_EVENT_TYPES
     for event in SAMPLES:

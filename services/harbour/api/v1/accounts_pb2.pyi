@@ -193,6 +193,64 @@ class CloseAccountResponse(_message.Message):
     result: _common_pb2.CommandResult
     def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
 
+class ProposeCorrectionRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "correction_id", "original_version", "original_position", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_POSITION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    correction_id: str
+    original_version: int
+    original_position: int
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., correction_id: _Optional[str] = ..., original_version: _Optional[int] = ..., original_position: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ProposeCorrectionResponse(_message.Message):
+    __slots__ = ("result", "original_version")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    ORIGINAL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    original_version: int
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., original_version: _Optional[int] = ...) -> None: ...
+
+class ApproveCorrectionRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "correction_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    correction_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., correction_id: _Optional[str] = ...) -> None: ...
+
+class ApproveCorrectionResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class RejectCorrectionRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "correction_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CORRECTION_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    correction_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., correction_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectCorrectionResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
 class GetAccountRequest(_message.Message):
     __slots__ = ("client_id", "min_position")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]

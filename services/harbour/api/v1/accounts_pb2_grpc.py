@@ -27,7 +27,8 @@ if _version_not_supported:
 
 class AccountsServiceStub:
     """Margin accounts. Commands need the `trading-platform` or `operator` role; onboarding,
-    suspension and closing need `operator`; queries also accept `risk` and `auditor`.
+    suspension, closing and corrections need `operator`; queries also accept `risk` and
+    `auditor`.
     """
 
     def __init__(self, channel):
@@ -76,6 +77,21 @@ class AccountsServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.CloseAccountRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.CloseAccountResponse.FromString,
                 _registered_method=True)
+        self.ProposeCorrection = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/ProposeCorrection',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeCorrectionRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeCorrectionResponse.FromString,
+                _registered_method=True)
+        self.ApproveCorrection = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/ApproveCorrection',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveCorrectionRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveCorrectionResponse.FromString,
+                _registered_method=True)
+        self.RejectCorrection = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/RejectCorrection',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionResponse.FromString,
+                _registered_method=True)
         self.GetAccount = channel.unary_unary(
                 '/harbour.api.v1.AccountsService/GetAccount',
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetAccountRequest.SerializeToString,
@@ -100,7 +116,8 @@ class AccountsServiceStub:
 
 class AccountsServiceServicer:
     """Margin accounts. Commands need the `trading-platform` or `operator` role; onboarding,
-    suspension and closing need `operator`; queries also accept `risk` and `auditor`.
+    suspension, closing and corrections need `operator`; queries also accept `risk` and
+    `auditor`.
     """
 
     def OnboardClient(self, request, context):
@@ -154,6 +171,36 @@ class AccountsServiceServicer:
 
     def CloseAccount(self, request, context):
         """Closes an account with no debt and no balances.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposeCorrection(self, request, context):
+        """Proposes to reverse a mistaken cash or collateral movement (the maker; `operator` role).
+        Nothing is edited: once approved, a reversing journal that references the original is
+        recorded and the statement shows both. Refused (FAILED_PRECONDITION) for an event that
+        is not a cash or collateral movement (`not_reversible`), a movement reversed already
+        (`already_reversed`) or with a proposal pending (`correction_pending`), a reversal no
+        balance can bear (`insufficient_balance`: the deposited cash was spent;
+        `insufficient_collateral`), or one that takes value out of an account failing the
+        withdrawals' margin test (e.g. `utilisation_too_high`, `margin_call_open`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveCorrection(self, request, context):
+        """Approves a proposed correction and records the reversal (the checker: an `operator`
+        other than the maker, else PERMISSION_DENIED `same_maker_and_checker`). The proposal's
+        checks are made again on the account as it is now.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectCorrection(self, request, context):
+        """Rejects a proposed correction (an `operator` other than the maker); nothing is reversed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -230,6 +277,21 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.CloseAccountRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.CloseAccountResponse.SerializeToString,
             ),
+            'ProposeCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeCorrection,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeCorrectionRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeCorrectionResponse.SerializeToString,
+            ),
+            'ApproveCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveCorrection,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveCorrectionRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveCorrectionResponse.SerializeToString,
+            ),
+            'RejectCorrection': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectCorrection,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionResponse.SerializeToString,
+            ),
             'GetAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccount,
                     request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetAccountRequest.FromString,
@@ -260,7 +322,8 @@ def add_AccountsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AccountsService:
     """Margin accounts. Commands need the `trading-platform` or `operator` role; onboarding,
-    suspension and closing need `operator`; queries also accept `risk` and `auditor`.
+    suspension, closing and corrections need `operator`; queries also accept `risk` and
+    `auditor`.
     """
 
     @staticmethod
@@ -469,6 +532,87 @@ class AccountsService:
             '/harbour.api.v1.AccountsService/CloseAccount',
             harbour_dot_api_dot_v1_dot_accounts__pb2.CloseAccountRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_accounts__pb2.CloseAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/ProposeCorrection',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeCorrectionRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeCorrectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/ApproveCorrection',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveCorrectionRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveCorrectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectCorrection(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/RejectCorrection',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -24,6 +24,70 @@ IMPLIED_STATE_WARNING: ImpliedState
 IMPLIED_STATE_MARGIN_CALL: ImpliedState
 IMPLIED_STATE_FORCED_SALE: ImpliedState
 
+class StressShock(_message.Message):
+    __slots__ = ("asset", "change")
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    asset: str
+    change: str
+    def __init__(self, asset: _Optional[str] = ..., change: _Optional[str] = ...) -> None: ...
+
+class RunStressTestRequest(_message.Message):
+    __slots__ = ("request_id", "run_id", "scenario", "shocks", "securities_shock", "worst_accounts")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCENARIO_FIELD_NUMBER: _ClassVar[int]
+    SHOCKS_FIELD_NUMBER: _ClassVar[int]
+    SECURITIES_SHOCK_FIELD_NUMBER: _ClassVar[int]
+    WORST_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    run_id: str
+    scenario: str
+    shocks: _containers.RepeatedCompositeFieldContainer[StressShock]
+    securities_shock: str
+    worst_accounts: int
+    def __init__(self, request_id: _Optional[str] = ..., run_id: _Optional[str] = ..., scenario: _Optional[str] = ..., shocks: _Optional[_Iterable[_Union[StressShock, _Mapping]]] = ..., securities_shock: _Optional[str] = ..., worst_accounts: _Optional[int] = ...) -> None: ...
+
+class StressedAccount(_message.Message):
+    __slots__ = ("client_id", "utilisation", "debt", "shortfall")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    UTILISATION_FIELD_NUMBER: _ClassVar[int]
+    DEBT_FIELD_NUMBER: _ClassVar[int]
+    SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    utilisation: str
+    debt: _common_pb2.Amount
+    shortfall: _common_pb2.Amount
+    def __init__(self, client_id: _Optional[str] = ..., utilisation: _Optional[str] = ..., debt: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., shortfall: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ...) -> None: ...
+
+class RunStressTestResponse(_message.Message):
+    __slots__ = ("result", "policy_version", "accounts_tested", "accounts_warned", "accounts_called", "accounts_liquidated", "accounts_short", "expected_shortfall", "worst_accounts", "shocked_prices", "accounts_valued_exactly", "book_position")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_TESTED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_WARNED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_CALLED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_LIQUIDATED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_SHORT_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    WORST_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    SHOCKED_PRICES_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_VALUED_EXACTLY_FIELD_NUMBER: _ClassVar[int]
+    BOOK_POSITION_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    policy_version: int
+    accounts_tested: int
+    accounts_warned: int
+    accounts_called: int
+    accounts_liquidated: int
+    accounts_short: int
+    expected_shortfall: _common_pb2.Amount
+    worst_accounts: _containers.RepeatedCompositeFieldContainer[StressedAccount]
+    shocked_prices: _containers.RepeatedCompositeFieldContainer[_common_pb2.Price]
+    accounts_valued_exactly: int
+    book_position: int
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., policy_version: _Optional[int] = ..., accounts_tested: _Optional[int] = ..., accounts_warned: _Optional[int] = ..., accounts_called: _Optional[int] = ..., accounts_liquidated: _Optional[int] = ..., accounts_short: _Optional[int] = ..., expected_shortfall: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., worst_accounts: _Optional[_Iterable[_Union[StressedAccount, _Mapping]]] = ..., shocked_prices: _Optional[_Iterable[_Union[_common_pb2.Price, _Mapping]]] = ..., accounts_valued_exactly: _Optional[int] = ..., book_position: _Optional[int] = ...) -> None: ...
+
 class RecordPriceRequest(_message.Message):
     __slots__ = ("request_id", "price", "observed_at", "source")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]

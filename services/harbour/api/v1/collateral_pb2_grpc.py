@@ -29,7 +29,8 @@ class CollateralServiceStub:
     """Prices, policy and valuations. RecordPrice and StreamPrices need the `price-feed` role;
     policy changes need `policy-admin` (and a different principal to approve than to propose);
     valuations and reads accept `risk`, `trading-platform`, `operator`, `auditor` and
-    `policy-admin`; recording a market closure needs `operator` or `risk`.
+    `policy-admin`; recording a market closure needs `operator` or `risk`; a stress test needs
+    `risk`.
     """
 
     def __init__(self, channel):
@@ -103,13 +104,19 @@ class CollateralServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarResponse.FromString,
                 _registered_method=True)
+        self.RunStressTest = channel.unary_unary(
+                '/harbour.api.v1.CollateralService/RunStressTest',
+                request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestResponse.FromString,
+                _registered_method=True)
 
 
 class CollateralServiceServicer:
     """Prices, policy and valuations. RecordPrice and StreamPrices need the `price-feed` role;
     policy changes need `policy-admin` (and a different principal to approve than to propose);
     valuations and reads accept `risk`, `trading-platform`, `operator`, `auditor` and
-    `policy-admin`; recording a market closure needs `operator` or `risk`.
+    `policy-admin`; recording a market closure needs `operator` or `risk`; a stress test needs
+    `risk`.
     """
 
     def RecordPrice(self, request, context):
@@ -213,6 +220,18 @@ class CollateralServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RunStressTest(self, request, context):
+        """Runs a stress scenario over the whole book: the latest prices moved by the scenario's
+        shocks, every account with a margin account valued under the policy in force, and
+        counted as the shocked prices would leave it (warned, called, forced into a sale), with
+        the expected shortfall. Decides nothing on any account; records one StressTestRun in
+        stream `stress-<run_id>`. The book is the read models' (balances, accounts, margin
+        calls) as of `book_position`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CollateralServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -281,6 +300,11 @@ def add_CollateralServiceServicer_to_server(servicer, server):
                     request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarResponse.SerializeToString,
             ),
+            'RunStressTest': grpc.unary_unary_rpc_method_handler(
+                    servicer.RunStressTest,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'harbour.api.v1.CollateralService', rpc_method_handlers)
@@ -293,7 +317,8 @@ class CollateralService:
     """Prices, policy and valuations. RecordPrice and StreamPrices need the `price-feed` role;
     policy changes need `policy-admin` (and a different principal to approve than to propose);
     valuations and reads accept `risk`, `trading-platform`, `operator`, `auditor` and
-    `policy-admin`; recording a market closure needs `operator` or `risk`.
+    `policy-admin`; recording a market closure needs `operator` or `risk`; a stress test needs
+    `risk`.
     """
 
     @staticmethod
@@ -637,6 +662,33 @@ class CollateralService:
             '/harbour.api.v1.CollateralService/GetMarketCalendar',
             harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_collateral__pb2.GetMarketCalendarResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RunStressTest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.CollateralService/RunStressTest',
+            harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,163 @@
+"""Stress tests over the whole book: the risk book screens, the exact rule counts.
+
+``StressTests.run`` builds the in-memory risk book from the read models
+(:func:`harbour.risk.loader.load_book`: ``balances``, ``accounts``, ``margin_calls``), moves the
+latest prices by the scenario, lets the book's vectorised float pass name the accounts that may
+be above the warning level or short (``RiskBook.stresses``), reads those accounts' exact
+balances from the same snapshot of the read models and values them exactly
+(``harbour.ledger.stress``). Every other account is provably healthy with nothing short, so
+the figures are the exact rule's over the whole book, and a book of a million accounts costs
+one float pass plus the exact valuation of the few it names.
+
+It decides nothing on any account: the one event is ``StressTestRun`` on ``stress-<run_id>``,
+whose first (and only) append makes the run id unique. A repeated request_id returns the
+first run's figures without running it again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from harbour.commands import CommandRunner, Outcome, StreamKind
+from harbour.eventstore.store import request_fingerprint
+from harbour.kinds import market
+from harbour.ledger import events as ev
+from harbour.ledger import stress
+from harbour.ledger.errors import AlreadyExists
+from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
+from harbour.ledger.valuation import Holdings
+from harbour.risk.loader import HELD_KINDS, OWED_KINDS, load_book
+
+Clock = Callable[[], datetime]
+STRESS_STREAM_PREFIX = "stress-"
+# Flagged accounts whose exact balances are read per query.
+EXACT_PAGE = 10_000
+EXACT_BALANCES = sa.text(
+    "SELECT ledger_account, asset, amount FROM balances WHERE ledger_account = ANY(:names)"
+).bindparams(sa.bindparam("names", type_=postgresql.ARRAY(sa.Text)))
+
+
+class StressRunExists(AlreadyExists):
+    reason = "stress_run_already_exists"
+
+
+# A run's stream holds its one event; its state is how many it holds.
+STRESS_RUNS: StreamKind[int] = StreamKind(lambda _: 0, lambda count, _: count + 1)
+
+
+def stress_stream(run_id: str) -> str:
+    return STRESS_STREAM_PREFIX + run_id
+
+
+@dataclass(frozen=True)
+class RunStressTest:
+    run_id: str
+    scenario: stress.Scenario
+    worst: int = 10
+
+
+class StressTests:
+    def __init__(self, runner: CommandRunner, *, clock: Clock) -> None:
+        self.runner = runner
+        self._clock = clock
+
+    async def run(
+        self,
+        command: RunStressTest,
+        *,
+        actor: str,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+    ) -> tuple[Outcome, ev.StressTestRun]:
+        """Run the scenario over the book and record it; the outcome and the recorded run."""
+        first = await self.runner.replay(request_id, request_fingerprint(request))
+        if first is not None:  # a repeat: the first figures, not a second run
+            return first, _recorded(first)
+        run = await self.compute(command, actor=actor)
+
+        def decide(runs: int) -> list[ev.Event]:
+            if runs:
+                raise StressRunExists(f"stress test {command.run_id} was run already")
+            return [run]
+
+        outcome = await self.runner.run(
+            STRESS_RUNS,
+            stress_stream(command.run_id),
+            decide,
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=lambda _: {"run": ev.encode(run)[2]},
+        )
+        return outcome, _recorded(outcome) if outcome.result.replayed else run
+
+    async def compute(self, command: RunStressTest, *, actor: str = "") -> ev.StressTestRun:
+        """The run's figures, as of one snapshot of the read models; records nothing."""
+        now = self._clock()
+        async with self.runner.store.engine.connect() as conn:
+            # One snapshot for the book and the exact balances of the accounts it names.
+            await conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+            loaded = await load_book(conn)
+            book = loaded.book
+            policy, prices = await market(self.runner, now, [*book.assets, *book.currencies])
+            shocked = stress.shocked_prices(prices, command.scenario)
+            named = book.stresses({c: p.price for c, p in shocked.items()}, policy)
+            holdings = await exact_holdings(conn, named)
+        stressed = stress.stress_accounts(holdings, shocked, policy, now)
+        summary = stress.summarise(len(book), stressed, worst=command.worst)
+        return stress.stress_test_run(
+            command.run_id,
+            command.scenario,
+            policy,
+            shocked,
+            summary,
+            now=now,
+            book_position=loaded.exact_through.position,
+            requested_by=actor,
+        )
+
+
+async def exact_holdings(conn: AsyncConnection, clients: Sequence[str]) -> list[Holdings]:
+    """The exact holdings of ``clients`` (in that order) from the balances read model, in
+    ``conn``'s snapshot."""
+    held: dict[str, dict[str, int]] = defaultdict(dict)
+    owed: dict[str, dict[str, int]] = defaultdict(dict)
+    for start in range(0, len(clients), EXACT_PAGE):
+        names = [
+            f"client:{client}:{kind}"
+            for client in clients[start : start + EXACT_PAGE]
+            for kind in CLIENT_ACCOUNT_KINDS
+        ]
+        rows = await conn.execute(EXACT_BALANCES, {"names": names})
+        for ledger_account, code, amount in rows:
+            _, client, kind = ledger_account.split(":")
+            minor = int(amount)
+            if kind in HELD_KINDS:
+                held[client][code] = held[client].get(code, 0) + minor
+            elif kind in OWED_KINDS:  # the ledger account goes negative as the client owes
+                owed[client][code] = owed[client].get(code, 0) - minor
+    return [
+        Holdings(
+            client,
+            {c: q for c, q in sorted(held.get(client, {}).items()) if q},
+            {c: q for c, q in sorted(owed.get(client, {}).items()) if q},
+        )
+        for client in clients
+    ]
+
+
+def _recorded(outcome: Outcome) -> ev.StressTestRun:
+    """The run a (first or repeated) answer recorded, from its kept response."""
+    data = (outcome.response or {})["run"]
+    decoded = ev.decode("StressTestRun", ev.SCHEMA_VERSION["StressTestRun"], data)
+    assert isinstance(decoded, ev.StressTestRun)
+    return decoded
