@@ -190,9 +190,7 @@ def samples() -> list[ev.Event]:
             hkd("2.00"),
             hkd("1.00"),
             hkd("100.00"),
-            journals.repayment(
-                C, interest=hkd("2.00"), fees=hkd("1.00"), principal=hkd("100.00")
-            ),
+            journals.repayment(C, interest=hkd("2.00"), fees=hkd("1.00"), principal=hkd("100.00")),
         ),
         ev.LiquidationPaused(
             C, "L-1", "BTC", Decimal("510000"), None, Decimal("484500"), "no bid above floor"
