@@ -109,6 +109,7 @@ from harbour.ledger.advance import (
 )
 from harbour.ledger.assets import REPORTING_CURRENCY
 from harbour.ledger.calendar import MarketCalendar, hkex_calendar
+from harbour.ledger.decisions import Decision
 from harbour.ledger.eligibility import (
     ACCOUNT_CLOSED,
     ACCOUNT_SUSPENDED,
@@ -199,14 +200,6 @@ class Context:
         context shared by many decisions (the risk screen) values every account against it,
         exactly as ``value_account`` would, without rebuilding it per account."""
         return PriceBook(self.prices, self.policy, self.now)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """Events for ``account-<client_id>`` and for ``broker-exposure``, appended together."""
-
-    account: list[ev.Event] = field(default_factory=list)
-    exposure: list[ev.Event] = field(default_factory=list)
 
 
 # --------------------------------------------------------------------------------- decide

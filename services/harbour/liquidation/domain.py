@@ -37,7 +37,7 @@ Approve/RejectSettlement: AccountNotFound, SettlementProposalNotFound, SameMaker
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -53,6 +53,7 @@ from harbour.ledger.account import (
     RiskState,
 )
 from harbour.ledger.assets import REPORTING_CURRENCY, asset
+from harbour.ledger.decisions import Decision
 from harbour.ledger.errors import (
     AccountClosed,
     AccountNotFound,
@@ -177,12 +178,6 @@ class Context:
     @cached_property
     def book(self) -> PriceBook:
         return PriceBook(self.prices, self.policy, self.now)
-
-
-@dataclass(frozen=True)
-class Decision:
-    account: list[ev.Event] = field(default_factory=list)
-    exposure: list[ev.Event] = field(default_factory=list)
 
 
 def decide(state: MarginAccount, command: Command, context: Context) -> Decision:
