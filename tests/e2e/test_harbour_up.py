@@ -52,7 +52,7 @@ def wait_serving(port: int, deadline: float) -> None:
 
 
 def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    base = free_port_block(len(SERVICES))
+    base = free_port_block(len(SERVICES) + 1)  # and the projector's health after them
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATA_DIR=str(tmp_path / "data"), HARBOUR_PORT_BASE=str(base))
     process = subprocess.Popen(
@@ -67,6 +67,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         deadline = time.monotonic() + 60
         for offset, _ in enumerate(SERVICES):
             wait_serving(base + offset, deadline)
+        wait_serving(base + len(SERVICES), deadline)  # the projector answers health too
         margin_flow(base)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=30)
@@ -194,7 +195,7 @@ def child_pid(parent: int, *argv: str) -> int:
 
 
 def test_up_restarts_a_killed_service_while_the_others_keep_answering(tmp_path: Path) -> None:
-    base = free_port_block(len(SERVICES))
+    base = free_port_block(len(SERVICES) + 1)
     port = {name: base + offset for offset, name in enumerate(SERVICES)}
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATA_DIR=str(tmp_path / "data"), HARBOUR_PORT_BASE=str(base))

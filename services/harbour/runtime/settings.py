@@ -160,6 +160,12 @@ class Settings:
             return self.port
         return self.port_base + SERVICES.index(service)
 
+    @property
+    def projector_port(self) -> int:
+        """Where the projector serves gRPC health: ``HARBOUR_PORT`` in a container, else the
+        port after the services' (base + their number)."""
+        return self.port if self.port is not None else self.port_base + len(SERVICES)
+
 
 def _int(raw: str | None, name: str, default: int) -> int:
     if raw is None:
