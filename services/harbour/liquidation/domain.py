@@ -36,7 +36,7 @@ Approve/RejectSettlement: AccountNotFound, SettlementProposalNotFound, SameMaker
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -243,7 +243,6 @@ def _advance(state: MarginAccount, command: AdvanceLiquidation, context: Context
     if not sellable:
         return _shortfall(state, progress.liquidation_id, context)
     bids: dict[str, Decimal] = {}
-    routes: dict[str, list[Route]] = {}
     for code in sellable:
         mark = _mark(context, code)
         floor = progress.floor_override(code) or _floor(mark, policy)
@@ -268,7 +267,6 @@ def _advance(state: MarginAccount, command: AdvanceLiquidation, context: Context
                 ]
             )
         bids[code] = best
-        routes[code] = [r for r in probe if r.quote >= floor]
     if not bids:
         raise NoVenueQuote(
             f"no independent venue quotes {', '.join(sellable)} now: the sale waits for a quote"
@@ -541,7 +539,9 @@ def _propose(state: MarginAccount, command: ProposeSettlement, context: Context)
         command.kind,
         command.amount,
         command.source,
-        pending=sum(p.amount.minor for p in state.settlements if _same(p.amount, command.amount)),
+        pending=sum(
+            p.amount.minor for p in state.settlements if p.amount.asset == command.amount.asset
+        ),
     )
     return Decision(
         [
@@ -619,10 +619,6 @@ def _check_settlement(
         )
 
 
-def _same(a: Money, b: Money) -> bool:
-    return a.asset == b.asset
-
-
 def _pending(state: MarginAccount, proposal_id: str) -> PendingSettlement:
     if not state.exists:
         raise AccountNotFound(f"client {state.client_id} has no margin account")
@@ -673,7 +669,3 @@ def _mark(context: Context, code: str) -> Decimal:
 
 def _floor(mark: Decimal, policy: CollateralPolicy) -> Decimal:
     return mark * (1 - policy.liquidation_max_slippage)
-
-
-def legs_of(events: Sequence[ev.Event]) -> list[ev.LiquidationOrderPlaced]:
-    return [e for e in events if isinstance(e, ev.LiquidationOrderPlaced)]
