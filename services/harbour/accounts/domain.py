@@ -19,12 +19,19 @@ RejectCorrection: AccountNotFound, CorrectionNotFound, CorrectionNotPending,
 The reversal's checks: no balance may go negative (InsufficientBalance: the deposited cash was
 spent; InsufficientCollateral: the collateral left or is reserved by a sale), and a reversal
 that takes value out (a deposit reversed) passes the same margin test as a withdrawal.
+
+Client facts over time. Eligibility facts recorded after onboarding (a new credit assessment,
+a downgrade included; a credit limit; a margin agreement or risk disclosure signed later; a
+professional-investor status with its evidence and expiry; a related group; the securities
+margin account linked or unlinked) are the same events onboarding records, so signing later
+activates an APPLIED client exactly as signing at onboarding does. Each needs an open account
+(AccountNotFound, AccountClosed); a lapse day not after its start day is InvalidArgument.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Protocol
 
@@ -173,6 +180,72 @@ class RejectCorrection:
 
 CorrectionCommand = ProposeCorrection | ApproveCorrection | RejectCorrection
 
+
+@dataclass(frozen=True)
+class RecordCreditAssessment:
+    client_id: str
+    assessment_id: str
+    grade: CreditGrade
+    assessed_on: date
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class SetCreditLimit:
+    client_id: str
+    limit: Money
+
+
+@dataclass(frozen=True)
+class SignMarginAgreement:
+    client_id: str
+    version: str
+    signed_on: date
+
+
+@dataclass(frozen=True)
+class AcknowledgeRiskDisclosure:
+    client_id: str
+    version: str
+    acknowledged_on: date
+
+
+@dataclass(frozen=True)
+class SetProfessionalInvestorStatus:
+    client_id: str
+    professional: bool
+    evidence: str
+    expires_on: date | None
+
+
+@dataclass(frozen=True)
+class SetRelatedGroup:
+    client_id: str
+    group_id: str | None  # None: the client leaves its group
+
+
+@dataclass(frozen=True)
+class LinkSecuritiesAccount:
+    client_id: str
+    securities_account_id: str
+
+
+@dataclass(frozen=True)
+class UnlinkSecuritiesAccount:
+    client_id: str
+
+
+FactCommand = (
+    RecordCreditAssessment
+    | SetCreditLimit
+    | SignMarginAgreement
+    | AcknowledgeRiskDisclosure
+    | SetProfessionalInvestorStatus
+    | SetRelatedGroup
+    | LinkSecuritiesAccount
+    | UnlinkSecuritiesAccount
+)
+
 Command = (
     OnboardClient
     | DepositCash
@@ -185,6 +258,7 @@ Command = (
     | ProposeCorrection
     | ApproveCorrection
     | RejectCorrection
+    | FactCommand
 )
 
 # --------------------------------------------------------------------------------- context
@@ -314,6 +388,18 @@ def decide(state: MarginAccount, command: Command, context: Context) -> list[ev.
             return [ev.AccountClosed(state.client_id, "closed on request")]
         case ProposeCorrection() | ApproveCorrection() | RejectCorrection():
             return _correct(state, command, context)
+        case (
+            RecordCreditAssessment()
+            | SetCreditLimit()
+            | SignMarginAgreement()
+            | AcknowledgeRiskDisclosure()
+            | SetProfessionalInvestorStatus()
+            | SetRelatedGroup()
+            | LinkSecuritiesAccount()
+            | UnlinkSecuritiesAccount()
+        ):
+            _require_open(state)
+            return [_fact(state, command, context)]
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
 
@@ -335,6 +421,59 @@ def _onboard(state: MarginAccount, command: OnboardClient, context: Context) -> 
         events.append(ev.RiskDisclosureAcknowledged(client, command.disclosure_version, today))
     events.append(ev.ProfessionalInvestorStatusSet(client, command.professional_investor, today))
     return events
+
+
+def _fact(state: MarginAccount, command: FactCommand, context: Context) -> ev.Event:
+    """The one event recording a later eligibility fact (the account is open)."""
+    client = state.client_id
+    match command:
+        case RecordCreditAssessment():
+            _require_after(command.expires_on, command.assessed_on, "expires_on", "assessed_on")
+            return ev.CreditAssessed(
+                client,
+                command.assessment_id,
+                command.grade,
+                command.assessed_on,
+                command.expires_on,
+            )
+        case SetCreditLimit():
+            _require_kind(command.limit, cash=True, field_name="limit")
+            return ev.CreditLimitSet(client, command.limit)
+        case SignMarginAgreement():
+            return ev.MarginAgreementSigned(client, command.version, command.signed_on)
+        case AcknowledgeRiskDisclosure():
+            return ev.RiskDisclosureAcknowledged(client, command.version, command.acknowledged_on)
+        case SetProfessionalInvestorStatus():
+            return _professional(state, command, context)
+        case SetRelatedGroup():
+            return ev.RelatedGroupChanged(client, command.group_id)
+        case LinkSecuritiesAccount():
+            return ev.SecuritiesMarginAccountLinked(client, command.securities_account_id)
+        case UnlinkSecuritiesAccount():
+            if state.securities_account_id is None:
+                raise FailedPrecondition(f"client {client} has no securities margin account linked")
+            return ev.SecuritiesMarginAccountUnlinked(client, state.securities_account_id)
+
+
+def _professional(
+    state: MarginAccount, command: SetProfessionalInvestorStatus, context: Context
+) -> ev.Event:
+    today = context.now.date()
+    if command.professional:
+        # Professional status rests on evidence and is reviewed: both are required to grant it.
+        if not command.evidence:
+            raise InvalidArgument.for_field("evidence", "is required to grant the status")
+        if command.expires_on is None:
+            raise InvalidArgument.for_field("expires_on", "is required to grant the status")
+        _require_after(command.expires_on, today, "expires_on", "today")
+    return ev.ProfessionalInvestorStatusSet(
+        state.client_id, command.professional, today, command.evidence, command.expires_on
+    )
+
+
+def _require_after(later: date | None, earlier: date, field_name: str, what: str) -> None:
+    if later is not None and later <= earlier:
+        raise InvalidArgument.for_field(field_name, f"must be after {what} ({earlier.isoformat()})")
 
 
 def _require_open(state: MarginAccount) -> None:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Mapping
-from datetime import UTC
+from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import grpc
 
 from harbour import wire
 from harbour.accounts import domain
-from harbour.accounts.handlers import AccountHandlers, Outcome
+from harbour.accounts.handlers import AccountHandlers, Outcome, evolve_recorded
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, common_pb2
 from harbour.caller import current, require_role
 from harbour.commands import domain_event
@@ -25,7 +25,7 @@ from harbour.ledger import events as ev
 from harbour.ledger.account import Lifecycle, MarginAccount, RiskState
 from harbour.ledger.assets import asset
 from harbour.ledger.balances import Balances
-from harbour.ledger.eligibility import who_may_borrow
+from harbour.ledger.eligibility import is_professional_investor, who_may_borrow
 from harbour.ledger.errors import AccountNotFound, InvalidArgument
 from harbour.ledger.grades import CreditGrade, credit_grade
 from harbour.ledger.ids import account_stream, check_id, client_id
@@ -36,6 +36,7 @@ Context = grpc.aio.ServicerContext[Any, Any]
 R = TypeVar("R")
 MOVERS = ("trading-platform", "operator")
 OPERATORS = ("operator",)
+CREDIT = ("operator", "risk")  # credit assessments and limits
 READERS = ("trading-platform", "operator", "risk", "auditor")
 MAX_REFERENCE, MAX_REASON = 128, 500
 # Stream versions are PostgreSQL integers, global positions bigints.
@@ -216,7 +217,128 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             result=wire.command_result(await self._handle(command, request))
         )
 
+    # ------------------------------------------------------------------------- client facts
+    async def RecordCreditAssessment(
+        self, request: accounts_pb2.RecordCreditAssessmentRequest, context: Context
+    ) -> accounts_pb2.RecordCreditAssessmentResponse:
+        require_role(*CREDIT)
+        command = domain.RecordCreditAssessment(
+            client_id(request.client_id),
+            check_id(request.assessment_id, "assessment_id"),
+            credit_grade(request.grade, "grade"),
+            _day(request.assessed_on, "assessed_on"),
+            _optional_day(request.expires_on, "expires_on"),
+        )
+        return accounts_pb2.RecordCreditAssessmentResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def SetCreditLimit(
+        self, request: accounts_pb2.SetCreditLimitRequest, context: Context
+    ) -> accounts_pb2.SetCreditLimitResponse:
+        require_role(*CREDIT)
+        command = domain.SetCreditLimit(
+            client_id(request.client_id),
+            wire.money_field(request.limit, "limit", allow_zero=True),
+        )
+        return accounts_pb2.SetCreditLimitResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def SignMarginAgreement(
+        self, request: accounts_pb2.SignMarginAgreementRequest, context: Context
+    ) -> accounts_pb2.SignMarginAgreementResponse:
+        require_role(*OPERATORS)
+        command = domain.SignMarginAgreement(
+            client_id(request.client_id),
+            check_id(request.version, "version"),
+            _day(request.signed_on, "signed_on"),
+        )
+        return accounts_pb2.SignMarginAgreementResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def AcknowledgeRiskDisclosure(
+        self, request: accounts_pb2.AcknowledgeRiskDisclosureRequest, context: Context
+    ) -> accounts_pb2.AcknowledgeRiskDisclosureResponse:
+        require_role(*OPERATORS)
+        command = domain.AcknowledgeRiskDisclosure(
+            client_id(request.client_id),
+            check_id(request.version, "version"),
+            _day(request.acknowledged_on, "acknowledged_on"),
+        )
+        return accounts_pb2.AcknowledgeRiskDisclosureResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def SetProfessionalInvestorStatus(
+        self, request: accounts_pb2.SetProfessionalInvestorStatusRequest, context: Context
+    ) -> accounts_pb2.SetProfessionalInvestorStatusResponse:
+        require_role(*OPERATORS)
+        command = domain.SetProfessionalInvestorStatus(
+            client_id(request.client_id),
+            request.professional,
+            wire.text(request.evidence, "evidence", MAX_REFERENCE),
+            _optional_day(request.expires_on, "expires_on"),
+        )
+        return accounts_pb2.SetProfessionalInvestorStatusResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def SetRelatedGroup(
+        self, request: accounts_pb2.SetRelatedGroupRequest, context: Context
+    ) -> accounts_pb2.SetRelatedGroupResponse:
+        require_role(*OPERATORS)
+        command = domain.SetRelatedGroup(
+            client_id(request.client_id), _optional_id(request.group_id, "group_id")
+        )
+        return accounts_pb2.SetRelatedGroupResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def LinkSecuritiesAccount(
+        self, request: accounts_pb2.LinkSecuritiesAccountRequest, context: Context
+    ) -> accounts_pb2.LinkSecuritiesAccountResponse:
+        require_role(*OPERATORS)
+        command = domain.LinkSecuritiesAccount(
+            client_id(request.client_id),
+            check_id(request.securities_margin_account_id, "securities_margin_account_id"),
+        )
+        return accounts_pb2.LinkSecuritiesAccountResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def UnlinkSecuritiesAccount(
+        self, request: accounts_pb2.UnlinkSecuritiesAccountRequest, context: Context
+    ) -> accounts_pb2.UnlinkSecuritiesAccountResponse:
+        require_role(*OPERATORS)
+        command = domain.UnlinkSecuritiesAccount(client_id(request.client_id))
+        return accounts_pb2.UnlinkSecuritiesAccountResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
     # ------------------------------------------------------------------------- queries
+    async def GetEligibility(
+        self, request: accounts_pb2.GetEligibilityRequest, context: Context
+    ) -> accounts_pb2.GetEligibilityResponse:
+        """Replays the stream up to ``as_of`` and judges the facts at that instant (the
+        policy's minimum grade is the one in force now)."""
+        require_role(*READERS)
+        client = client_id(request.client_id)
+        policy = await self._handlers.context()
+        as_of = wire.instant(request.as_of, "as_of") if request.HasField("as_of") else policy.now
+        recorded = await self._store.read_stream(account_stream(client), recorded_until=as_of)
+        state = MarginAccount.initial(client)
+        for event in recorded:
+            state = evolve_recorded(state, event)
+        state = _existing(state)
+        refusals = who_may_borrow(state, policy.minimum_grade, as_of)
+        return accounts_pb2.GetEligibilityResponse(
+            may_borrow=not refusals,
+            borrowing_refusals=list(refusals),
+            professional_investor=is_professional_investor(state, as_of),
+        )
+
     async def GetAccount(
         self, request: accounts_pb2.GetAccountRequest, context: Context
     ) -> accounts_pb2.GetAccountResponse:
@@ -231,10 +353,9 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         (head,) = await self._store.read_stream(
             account_stream(client), after_version=loaded.version - 1
         )
+        now = await self._handlers.context()
         return accounts_pb2.GetAccountResponse(
-            account=self._account(
-                state, loaded.version, head.position, (await self._handlers.context()).minimum_grade
-            )
+            account=self._account(state, loaded.version, head.position, now.minimum_grade, now.now)
         )
 
     async def GetBalances(
@@ -328,9 +449,14 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         )
 
     def _account(
-        self, state: MarginAccount, version: int, position: int, grade: CreditGrade
+        self,
+        state: MarginAccount,
+        version: int,
+        position: int,
+        grade: CreditGrade,
+        now: datetime,
     ) -> accounts_pb2.Account:
-        refusals = who_may_borrow(state, grade)
+        refusals = who_may_borrow(state, grade, now)
         return accounts_pb2.Account(
             client_id=state.client_id,
             status=STATUS[state.status],
@@ -359,6 +485,20 @@ def _existing(state: MarginAccount) -> MarginAccount:
     if not state.exists:
         raise AccountNotFound(f"client {state.client_id} has no margin account")
     return state
+
+
+def _day(value: str, field: str) -> date:
+    """A YYYY-MM-DD day field."""
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise InvalidArgument.for_field(field, "must be a day as YYYY-MM-DD")
+
+
+def _optional_day(value: str, field: str) -> date | None:
+    return _day(value, field) if value else None
 
 
 def _optional_id(value: str, field: str) -> str | None:

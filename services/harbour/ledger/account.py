@@ -122,12 +122,14 @@ class MarginAccount:
     related_group_id: str | None = None
     securities_account_id: str | None = None
     credit_grade: CreditGrade | None = None
+    credit_expires_on: date | None = None  # the latest assessment lapses on this day
     credit_limit: Money | None = None  # its asset is the loan currency
     facility_id: str | None = None  # set once a margin facility is approved
     annual_rate: Decimal | None = None
     agreement_version: str | None = None
     disclosure_version: str | None = None
     professional_investor: bool = False
+    professional_investor_expires_on: date | None = None  # the status lapses on this day
     # Balances in minor units, per asset; what the client holds is positive ...
     cash: Balances = EMPTY
     collateral: Balances = EMPTY
@@ -264,8 +266,13 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
             return replace(state, related_group_id=event.related_group_id)
         case ev.SecuritiesMarginAccountLinked():
             return replace(state, securities_account_id=event.securities_account_id)
+        case ev.SecuritiesMarginAccountUnlinked():
+            return replace(state, securities_account_id=None)
+        case ev.RelatedGroupChanged():
+            return replace(state, related_group_id=event.related_group_id)
         case ev.CreditAssessed():
-            return replace(state, credit_grade=event.grade)
+            # The latest assessment replaces the previous one, a downgrade included.
+            return replace(state, credit_grade=event.grade, credit_expires_on=event.expires_on)
         case ev.CreditLimitSet():
             return _activated(replace(state, credit_limit=event.limit))
         case ev.MarginFacilityApproved():
@@ -282,7 +289,11 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
         case ev.RiskDisclosureAcknowledged():
             return replace(state, disclosure_version=event.disclosure_version)
         case ev.ProfessionalInvestorStatusSet():
-            return replace(state, professional_investor=event.professional)
+            return replace(
+                state,
+                professional_investor=event.professional,
+                professional_investor_expires_on=event.expires_on,
+            )
         case ev.AccountSuspended():
             return replace(state, suspended=True)
         case ev.AccountResumed():
@@ -476,7 +487,7 @@ def replay(client_id: str, history: Iterable[ev.Event]) -> MarginAccount:
 
 
 # Bump when MarginAccount's fields change: a snapshot of another shape is a cache miss.
-SNAPSHOT_VERSION = 4
+SNAPSHOT_VERSION = 5
 
 
 def to_snapshot(state: MarginAccount) -> dict[str, Any]:

@@ -4,9 +4,14 @@ A client may borrow only with a linked securities margin account, a completed cr
 assessment at or above the policy's minimum grade, a signed margin agreement and an
 acknowledged risk disclosure, and while the account is open, approved and not suspended.
 Each unmet condition is a stable snake_case reason; the order below is the order reported.
+
+Facts lapse: a credit assessment or a professional-investor status recorded with an expiry day
+no longer counts from that day on. The caller says when (``now``): no clock here.
 """
 
 from __future__ import annotations
+
+from datetime import date, datetime
 
 from harbour.ledger.account import Lifecycle, MarginAccount
 from harbour.ledger.errors import NotEligible
@@ -16,6 +21,7 @@ ACCOUNT_CLOSED = "account_closed"
 NO_SECURITIES_MARGIN_ACCOUNT = "no_securities_margin_account"
 CREDIT_ASSESSMENT_MISSING = "credit_assessment_missing"
 CREDIT_GRADE_BELOW_MINIMUM = "credit_grade_below_minimum"
+CREDIT_ASSESSMENT_EXPIRED = "credit_assessment_expired"
 CREDIT_LIMIT_MISSING = "credit_limit_missing"
 MARGIN_AGREEMENT_MISSING = "margin_agreement_missing"
 RISK_DISCLOSURE_MISSING = "risk_disclosure_missing"
@@ -26,6 +32,7 @@ ALL_REASONS = (
     NO_SECURITIES_MARGIN_ACCOUNT,
     CREDIT_ASSESSMENT_MISSING,
     CREDIT_GRADE_BELOW_MINIMUM,
+    CREDIT_ASSESSMENT_EXPIRED,
     CREDIT_LIMIT_MISSING,
     MARGIN_AGREEMENT_MISSING,
     RISK_DISCLOSURE_MISSING,
@@ -33,8 +40,11 @@ ALL_REASONS = (
 )
 
 
-def who_may_borrow(state: MarginAccount, minimum_grade: CreditGrade) -> tuple[str, ...]:
-    """Why this client may not borrow: empty when it may."""
+def who_may_borrow(
+    state: MarginAccount, minimum_grade: CreditGrade, now: datetime | None = None
+) -> tuple[str, ...]:
+    """Why this client may not borrow at ``now``: empty when it may. Without ``now`` (a
+    read model folding events, which has no instant of its own) expiry is not judged."""
     reasons: list[str] = []
     if state.status is Lifecycle.CLOSED:
         reasons.append(ACCOUNT_CLOSED)
@@ -44,6 +54,8 @@ def who_may_borrow(state: MarginAccount, minimum_grade: CreditGrade) -> tuple[st
         reasons.append(CREDIT_ASSESSMENT_MISSING)
     elif not state.credit_grade.at_least(minimum_grade):
         reasons.append(CREDIT_GRADE_BELOW_MINIMUM)
+    if state.credit_grade is not None and _lapsed(state.credit_expires_on, now):
+        reasons.append(CREDIT_ASSESSMENT_EXPIRED)
     if state.credit_limit is None:
         reasons.append(CREDIT_LIMIT_MISSING)
     if not state.agreement_signed:
@@ -55,8 +67,20 @@ def who_may_borrow(state: MarginAccount, minimum_grade: CreditGrade) -> tuple[st
     return tuple(reasons)
 
 
-def require_may_borrow(state: MarginAccount, minimum_grade: CreditGrade) -> None:
+def is_professional_investor(state: MarginAccount, now: datetime) -> bool:
+    """Whether the client counts as a professional investor at ``now`` (unexpired status)."""
+    return state.professional_investor and not _lapsed(state.professional_investor_expires_on, now)
+
+
+def _lapsed(expires_on: date | None, now: datetime | None) -> bool:
+    # A fact expiring on a day no longer holds on that day.
+    return expires_on is not None and now is not None and now.date() >= expires_on
+
+
+def require_may_borrow(
+    state: MarginAccount, minimum_grade: CreditGrade, now: datetime | None = None
+) -> None:
     """Refuse with NotEligible (every unmet reason listed) unless the client may borrow."""
-    unmet = who_may_borrow(state, minimum_grade)
+    unmet = who_may_borrow(state, minimum_grade, now)
     if unmet:
         raise NotEligible(f"client may not borrow: {', '.join(unmet)}", (), unmet)

@@ -126,6 +126,8 @@ class CreditAssessed(AccountEvent):
     assessment_id: str
     grade: CreditGrade
     assessed_on: date
+    # The assessment lapses on this day (None: open-ended, as every onboarding one was).
+    expires_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,21 @@ class RiskDisclosureAcknowledged(AccountEvent):
 class ProfessionalInvestorStatusSet(AccountEvent):
     professional: bool
     assessed_on: date
+    evidence: str = ""  # what the status rests on (e.g. a portfolio certificate's id)
+    expires_on: date | None = None  # the status lapses on this day (None: open-ended)
+
+
+@dataclass(frozen=True)
+class SecuritiesMarginAccountUnlinked(AccountEvent):
+    """The securities margin account no longer backs this one: the client may not borrow."""
+
+    securities_account_id: str  # the account that was linked
+
+
+@dataclass(frozen=True)
+class RelatedGroupChanged(AccountEvent):
+    # None: the client left its group (its concentration limit is its own again).
+    related_group_id: str | None
 
 
 @dataclass(frozen=True)
@@ -648,6 +665,8 @@ class StressTestRun(Event):
 _ALL: tuple[type[Event], ...] = (
     ClientOnboarded,
     SecuritiesMarginAccountLinked,
+    SecuritiesMarginAccountUnlinked,
+    RelatedGroupChanged,
     CreditAssessed,
     CreditLimitSet,
     MarginAgreementSigned,

@@ -229,7 +229,7 @@ def _approve(state: MarginAccount, command: ApproveFacility, context: Context) -
         raise AccountSuspended(f"the account of {state.client_id} is suspended")
     unmet = tuple(
         reason
-        for reason in who_may_borrow(state, context.policy.minimum_credit_grade)
+        for reason in who_may_borrow(state, context.policy.minimum_credit_grade, context.now)
         if reason not in (CREDIT_LIMIT_MISSING, ACCOUNT_CLOSED, ACCOUNT_SUSPENDED)
     )
     if unmet:
@@ -263,7 +263,7 @@ def _approve(state: MarginAccount, command: ApproveFacility, context: Context) -
 
 def _draw(state: MarginAccount, command: DrawLoan, context: Context) -> Decision:
     # 1. account state
-    facility = _require_may_draw(state, context.policy)
+    facility = _require_may_draw(state, context.policy, context.now)
     # 2. amount shape
     amount = command.amount
     if amount.asset != facility.asset:
@@ -297,7 +297,7 @@ def _draw(state: MarginAccount, command: DrawLoan, context: Context) -> Decision
     )
 
 
-def _require_may_draw(state: MarginAccount, policy: CollateralPolicy) -> Money:
+def _require_may_draw(state: MarginAccount, policy: CollateralPolicy, now: datetime) -> Money:
     """Rule group 1 of DrawLoan; returns the credit limit (its asset is the loan currency)."""
     _require_open(state)
     if state.suspended:
@@ -310,7 +310,7 @@ def _require_may_draw(state: MarginAccount, policy: CollateralPolicy) -> Money:
             "margin agreement come first"
         )
     unmet = [
-        r for r in who_may_borrow(state, policy.minimum_credit_grade) if r != ACCOUNT_SUSPENDED
+        r for r in who_may_borrow(state, policy.minimum_credit_grade, now) if r != ACCOUNT_SUSPENDED
     ]
     if state.facility_id is None:
         unmet.append(NO_MARGIN_FACILITY)

@@ -35,6 +35,8 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "CorrectionProposed",  # migration 0011
             "MovementReversed",  # migration 0011
             "CorrectionRejected",  # migration 0011
+            "SecuritiesMarginAccountUnlinked",  # migration 0012
+            "RelatedGroupChanged",  # migration 0012
         }
     ),
     "audit": frozenset(),  # reads only

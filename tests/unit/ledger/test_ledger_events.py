@@ -43,11 +43,11 @@ def samples() -> list[ev.Event]:
     return [
         ev.ClientOnboarded(C, related_group_id="G-7"),
         ev.SecuritiesMarginAccountLinked(C, "SMA-88"),
-        ev.CreditAssessed(C, "CA-1", CreditGrade.BBB, date(2026, 2, 27)),
+        ev.CreditAssessed(C, "CA-1", CreditGrade.BBB, date(2026, 2, 27), date(2027, 2, 27)),
         ev.CreditLimitSet(C, hkd("500000.00")),
         ev.MarginAgreementSigned(C, "MA-2026.1", date(2026, 2, 28)),
         ev.RiskDisclosureAcknowledged(C, "RD-2026.1", date(2026, 2, 28)),
-        ev.ProfessionalInvestorStatusSet(C, True, date(2026, 2, 1)),
+        ev.ProfessionalInvestorStatusSet(C, True, date(2026, 2, 1), "PI-CERT-9", date(2027, 2, 1)),
         ev.AccountSuspended(C, "regulatory_hold"),
         ev.AccountResumed(C, "hold_lifted"),
         ev.AccountClosed(C, "client_request"),
@@ -216,6 +216,8 @@ def samples() -> list[ev.Event]:
             journals.reversal(journals.cash_deposit(C, hkd("1000.00"))),
         ),
         ev.CorrectionRejected(C, "FIX-2", "ben", "not a mistake"),
+        ev.SecuritiesMarginAccountUnlinked(C, "SMA-88"),
+        ev.RelatedGroupChanged(C, None),
     ]
 
 
@@ -410,3 +412,14 @@ def test_a_basis_stored_before_the_price_marks_existed_still_decodes() -> None:
     assert decoded.basis.stale_assets == () and decoded.basis.closed_market_assets == ()
     with pytest.raises(DecodeError, match="unknown fields"):
         ev.decode("EarlyWarningIssued", version, {**data, "basis": {**old_basis, "stale": []}})
+
+
+def test_facts_stored_before_their_expiry_fields_still_decode() -> None:
+    credit = {"client_id": C, "assessment_id": "CA-1", "grade": "A", "assessed_on": "2026-02-27"}
+    assert ev.decode("CreditAssessed", 1, credit) == ev.CreditAssessed(
+        C, "CA-1", CreditGrade.A, date(2026, 2, 27)
+    )
+    status = {"client_id": C, "professional": True, "assessed_on": "2026-02-01"}
+    decoded = ev.decode("ProfessionalInvestorStatusSet", 1, status)
+    assert isinstance(decoded, ev.ProfessionalInvestorStatusSet)
+    assert (decoded.evidence, decoded.expires_on) == ("", None)

@@ -382,3 +382,161 @@ class AccountsServiceSubscribeResponse(_message.Message):
     event: _common_pb2.RecordedEvent
     checkpoint: _common_pb2.FeedCheckpoint
     def __init__(self, event: _Optional[_Union[_common_pb2.RecordedEvent, _Mapping]] = ..., checkpoint: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ...) -> None: ...
+
+class RecordCreditAssessmentRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "assessment_id", "grade", "assessed_on", "expires_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    ASSESSED_ON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    assessment_id: str
+    grade: str
+    assessed_on: str
+    expires_on: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., assessment_id: _Optional[str] = ..., grade: _Optional[str] = ..., assessed_on: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
+
+class RecordCreditAssessmentResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class SetCreditLimitRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "limit")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    limit: _common_pb2.Amount
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ...) -> None: ...
+
+class SetCreditLimitResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class SignMarginAgreementRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "version", "signed_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    SIGNED_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    version: str
+    signed_on: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., version: _Optional[str] = ..., signed_on: _Optional[str] = ...) -> None: ...
+
+class SignMarginAgreementResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class AcknowledgeRiskDisclosureRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "version", "acknowledged_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ACKNOWLEDGED_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    version: str
+    acknowledged_on: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., version: _Optional[str] = ..., acknowledged_on: _Optional[str] = ...) -> None: ...
+
+class AcknowledgeRiskDisclosureResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class SetProfessionalInvestorStatusRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "professional", "evidence", "expires_on")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROFESSIONAL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    professional: bool
+    evidence: str
+    expires_on: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., professional: _Optional[bool] = ..., evidence: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
+
+class SetProfessionalInvestorStatusResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class SetRelatedGroupRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "group_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GROUP_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    group_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., group_id: _Optional[str] = ...) -> None: ...
+
+class SetRelatedGroupResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class LinkSecuritiesAccountRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "securities_margin_account_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    SECURITIES_MARGIN_ACCOUNT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    securities_margin_account_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., securities_margin_account_id: _Optional[str] = ...) -> None: ...
+
+class LinkSecuritiesAccountResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class UnlinkSecuritiesAccountRequest(_message.Message):
+    __slots__ = ("request_id", "client_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...
+
+class UnlinkSecuritiesAccountResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class GetEligibilityRequest(_message.Message):
+    __slots__ = ("client_id", "as_of")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, client_id: _Optional[str] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetEligibilityResponse(_message.Message):
+    __slots__ = ("may_borrow", "borrowing_refusals", "professional_investor")
+    MAY_BORROW_FIELD_NUMBER: _ClassVar[int]
+    BORROWING_REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    PROFESSIONAL_INVESTOR_FIELD_NUMBER: _ClassVar[int]
+    may_borrow: bool
+    borrowing_refusals: _containers.RepeatedScalarFieldContainer[str]
+    professional_investor: bool
+    def __init__(self, may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ..., professional_investor: _Optional[bool] = ...) -> None: ...

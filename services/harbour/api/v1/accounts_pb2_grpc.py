@@ -92,6 +92,51 @@ class AccountsServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionResponse.FromString,
                 _registered_method=True)
+        self.RecordCreditAssessment = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/RecordCreditAssessment',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RecordCreditAssessmentRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RecordCreditAssessmentResponse.FromString,
+                _registered_method=True)
+        self.SetCreditLimit = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/SetCreditLimit',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetCreditLimitRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetCreditLimitResponse.FromString,
+                _registered_method=True)
+        self.SignMarginAgreement = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/SignMarginAgreement',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SignMarginAgreementRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SignMarginAgreementResponse.FromString,
+                _registered_method=True)
+        self.AcknowledgeRiskDisclosure = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/AcknowledgeRiskDisclosure',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AcknowledgeRiskDisclosureRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AcknowledgeRiskDisclosureResponse.FromString,
+                _registered_method=True)
+        self.SetProfessionalInvestorStatus = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/SetProfessionalInvestorStatus',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusResponse.FromString,
+                _registered_method=True)
+        self.SetRelatedGroup = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/SetRelatedGroup',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupResponse.FromString,
+                _registered_method=True)
+        self.LinkSecuritiesAccount = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/LinkSecuritiesAccount',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.LinkSecuritiesAccountRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.LinkSecuritiesAccountResponse.FromString,
+                _registered_method=True)
+        self.UnlinkSecuritiesAccount = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/UnlinkSecuritiesAccount',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.UnlinkSecuritiesAccountRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.UnlinkSecuritiesAccountResponse.FromString,
+                _registered_method=True)
+        self.GetEligibility = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/GetEligibility',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetEligibilityRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetEligibilityResponse.FromString,
+                _registered_method=True)
         self.GetAccount = channel.unary_unary(
                 '/harbour.api.v1.AccountsService/GetAccount',
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetAccountRequest.SerializeToString,
@@ -206,6 +251,70 @@ class AccountsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordCreditAssessment(self, request, context):
+        """Records a credit (re-)assessment; a downgrade or a lapsed one stops advances. Role
+        `operator` or `risk`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCreditLimit(self, request, context):
+        """Sets the client's credit limit. Role `operator` or `risk`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SignMarginAgreement(self, request, context):
+        """Records the margin agreement signed (activates an APPLIED client with a credit limit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeRiskDisclosure(self, request, context):
+        """Records the risk disclosure acknowledged.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetProfessionalInvestorStatus(self, request, context):
+        """Grants or removes professional-investor status, with its evidence and expiry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetRelatedGroup(self, request, context):
+        """Moves the client into a related group, or out of any.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LinkSecuritiesAccount(self, request, context):
+        """Links the client's securities margin account.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnlinkSecuritiesAccount(self, request, context):
+        """Unlinks it: the client may no longer borrow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEligibility(self, request, context):
+        """Whether the client may borrow at an instant, with every reason, from the stream up to it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetAccount(self, request, context):
         """The account now (or at least as fresh as min_position).
         """
@@ -291,6 +400,51 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     servicer.RejectCorrection,
                     request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionResponse.SerializeToString,
+            ),
+            'RecordCreditAssessment': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCreditAssessment,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RecordCreditAssessmentRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RecordCreditAssessmentResponse.SerializeToString,
+            ),
+            'SetCreditLimit': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCreditLimit,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetCreditLimitRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetCreditLimitResponse.SerializeToString,
+            ),
+            'SignMarginAgreement': grpc.unary_unary_rpc_method_handler(
+                    servicer.SignMarginAgreement,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SignMarginAgreementRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SignMarginAgreementResponse.SerializeToString,
+            ),
+            'AcknowledgeRiskDisclosure': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeRiskDisclosure,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AcknowledgeRiskDisclosureRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AcknowledgeRiskDisclosureResponse.SerializeToString,
+            ),
+            'SetProfessionalInvestorStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetProfessionalInvestorStatus,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusResponse.SerializeToString,
+            ),
+            'SetRelatedGroup': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetRelatedGroup,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupResponse.SerializeToString,
+            ),
+            'LinkSecuritiesAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.LinkSecuritiesAccount,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.LinkSecuritiesAccountRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.LinkSecuritiesAccountResponse.SerializeToString,
+            ),
+            'UnlinkSecuritiesAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnlinkSecuritiesAccount,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.UnlinkSecuritiesAccountRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.UnlinkSecuritiesAccountResponse.SerializeToString,
+            ),
+            'GetEligibility': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEligibility,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetEligibilityRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetEligibilityResponse.SerializeToString,
             ),
             'GetAccount': grpc.unary_unary_rpc_method_handler(
                     servicer.GetAccount,
@@ -613,6 +767,249 @@ class AccountsService:
             '/harbour.api.v1.AccountsService/RejectCorrection',
             harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_accounts__pb2.RejectCorrectionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordCreditAssessment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/RecordCreditAssessment',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.RecordCreditAssessmentRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.RecordCreditAssessmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCreditLimit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/SetCreditLimit',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SetCreditLimitRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SetCreditLimitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SignMarginAgreement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/SignMarginAgreement',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SignMarginAgreementRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SignMarginAgreementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AcknowledgeRiskDisclosure(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/AcknowledgeRiskDisclosure',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.AcknowledgeRiskDisclosureRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.AcknowledgeRiskDisclosureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetProfessionalInvestorStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/SetProfessionalInvestorStatus',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetRelatedGroup(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/SetRelatedGroup',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LinkSecuritiesAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/LinkSecuritiesAccount',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.LinkSecuritiesAccountRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.LinkSecuritiesAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnlinkSecuritiesAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/UnlinkSecuritiesAccount',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.UnlinkSecuritiesAccountRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.UnlinkSecuritiesAccountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEligibility(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/GetEligibility',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.GetEligibilityRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.GetEligibilityResponse.FromString,
             options,
             channel_credentials,
             insecure,
