@@ -2,8 +2,9 @@
 from its events and the venues' memory, and nothing is sold twice.
 
 The accounts, collateral and lending servers run in this process (they set the crash up); the
-liquidation service is a real `harbour serve liquidation` child, SIGKILLed as soon as its
-first orders are recorded — while others are being sent or settled — and started again.
+liquidation service is a real `harbour serve liquidation` child, running while the crash is
+checked client by client, SIGKILLed as soon as its first orders are recorded — while others
+are being started, placed, sent or settled — and started again.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from tests.e2e.test_liquidation_service import (
     serving,
 )
 
-CLIENTS = 24
+CLIENTS = 32
 
 
 @pytest.fixture
@@ -36,11 +37,16 @@ async def crashed(
         clients = [f"K{n:02d}" for n in range(CLIENTS)]
         for client in clients:
             await stack.borrow_and_spend(client, "400000.00")
-        await stack.price("BTC", "250000.00")
-        await stack.price("0700.HK", "290.00")
-        for client in clients:
-            await stack.check(client)
         yield stack, clients
+
+
+async def crash(stack: LiquidationStack, clients: list[str]) -> None:
+    """BTC -50% and the shares to 290: every client past the forced-sale level, checked one
+    after another (the running liquidation service starts selling as the first ones land)."""
+    await stack.price("BTC", "250000.00")
+    await stack.price("0700.HK", "290.00")
+    for client in clients:
+        await stack.check(client)
 
 
 async def count(stack: LiquidationStack, sql: str) -> int:
@@ -52,12 +58,11 @@ async def test_kill_9_mid_sale_resumes_without_a_second_sale(
     crashed: tuple[LiquidationStack, list[str]], database_url: str
 ) -> None:
     stack, clients = crashed
-    started = await count(stack, "SELECT count(*) FROM events WHERE type = 'LiquidationStarted'")
-    assert started == CLIENTS
     service = Service("liquidation", database_url, free_port_block(1))
     await service.start()
+    crashing = asyncio.create_task(crash(stack, clients))
     try:
-        for _ in range(600):  # kill it the moment its first orders are on record
+        for _ in range(1000):  # kill it the moment its first orders are on record
             if await count(
                 stack, "SELECT count(*) FROM events WHERE type = 'LiquidationOrderPlaced'"
             ):
@@ -68,6 +73,11 @@ async def test_kill_9_mid_sale_resumes_without_a_second_sale(
             stack, "SELECT count(*) FROM events WHERE type = 'LiquidationCompleted'"
         )
         assert killed_with < CLIENTS, "the kill came too late to interrupt anything"
+        await crashing
+        started = await count(
+            stack, "SELECT count(*) FROM events WHERE type = 'LiquidationStarted'"
+        )
+        assert started == CLIENTS
         await service.start()
         ended = 0
         for _ in range(600):
@@ -81,6 +91,7 @@ async def test_kill_9_mid_sale_resumes_without_a_second_sale(
             await asyncio.sleep(0.1)
         assert ended == CLIENTS
     finally:
+        crashing.cancel()
         service.stop()
     await assert_sold_once(stack, *clients)
     assert await _trial_balance(stack.store) == []
