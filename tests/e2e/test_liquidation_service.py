@@ -47,6 +47,7 @@ from harbour.runtime.settings import Settings
 from tests.e2e.callers import OPERATOR, PLATFORM, RISK, ManualClock, event_count, rid
 from tests.e2e.test_audit_service import details
 from tests.e2e.test_lending_service import Stack
+from tests.integration.poison import insert_poison
 
 LIQUIDATION_EVENTS = {
     "LiquidationStarted",
@@ -645,3 +646,19 @@ async def test_the_loan_and_the_margin_calls_agree_while_liquidating(
     decided = loan.margin_call.issued_at.ToDatetime()
     recorded = calls.calls[0].issued_at.ToDatetime()
     assert abs((recorded - decided).total_seconds()) <= 5
+
+
+async def test_one_account_that_cannot_be_loaded_does_not_stop_the_others(
+    without_engine: LiquidationStack, database_url: str
+) -> None:
+    stack = without_engine
+    await stack.borrow_and_spend("C2", "400000.00")
+    await crashed_account(stack, "C1")
+    await stack.check("C2")
+    assert "LiquidationStarted" in [e.type for e in await stack.store.read_stream("account-C2")]
+    insert_poison(database_url, "account-C2")  # C2's stream no longer decodes
+    engine, _ = engine_process(stack)
+    await engine.settle_all()  # raises nothing: C2 fails alone, round after round
+    history = [e.type for e in await stack.store.read_stream("account-C1")]
+    assert "LiquidationCompleted" in history
+    await assert_sold_once(stack, "C1")

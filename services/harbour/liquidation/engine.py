@@ -25,6 +25,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 
 from harbour.eventstore.notify import FeedListener
+from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.kinds import policy_at
 from harbour.ledger import events as ev
@@ -99,6 +100,14 @@ class LiquidationEngine:
                 return await self.step(client)
             except DomainError as refusal:  # e.g. no quote now: the next round tries again
                 log.info("liquidation of %s waits: %s", client, refusal)
+                return False
+            except Exception as failure:
+                # A database outage is everyone's: the supervisor restarts the loop. Anything
+                # else (an account that cannot be loaded, a venue adapter's bug) is this
+                # client's alone: logged and retried next round, while the others go on.
+                if is_database_outage(failure):
+                    raise
+                log.exception("liquidation of %s failed this round", client)
                 return False
 
     async def step(self, client: str) -> bool:
