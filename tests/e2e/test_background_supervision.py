@@ -285,3 +285,42 @@ async def test_a_command_during_the_outage_is_unavailable_and_its_retry_applies_
     ]
     assert len(advances) == 1
     assert (await stack.loan("C2")).principal.value == "101000.00"
+
+
+async def test_the_liquidation_engine_survives_a_postgres_restart_and_sells_after_it(
+    deployment: Deployment,
+) -> None:
+    stack = deployment.stack
+    runtime = Runtime(Settings.from_env({}), stack.store.database, stack.store, stack.clock)
+    liquidation = await start_server("liquidation", runtime, port=0, host="127.0.0.1")
+    assert liquidation.supervisor is not None
+    try:
+        await a_borrower_at(deployment, "C1", "400000.00")
+        await until(lambda: liquidation.supervisor.status("liquidation-engine").up, within=10)
+        await asyncio.to_thread(deployment.postgres.pause)
+        try:  # its LISTEN connection is gone: the engine's loop is down
+            await until(lambda: not liquidation.supervisor.status("liquidation-engine").up, 15)
+        finally:
+            await asyncio.to_thread(deployment.postgres.resume)
+        # After the restart: BTC -50% and the shares to 290 -> U 1.32, a forced sale.
+        for code, value in (("BTC", "250000.00"), ("0700.HK", "290.00")):
+            stack.clock.advance(timedelta(seconds=1))
+            tick = collateral_pb2.RecordPriceRequest(
+                request_id=rid(),
+                price=Price(base_asset=code, quote_asset="HKD", value=value),
+                observed_at=at(stack.clock.now),
+                source="vendor-a",
+            )
+            await retrying(lambda tick=tick: stack.collateral.RecordPrice(tick, metadata=FEED))
+        await retrying(lambda: stack.check("C1"))
+        history: list[str] = []
+        for _ in range(600):
+            history = [e.type for e in await stack.store.read_stream("account-C1")]
+            if "LiquidationCompleted" in history:
+                break
+            await asyncio.sleep(0.05)
+        assert "LiquidationCompleted" in history, "the engine did not sell after the restart"
+        engine = liquidation.supervisor.status("liquidation-engine")
+        assert engine.up and engine.restarts >= 1
+    finally:
+        await liquidation.stop(0)
