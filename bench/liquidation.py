@@ -216,12 +216,8 @@ async def forced_sales(url: str, report: Report) -> None:
         runner = CommandRunner(store)
         handlers = LiquidationHandlers(runner, clock=clock)
 
-        async def mark(code: str) -> Decimal | None:
-            _, prices = await market(runner, clock(), [code])
-            return prices[code].price if code in prices else None
-
         engine = LiquidationEngine(
-            handlers, default_venues(store.engine, cached_marks(mark), clock)
+            handlers, default_venues(store.engine, cached_marks(handlers.mark), clock)
         )
         await set_market(store, clock, AFTER)
         head = await store.head_position()

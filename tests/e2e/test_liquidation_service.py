@@ -33,7 +33,6 @@ from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import verify_store
-from harbour.kinds import market
 from harbour.lending.projections import MarginCalls
 from harbour.liquidation.domain import AdvanceLiquidation
 from harbour.liquidation.engine import LiquidationEngine
@@ -144,11 +143,7 @@ def engine_process(stack: LiquidationStack) -> tuple[LiquidationEngine, list[Sim
     runner = CommandRunner(stack.store)
     handlers = LiquidationHandlers(runner, clock=stack.clock)
 
-    async def mark(code: str) -> Decimal | None:
-        _, prices = await market(runner, stack.clock(), [code])
-        return prices[code].price if code in prices else None
-
-    venues = default_venues(stack.store.engine, cached_marks(mark), stack.clock)
+    venues = default_venues(stack.store.engine, cached_marks(handlers.mark), stack.clock)
     return LiquidationEngine(handlers, venues), venues
 
 

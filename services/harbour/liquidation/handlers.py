@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -118,6 +119,13 @@ class LiquidationHandlers:
                 request=request,
                 metadata=metadata,
             )
+
+    async def mark(self, code: str) -> Decimal | None:
+        """The last observed price of ``code`` (what the simulated venues quote around; a
+        real venue has its own)."""
+        _, prices = await market(self.runner, self._clock(), [code])
+        point = prices.get(code)
+        return None if point is None else point.price
 
     async def account(self, client_id: str) -> tuple[MarginAccount, int]:
         state, version = await load_account(self.runner, client_id)

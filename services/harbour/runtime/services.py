@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import grpc
@@ -83,7 +82,6 @@ def _register(
 def _liquidation(
     server: grpc.aio.Server, runtime: Runtime
 ) -> tuple[tuple[str, ...], tuple[Background, ...]]:
-    from harbour.kinds import market
     from harbour.liquidation.engine import LiquidationEngine
     from harbour.liquidation.handlers import LiquidationHandlers
     from harbour.liquidation.service import register
@@ -92,13 +90,7 @@ def _liquidation(
     runner = _runner(runtime)
     handlers = LiquidationHandlers(runner, clock=runtime.clock)
 
-    async def mark(code: str) -> Decimal | None:
-        # The simulated venues quote around the last observed price (a real venue has its own).
-        _, prices = await market(runner, runtime.clock(), [code])
-        point = prices.get(code)
-        return None if point is None else point.price
-
-    venues = default_venues(runtime.store.engine, cached_marks(mark), runtime.clock)
+    venues = default_venues(runtime.store.engine, cached_marks(handlers.mark), runtime.clock)
     engine = LiquidationEngine(handlers, venues)
     names = register(server, runtime.store, handlers)
     pace = runtime.settings.follow_pace
