@@ -12,6 +12,7 @@ harbour audit keygen --out KEYFILE | checkpoint --out FILE [--key KEYFILE]
 harbour audit verify --against CHECKPOINT [--public-key PUBFILE]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N] --state
 harbour audit rederive [--stream ID]
+harbour demo                     the whole story against the running services (make up)
 """
 
 from __future__ import annotations
@@ -353,6 +354,12 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
         return asyncio.run(run(_with_url(settings, url), args))
 
 
+def cmd_demo(settings: Settings, _: argparse.Namespace) -> int:
+    from harbour.runtime import demo_cli
+
+    return demo_cli.run(settings)
+
+
 def _with_url(settings: Settings, url: str) -> Settings:
     from dataclasses import replace
 
@@ -387,6 +394,9 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument(
         "--state", action="store_true", help="replay: the state rebuilt, not the raw events"
     )
+    commands.add_parser(
+        "demo", help="onboard, price, draw, crash BTC, call, cure, liquidate, audit (make up)"
+    )
     return root
 
 
@@ -397,6 +407,7 @@ HANDLERS = {
     "project": cmd_project,
     "projections": cmd_projections,
     "audit": cmd_audit,
+    "demo": cmd_demo,
 }
 
 
