@@ -15,8 +15,11 @@ S = TypeVar("S")
 
 
 def domain_event(recorded: RecordedEvent) -> ev.Event:
-    # Upcasters (in the store) have already brought the data to the current schema version.
-    version = ev.SCHEMA_VERSION.get(recorded.type, recorded.schema_version)
+    # Read through the store's upcasters, the data is already in the current shape; read
+    # without them, it is in the shape it was stored in, and decode refuses an old one.
+    version = recorded.schema_version
+    if recorded.upcaster is not None:
+        version = ev.SCHEMA_VERSION.get(recorded.type, version)
     return ev.decode(recorded.type, version, recorded.data)
 
 

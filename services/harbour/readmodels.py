@@ -16,7 +16,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.commands import domain_event
+from harbour.eventstore.history import read_streams_on
 from harbour.eventstore.model import RecordedEvent
+from harbour.eventstore.upcasting import Upcasters
 from harbour.kinds import ACCOUNT_STREAM_PREFIX
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve, from_snapshot, to_snapshot
@@ -68,7 +70,7 @@ class AccountStateProjection:
             first: dict[str, int] = {}
             for recorded in relevant:
                 first.setdefault(recorded.stream_id, recorded.version)
-            states |= await _earlier_states(conn, missing, first)
+            states |= await _earlier_states(conn, missing, first, relevant[0].upcaster)
         heads: dict[str, RecordedEvent] = {}
         for recorded in relevant:
             client = recorded.stream_id[len(ACCOUNT_STREAM_PREFIX) :]
@@ -91,22 +93,21 @@ class AccountStateProjection:
 
 
 async def _earlier_states(
-    conn: AsyncConnection, clients: Sequence[str], first_version: dict[str, int]
+    conn: AsyncConnection,
+    clients: Sequence[str],
+    first_version: dict[str, int],
+    upcasters: Upcasters | None,
 ) -> dict[str, MarginAccount]:
-    """Each client's account folded from its events before this page's first one. Named
-    with its schema: a verify rebuilds into pg_temp, but the events stay in public."""
+    """Each client's account folded from its events before this page's first one, read
+    through the store's history reader with the page's own upcasters."""
     streams = [f"{ACCOUNT_STREAM_PREFIX}{c}" for c in clients]
-    rows = await conn.execute(
-        sa.text(
-            "SELECT stream_id, version, type, schema_version, data FROM public.events "
-            "WHERE stream_id = ANY(:streams) ORDER BY stream_id, version"
-        ),
-        {"streams": streams},
-    )
     states = {c: MarginAccount.initial(c) for c in clients}
-    for stream_id, version, event_type, schema_version, data in rows:
-        if version >= first_version[stream_id] or event_type not in ev.ACCOUNT_EVENT_TYPES:
+    for recorded in await read_streams_on(conn, streams, upcasters=upcasters):
+        if (
+            recorded.version >= first_version[recorded.stream_id]
+            or recorded.type not in ev.ACCOUNT_EVENT_TYPES
+        ):
             continue
-        client = stream_id[len(ACCOUNT_STREAM_PREFIX) :]
-        states[client] = evolve(states[client], ev.decode(event_type, schema_version, data))
+        client = recorded.stream_id[len(ACCOUNT_STREAM_PREFIX) :]
+        states[client] = evolve(states[client], domain_event(recorded))
     return states

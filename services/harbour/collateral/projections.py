@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.collateral.schema import latest_prices, policy_versions, price_observations
 from harbour.commands import domain_event
+from harbour.eventstore.history import read_streams_on
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
 from harbour.ledger.policy import POLICY_STREAM, PolicyHistory, evolve_policy
@@ -72,7 +73,7 @@ class PolicyVersions:
         relevant = [e for e in events if e.stream_id == POLICY_STREAM]
         if not any(e.type == "PolicyChangeApproved" for e in relevant):
             return
-        history = await self._history(conn, relevant[0].position)
+        history = await self._history(conn, relevant[0])
         for recorded in relevant:
             event = domain_event(recorded)
             history = evolve_policy(history, event)
@@ -91,17 +92,13 @@ class PolicyVersions:
                     )
                 )
 
-    async def _history(self, conn: AsyncConnection, before: int) -> PolicyHistory:
-        # The policy stream is short (a change is a governed, human act): replay it up to here.
-        # Named with its schema: a verify rebuilds into pg_temp, but the events stay in public.
-        rows = await conn.execute(
-            sa.text(
-                "SELECT type, schema_version, data FROM public.events "
-                "WHERE stream_id = :stream AND position < :before ORDER BY version"
-            ),
-            {"stream": POLICY_STREAM, "before": before},
+    async def _history(self, conn: AsyncConnection, first: RecordedEvent) -> PolicyHistory:
+        # The policy stream is short (a change is a governed, human act): replay it up to the
+        # page's first event, through the store's history reader and the page's upcasters.
+        before = await read_streams_on(
+            conn, [POLICY_STREAM], before_position=first.position, upcasters=first.upcaster
         )
         history = PolicyHistory()
-        for event_type, schema_version, data in rows:
-            history = evolve_policy(history, ev.decode(event_type, schema_version, data))
+        for recorded in before:
+            history = evolve_policy(history, domain_event(recorded))
         return history

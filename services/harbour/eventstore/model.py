@@ -104,6 +104,12 @@ class RecordedEvent:
         return raw
 
     @property
+    def upcaster(self) -> Any:
+        """The upcasting chain this event was read with (None: read as stored), so code that
+        reads more of the history alongside it reads it the same way."""
+        return self._upcast
+
+    @property
     def checkpoint(self) -> FeedCheckpoint:
         return FeedCheckpoint(self.txid, self.position)
 

@@ -27,6 +27,7 @@ from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
 from harbour.runtime.limits import OpenStreams, server_options
 from harbour.runtime.settings import Settings
 from harbour.runtime.supervisor import Supervisor
+from harbour.runtime.upcasting import vocabulary_upcasters
 
 log = logging.getLogger("harbour.server")
 Clock = Callable[[], datetime]
@@ -145,6 +146,7 @@ async def open_runtime(
         clock=clock,
         notifier=FeedNotifier(database),
         snapshot_key=settings.snapshot_key_bytes(),
+        upcasters=vocabulary_upcasters(),
     )
     return Runtime(settings, database, store, clock)
 
