@@ -53,6 +53,9 @@ class AccountHandlers:
         self._clock = clock
         self.runner = runner or CommandRunner(store, snapshot_every=snapshot_every, cached=cached)
 
+    def now(self) -> datetime:
+        return self._clock()
+
     async def context(
         self,
         command: Command | None = None,

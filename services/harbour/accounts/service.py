@@ -16,6 +16,8 @@ import grpc
 from harbour import wire
 from harbour.accounts import domain
 from harbour.accounts.handlers import AccountHandlers, Outcome, evolve_recorded
+from harbour.accounts.reconciliation import Reconciliations
+from harbour.accounts.reconciliation_rpc import ReconciliationRpc
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, common_pb2
 from harbour.caller import current, require_role
 from harbour.commands import domain_event
@@ -55,6 +57,9 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
     def __init__(self, store: EventStore, handlers: AccountHandlers) -> None:
         self._store = store
         self._handlers = handlers
+        self._reconciliation = ReconciliationRpc(
+            Reconciliations(handlers.runner, clock=handlers.now)
+        )
 
     # ------------------------------------------------------------------------- commands
     async def OnboardClient(
@@ -430,6 +435,17 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             self._store, request, accounts_pb2.AccountsServiceSubscribeResponse
         ):
             yield reply
+
+    # ------------------------------------------------------------------------- reconciliation
+    async def ReconcileStatement(
+        self, request: accounts_pb2.ReconcileStatementRequest, context: Context
+    ) -> accounts_pb2.ReconcileStatementResponse:
+        return await self._reconciliation.reconcile(request)
+
+    async def GetReconciliationRun(
+        self, request: accounts_pb2.GetReconciliationRunRequest, context: Context
+    ) -> accounts_pb2.GetReconciliationRunResponse:
+        return await self._reconciliation.get(request)
 
     # ------------------------------------------------------------------------- helpers
     async def _handle(

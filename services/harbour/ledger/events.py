@@ -660,6 +660,49 @@ class StressTestRun(Event):
     requested_by: str = ""
 
 
+@dataclass(frozen=True)
+class ReconciliationBreak:
+    """One difference between an outside statement and the ledger (see ReconciliationRun).
+
+    ``cause`` is one of ``missing_from_statement`` (the ledger holds it, the statement does
+    not), ``missing_from_ledger`` (the statement holds it, the ledger does not),
+    ``amount_differs``, ``unknown_client``, ``malformed_line`` or ``duplicate_line``. Amounts
+    are exact decimal strings of the asset's scale ("" where a side has none); ``difference``
+    is statement minus ledger. ``line`` is the statement's line number (1 is the header; 0: a
+    break with no line, such as a balance the statement left out)."""
+
+    cause: str
+    line: int
+    client_id: str
+    asset: str
+    ledger_amount: str
+    statement_amount: str
+    difference: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ReconciliationRun(Event):
+    """A statement from outside (the custodian's wallets, the bank, the securities margin
+    system) compared with the ledger's own balances as of the statement's instant (stream
+    ``reconciliation-<run_id>``). Records nothing on any account; ``breaks`` lists every
+    difference found, up to a bound (``breaks_found`` counts them all)."""
+
+    run_id: str
+    source: str  # custodian | bank | securities
+    statement_at: datetime  # the instant the statement's balances stand at
+    file_sha256: str  # hex digest of the statement's bytes, as received
+    file_name: str
+    run_at: datetime
+    requested_by: str
+    lines_read: int  # data lines in the statement (the header excluded)
+    balances_compared: int  # (client, asset) pairs held by either side
+    balances_matched: int
+    breaks_found: int
+    breaks: tuple[ReconciliationBreak, ...]
+    ledger_position: int  # the balances read model's feed position the ledger side started from
+
+
 # --- the registry
 
 _ALL: tuple[type[Event], ...] = (
@@ -719,6 +762,7 @@ _ALL: tuple[type[Event], ...] = (
     PolicyChangeApproved,
     PolicyChangeRejected,
     StressTestRun,
+    ReconciliationRun,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in _ALL}

@@ -13,7 +13,11 @@ parameter), no I/O, no floats. Every amount is an ``int`` of HKD minor units (ce
 - the implied state compares the exact ratio with the thresholds (integer cross-products), so
   a rounded U never decides anything; so do the call amount and the advance headroom.
 
-Prices are HKD per whole unit. HKD is 1 by definition and needs no observation. A held asset
+Prices are HKD per whole unit. HKD is 1 by definition and needs no observation. Cash in USD or
+USDT is valued like any held asset at its FX rate, which is the price of the currency quoted in
+HKD (a ``PriceObserved`` on ``price-USD`` / ``price-USDT``), less its haircut; a currency owed
+is converted at the same rate rounding up. So a rate is stale, unpriced and recorded in a
+decision's basis exactly as a price is (docs/domain.md, FX). A held asset
 without a price is valued at 0 and listed as unpriced; a debt currency without one cannot be
 valued conservatively and raises :class:`PriceUnavailable`. A price older than the policy's
 staleness window is still used, and the asset is listed as stale.

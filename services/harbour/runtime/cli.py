@@ -12,6 +12,7 @@ harbour audit keygen --out KEYFILE | checkpoint --out FILE [--key KEYFILE]
 harbour audit verify --against CHECKPOINT [--public-key PUBFILE]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N] --state
 harbour audit rederive [--stream ID]
+harbour reconcile custodian|bank|securities FILE [--as-of ISO-8601]   a statement vs the ledger
 harbour demo                     the whole story against the running services (make up)
 """
 
@@ -31,6 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from harbour.runtime import reconcile_cli
 from harbour.runtime.locate import NoDatabase
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
 
@@ -397,6 +399,9 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "demo", help="onboard, price, draw, crash BTC, call, cure, liquidate, audit (make up)"
     )
+    reconcile_cli.add_arguments(
+        commands.add_parser("reconcile", help="compare a custodian, bank or securities statement")
+    )
     return root
 
 
@@ -407,6 +412,7 @@ HANDLERS = {
     "project": cmd_project,
     "projections": cmd_projections,
     "audit": cmd_audit,
+    "reconcile": reconcile_cli.command,
     "demo": cmd_demo,
 }
 

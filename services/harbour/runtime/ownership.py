@@ -37,6 +37,7 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "CorrectionRejected",  # migration 0011
             "SecuritiesMarginAccountUnlinked",  # migration 0012
             "RelatedGroupChanged",  # migration 0012
+            "ReconciliationRun",  # migration 0014
         }
     ),
     "audit": frozenset(),  # reads only

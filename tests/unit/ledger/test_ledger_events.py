@@ -166,6 +166,26 @@ def samples() -> list[ev.Event]:
             book_position=99,
             requested_by="risk-desk",
         ),
+        ev.ReconciliationRun(
+            "R-1",
+            "bank",
+            NOW - timedelta(hours=9),
+            "ab" * 32,
+            "bank-2026-03-01.csv",
+            NOW,
+            "ann",
+            3,
+            3,
+            1,
+            2,
+            (
+                ev.ReconciliationBreak(
+                    "amount_differs", 2, C, "HKD", "100.00", "99.99", "-0.01", "differs"
+                ),
+                ev.ReconciliationBreak("malformed_line", 4, "", "", "", "", "", "2 fields"),
+            ),
+            77,
+        ),
         # The forced-sale lifecycle (liquidation service).
         ev.LiquidationOrderPlaced(
             C,

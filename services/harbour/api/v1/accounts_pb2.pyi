@@ -28,6 +28,13 @@ class RiskState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RISK_STATE_DEFICIT: _ClassVar[RiskState]
     RISK_STATE_RECOVERED: _ClassVar[RiskState]
     RISK_STATE_WRITTEN_OFF: _ClassVar[RiskState]
+
+class StatementSource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    STATEMENT_SOURCE_UNSPECIFIED: _ClassVar[StatementSource]
+    STATEMENT_SOURCE_CUSTODIAN: _ClassVar[StatementSource]
+    STATEMENT_SOURCE_BANK: _ClassVar[StatementSource]
+    STATEMENT_SOURCE_SECURITIES: _ClassVar[StatementSource]
 ACCOUNT_STATUS_UNSPECIFIED: AccountStatus
 ACCOUNT_STATUS_APPLIED: AccountStatus
 ACCOUNT_STATUS_ACTIVE: AccountStatus
@@ -40,6 +47,10 @@ RISK_STATE_LIQUIDATING: RiskState
 RISK_STATE_DEFICIT: RiskState
 RISK_STATE_RECOVERED: RiskState
 RISK_STATE_WRITTEN_OFF: RiskState
+STATEMENT_SOURCE_UNSPECIFIED: StatementSource
+STATEMENT_SOURCE_CUSTODIAN: StatementSource
+STATEMENT_SOURCE_BANK: StatementSource
+STATEMENT_SOURCE_SECURITIES: StatementSource
 
 class OnboardClientRequest(_message.Message):
     __slots__ = ("request_id", "client_id", "securities_margin_account_id", "credit_grade", "credit_assessment_id", "credit_limit", "margin_agreement_version", "risk_disclosure_version", "professional_investor", "related_group_id")
@@ -540,3 +551,101 @@ class GetEligibilityResponse(_message.Message):
     borrowing_refusals: _containers.RepeatedScalarFieldContainer[str]
     professional_investor: bool
     def __init__(self, may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ..., professional_investor: _Optional[bool] = ...) -> None: ...
+
+class ReconcileStatementRequest(_message.Message):
+    __slots__ = ("request_id", "run_id", "source", "statement", "file_name", "statement_at", "page_size")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_AT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    run_id: str
+    source: StatementSource
+    statement: bytes
+    file_name: str
+    statement_at: _timestamp_pb2.Timestamp
+    page_size: int
+    def __init__(self, request_id: _Optional[str] = ..., run_id: _Optional[str] = ..., source: _Optional[_Union[StatementSource, str]] = ..., statement: _Optional[bytes] = ..., file_name: _Optional[str] = ..., statement_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ...) -> None: ...
+
+class ReconciliationBreak(_message.Message):
+    __slots__ = ("cause", "line", "client_id", "asset", "ledger_amount", "statement_amount", "difference", "detail")
+    CAUSE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ASSET_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    DIFFERENCE_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
+    cause: str
+    line: int
+    client_id: str
+    asset: str
+    ledger_amount: str
+    statement_amount: str
+    difference: str
+    detail: str
+    def __init__(self, cause: _Optional[str] = ..., line: _Optional[int] = ..., client_id: _Optional[str] = ..., asset: _Optional[str] = ..., ledger_amount: _Optional[str] = ..., statement_amount: _Optional[str] = ..., difference: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+
+class ReconciliationRun(_message.Message):
+    __slots__ = ("run_id", "source", "statement_at", "file_sha256", "file_name", "run_at", "requested_by", "lines_read", "balances_compared", "balances_matched", "breaks_found", "breaks_recorded", "ledger_position")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_AT_FIELD_NUMBER: _ClassVar[int]
+    FILE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    RUN_AT_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    LINES_READ_FIELD_NUMBER: _ClassVar[int]
+    BALANCES_COMPARED_FIELD_NUMBER: _ClassVar[int]
+    BALANCES_MATCHED_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_FOUND_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_RECORDED_FIELD_NUMBER: _ClassVar[int]
+    LEDGER_POSITION_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    source: StatementSource
+    statement_at: _timestamp_pb2.Timestamp
+    file_sha256: str
+    file_name: str
+    run_at: _timestamp_pb2.Timestamp
+    requested_by: str
+    lines_read: int
+    balances_compared: int
+    balances_matched: int
+    breaks_found: int
+    breaks_recorded: int
+    ledger_position: int
+    def __init__(self, run_id: _Optional[str] = ..., source: _Optional[_Union[StatementSource, str]] = ..., statement_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., file_sha256: _Optional[str] = ..., file_name: _Optional[str] = ..., run_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requested_by: _Optional[str] = ..., lines_read: _Optional[int] = ..., balances_compared: _Optional[int] = ..., balances_matched: _Optional[int] = ..., breaks_found: _Optional[int] = ..., breaks_recorded: _Optional[int] = ..., ledger_position: _Optional[int] = ...) -> None: ...
+
+class ReconcileStatementResponse(_message.Message):
+    __slots__ = ("result", "run", "breaks", "page")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    run: ReconciliationRun
+    breaks: _containers.RepeatedCompositeFieldContainer[ReconciliationBreak]
+    page: _common_pb2.PageInfo
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., run: _Optional[_Union[ReconciliationRun, _Mapping]] = ..., breaks: _Optional[_Iterable[_Union[ReconciliationBreak, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
+
+class GetReconciliationRunRequest(_message.Message):
+    __slots__ = ("run_id", "page")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    page: _common_pb2.PageRequest
+    def __init__(self, run_id: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class GetReconciliationRunResponse(_message.Message):
+    __slots__ = ("run", "breaks", "page")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    BREAKS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    run: ReconciliationRun
+    breaks: _containers.RepeatedCompositeFieldContainer[ReconciliationBreak]
+    page: _common_pb2.PageInfo
+    def __init__(self, run: _Optional[_Union[ReconciliationRun, _Mapping]] = ..., breaks: _Optional[_Iterable[_Union[ReconciliationBreak, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...

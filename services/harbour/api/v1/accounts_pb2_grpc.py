@@ -157,6 +157,16 @@ class AccountsServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AccountsServiceSubscribeRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AccountsServiceSubscribeResponse.FromString,
                 _registered_method=True)
+        self.ReconcileStatement = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/ReconcileStatement',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ReconcileStatementRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ReconcileStatementResponse.FromString,
+                _registered_method=True)
+        self.GetReconciliationRun = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/GetReconciliationRun',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetReconciliationRunRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetReconciliationRunResponse.FromString,
+                _registered_method=True)
 
 
 class AccountsServiceServicer:
@@ -343,6 +353,27 @@ class AccountsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReconcileStatement(self, request, context):
+        """Compares a statement (CSV, see docs/reconciliation.md) from the custodian, the bank or the
+        securities margin system with the ledger's own balances at the statement's instant, and
+        records the run as ReconciliationRun in stream `reconciliation-<run_id>`. Every break is
+        reported with its cause; a malformed line is a break, not a refusal. Refused
+        (INVALID_ARGUMENT) for a statement over 2 MiB or 50,000 lines, not UTF-8, or without its
+        source's header; ALREADY_EXISTS (`reconciliation_run_already_exists`) for a run id used
+        by another request. Role `operator`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetReconciliationRun(self, request, context):
+        """A recorded reconciliation run and a page of its breaks (NOT_FOUND
+        `reconciliation_run_not_found` for an unknown run id).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AccountsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -465,6 +496,16 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     servicer.Subscribe,
                     request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AccountsServiceSubscribeRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.AccountsServiceSubscribeResponse.SerializeToString,
+            ),
+            'ReconcileStatement': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReconcileStatement,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ReconcileStatementRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ReconcileStatementResponse.SerializeToString,
+            ),
+            'GetReconciliationRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetReconciliationRun,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetReconciliationRunRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.GetReconciliationRunResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1118,6 +1159,60 @@ class AccountsService:
             '/harbour.api.v1.AccountsService/Subscribe',
             harbour_dot_api_dot_v1_dot_accounts__pb2.AccountsServiceSubscribeRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_accounts__pb2.AccountsServiceSubscribeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReconcileStatement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/ReconcileStatement',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ReconcileStatementRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ReconcileStatementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetReconciliationRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/GetReconciliationRun',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.GetReconciliationRunRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.GetReconciliationRunResponse.FromString,
             options,
             channel_credentials,
             insecure,
