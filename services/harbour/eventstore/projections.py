@@ -501,9 +501,28 @@ async def _read_places(
     if lock:
         query = query.with_for_update(of=projection_checkpoints)
     places = {name: _Place(START, False) for name in names}
-    for name, txid, position, stopped in await conn.execute(query):
+    rows = (await conn.execute(query)).all()
+    if lock and len(rows) < len(names):
+        # FOR UPDATE locks only rows that exist: a projection without a checkpoint row (its
+        # first page, or just rebuilt) would let two replicas both start from zero and apply
+        # the same page twice. The row is made first; a replica that races to make it waits
+        # for the other's page to commit, then locks the checkpoint it wrote.
+        await _ensure_checkpoint_rows(conn, [n for n in names if n not in {r[0] for r in rows}])
+        rows = (await conn.execute(query)).all()
+    for name, txid, position, stopped in rows:
         places[name] = _Place(FeedCheckpoint(int(txid), int(position)), bool(stopped))
     return places
+
+
+async def _ensure_checkpoint_rows(conn: AsyncConnection, names: Sequence[str]) -> None:
+    await conn.execute(
+        sa.text(
+            "INSERT INTO projection_checkpoints (name, txid, position, updated_at) "
+            "SELECT unnest(CAST(:names AS text[])), CAST(:txid AS xid8), :position, now() "
+            "ON CONFLICT (name) DO NOTHING"
+        ),
+        {"names": list(names), "txid": str(START.txid), "position": START.position},
+    )
 
 
 async def _read_checkpoint(conn: AsyncConnection, name: str, *, lock: bool) -> FeedCheckpoint:
@@ -513,6 +532,9 @@ async def _read_checkpoint(conn: AsyncConnection, name: str, *, lock: bool) -> F
     if lock:
         query = query.with_for_update()
     row = (await conn.execute(query)).first()
+    if row is None and lock:
+        await _ensure_checkpoint_rows(conn, [name])  # see _read_places
+        row = (await conn.execute(query)).first()
     return START if row is None else FeedCheckpoint(int(row[0]), int(row[1]))
 
 

@@ -325,9 +325,17 @@ class AdvancesResumed(AccountEvent):
 
 @dataclass(frozen=True)
 class ConcentrationLimitBreached(AccountEvent):
+    """The client's related group (or the client alone) went above the single-client limit
+    (``limit`` "single_client"): every member's stream carries it (harbour.ledger.limits).
+    The fields after ``limit_amount`` came later: events stored before them decode with the
+    defaults (additive, so the schema version stays 1, as ``DecisionBasis`` grew)."""
+
     limit: str  # which limit, e.g. "single_client"
-    exposure: Money
+    exposure: Money  # the group's loans in HKD
     limit_amount: Money
+    subject: str = ""  # the group measured (the client itself without a related group)
+    cause: str = ""  # what moved it: draw, capitalisation, price, fx, broker_figures, ...
+    basis: DecisionBasis | None = None  # the policy version and prices it was measured on
 
 
 @dataclass(frozen=True)
@@ -335,6 +343,9 @@ class ConcentrationLimitCleared(AccountEvent):
     limit: str
     exposure: Money
     limit_amount: Money
+    subject: str = ""
+    cause: str = ""
+    basis: DecisionBasis | None = None
 
 
 # --- liquidation and its aftermath
@@ -598,6 +609,33 @@ class BrokerExposureChanged(Event):
 
 
 @dataclass(frozen=True)
+class BrokerLimitBreached(Event):
+    """A broker-wide limit went above its amount (stream ``broker-limits``): total margin
+    loans against capital (``limit`` "total_loans", subject "broker"), or the collateral held
+    in one asset against capital ("asset_concentration" for a virtual asset,
+    "security_concentration" for a security; subject the asset code). One per transition."""
+
+    limit: str
+    subject: str
+    measured: Money  # in HKD, rounded up (a limit measure never flatters the broker)
+    limit_amount: Money
+    cause: str  # what moved it: draw, capitalisation, price, fx, broker_figures, collateral, ...
+    basis: DecisionBasis  # the policy version (capital) and every price it was measured on
+
+
+@dataclass(frozen=True)
+class BrokerLimitCleared(Event):
+    """A broker-wide limit back at or below its amount (stream ``broker-limits``)."""
+
+    limit: str
+    subject: str
+    measured: Money
+    limit_amount: Money
+    cause: str
+    basis: DecisionBasis
+
+
+@dataclass(frozen=True)
 class PolicyChangeProposed(Event):
     proposal_id: str
     policy_version: int
@@ -758,6 +796,8 @@ _ALL: tuple[type[Event], ...] = (
     PriceFeedStale,
     MarketClosureRecorded,
     BrokerExposureChanged,
+    BrokerLimitBreached,
+    BrokerLimitCleared,
     PolicyChangeProposed,
     PolicyChangeApproved,
     PolicyChangeRejected,

@@ -12,6 +12,7 @@ harbour audit keygen --out KEYFILE | checkpoint --out FILE [--key KEYFILE]
 harbour audit verify --against CHECKPOINT [--public-key PUBFILE]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N] --state
 harbour audit rederive [--stream ID]
+harbour limits report [--as-of ISO-8601]   every limit: measured, limit, headroom, breached
 harbour reconcile custodian|bank|securities FILE [--as-of ISO-8601]   a statement vs the ledger
 harbour demo                     the whole story against the running services (make up)
 """
@@ -32,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harbour.runtime import reconcile_cli
+from harbour.runtime import limits_cli, reconcile_cli
 from harbour.runtime.locate import NoDatabase
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
 
@@ -402,6 +403,7 @@ def parser() -> argparse.ArgumentParser:
     reconcile_cli.add_arguments(
         commands.add_parser("reconcile", help="compare a custodian, bank or securities statement")
     )
+    limits_cli.add_arguments(commands.add_parser("limits", help="every limit and its headroom"))
     return root
 
 
@@ -413,6 +415,7 @@ HANDLERS = {
     "projections": cmd_projections,
     "audit": cmd_audit,
     "reconcile": reconcile_cli.command,
+    "limits": limits_cli.command,
     "demo": cmd_demo,
 }
 

@@ -72,6 +72,8 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "ConcentrationLimitCleared",
             "LiquidationStarted",
             "BrokerExposureChanged",
+            "BrokerLimitBreached",  # migration 0013
+            "BrokerLimitCleared",  # migration 0013
         }
     ),
     "liquidation": frozenset(

@@ -52,6 +52,7 @@ def _register(
         return names, (watchdog,)
     if service == "lending":
         from harbour.lending.handlers import LendingHandlers
+        from harbour.lending.limits import run_limit_monitor
         from harbour.lending.monitor import run_background, run_interest_scheduler
         from harbour.lending.service import register as register_lending
 
@@ -60,6 +61,12 @@ def _register(
         pace = runtime.settings.follow_pace
         return names, (
             Loop("risk-monitor", lambda beat: run_background(lending, pace=pace, heartbeat=beat)),
+            Loop(
+                "limit-monitor",
+                lambda beat: run_limit_monitor(
+                    lending.runner, clock=runtime.clock, pace=pace, heartbeat=beat
+                ),
+            ),
             Loop(
                 "interest-scheduler", lambda beat: run_interest_scheduler(lending, heartbeat=beat)
             ),

@@ -216,6 +216,38 @@ class GetBrokerExposureResponse(_message.Message):
     policy_version: int
     def __init__(self, outstanding: _Optional[_Iterable[_Union[_common_pb2.Amount, _Mapping]]] = ..., total: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., total_limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., single_client_limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., largest_group: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., largest_group_id: _Optional[str] = ..., policy_version: _Optional[int] = ...) -> None: ...
 
+class GetLimitReportRequest(_message.Message):
+    __slots__ = ("as_of",)
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class GetLimitReportResponse(_message.Message):
+    __slots__ = ("as_of", "policy_version", "limits")
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    LIMITS_FIELD_NUMBER: _ClassVar[int]
+    as_of: _timestamp_pb2.Timestamp
+    policy_version: int
+    limits: _containers.RepeatedCompositeFieldContainer[LimitStatus]
+    def __init__(self, as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., policy_version: _Optional[int] = ..., limits: _Optional[_Iterable[_Union[LimitStatus, _Mapping]]] = ...) -> None: ...
+
+class LimitStatus(_message.Message):
+    __slots__ = ("kind", "subject", "measured", "limit", "headroom", "breached")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_FIELD_NUMBER: _ClassVar[int]
+    MEASURED_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    HEADROOM_FIELD_NUMBER: _ClassVar[int]
+    BREACHED_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    subject: str
+    measured: _common_pb2.Amount
+    limit: _common_pb2.Amount
+    headroom: _common_pb2.Amount
+    breached: bool
+    def __init__(self, kind: _Optional[str] = ..., subject: _Optional[str] = ..., measured: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., headroom: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., breached: _Optional[bool] = ...) -> None: ...
+
 class LendingServiceSubscribeRequest(_message.Message):
     __slots__ = ("after", "max_events")
     AFTER_FIELD_NUMBER: _ClassVar[int]

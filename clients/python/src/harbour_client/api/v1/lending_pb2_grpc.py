@@ -82,6 +82,11 @@ class LendingServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetBrokerExposureRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetBrokerExposureResponse.FromString,
                 _registered_method=True)
+        self.GetLimitReport = channel.unary_unary(
+                '/harbour.api.v1.LendingService/GetLimitReport',
+                request_serializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetLimitReportRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetLimitReportResponse.FromString,
+                _registered_method=True)
         self.Subscribe = channel.unary_stream(
                 '/harbour.api.v1.LendingService/Subscribe',
                 request_serializer=harbour_dot_api_dot_v1_dot_lending__pb2.LendingServiceSubscribeRequest.SerializeToString,
@@ -164,6 +169,16 @@ class LendingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLimitReport(self, request, context):
+        """Every limit as of an instant (now by default): total loans against capital, each
+        asset's and security's concentration against capital, and each related group (or client)
+        against shareholders' funds; with the measured value, the limit, the headroom and whether
+        it is breached.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Subscribe(self, request, context):
         """Follows the global feed from a checkpoint (server streaming).
         """
@@ -218,6 +233,11 @@ def add_LendingServiceServicer_to_server(servicer, server):
                     servicer.GetBrokerExposure,
                     request_deserializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetBrokerExposureRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetBrokerExposureResponse.SerializeToString,
+            ),
+            'GetLimitReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLimitReport,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetLimitReportRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_lending__pb2.GetLimitReportResponse.SerializeToString,
             ),
             'Subscribe': grpc.unary_stream_rpc_method_handler(
                     servicer.Subscribe,
@@ -471,6 +491,33 @@ class LendingService:
             '/harbour.api.v1.LendingService/GetBrokerExposure',
             harbour_dot_api_dot_v1_dot_lending__pb2.GetBrokerExposureRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_lending__pb2.GetBrokerExposureResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLimitReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.LendingService/GetLimitReport',
+            harbour_dot_api_dot_v1_dot_lending__pb2.GetLimitReportRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_lending__pb2.GetLimitReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
