@@ -39,3 +39,37 @@ margin_calls = sa.Table(
     sa.Column("closed_at", sa.DateTime(timezone=True)),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
+
+# The limit monitor's own read models (migration 0013, harbour.lending.limits): kept in the
+# same transaction as its feed checkpoint, so each counts every event exactly once.
+# Collateral moved in or out of every client's custody, per event and asset: summed up to an
+# instant, the collateral held then (the limit report as of an instant).
+limit_collateral_movements = sa.Table(
+    "limit_collateral_movements",
+    metadata,
+    sa.Column("position", sa.BigInteger, primary_key=True),
+    sa.Column("asset", sa.Text, primary_key=True),
+    sa.Column("quantity", sa.Numeric(60, 0), nullable=False),  # signed, minor units
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+# Their running sum: the collateral every client holds now, per asset.
+limit_collateral_held = sa.Table(
+    "limit_collateral_held",
+    metadata,
+    sa.Column("asset", sa.Text, primary_key=True),
+    sa.Column("quantity", sa.Numeric(60, 0), nullable=False),
+)
+# Every client's concentration group (its related group, or itself).
+limit_group_members = sa.Table(
+    "limit_group_members",
+    metadata,
+    sa.Column("client_id", sa.Text, primary_key=True),
+    sa.Column("group_id", sa.Text, nullable=False, index=True),
+)
+# The clients whose stream says they are over the single-client limit, and for which group.
+limit_client_flags = sa.Table(
+    "limit_client_flags",
+    metadata,
+    sa.Column("client_id", sa.Text, primary_key=True),
+    sa.Column("group_id", sa.Text, nullable=False),
+)

@@ -24,6 +24,7 @@ from harbour.ledger.ids import check_id, client_id
 from harbour.ledger.money import Money, format_decimal, parse_decimal
 from harbour.lending import domain
 from harbour.lending.handlers import LendingHandlers
+from harbour.lending.limits import limit_report
 from harbour.lending.schema import loans, margin_calls
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -190,6 +191,29 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
             largest_group_id=largest_id,
             policy_version=policy.version,
         )
+
+    async def GetLimitReport(
+        self, request: lending_pb2.GetLimitReportRequest, context: Context
+    ) -> lending_pb2.GetLimitReportResponse:
+        require_role(*READERS)
+        as_of = wire.instant(request.as_of, "as_of") if request.HasField("as_of") else None
+        report = await limit_report(self._handlers.runner, now=self._handlers.now(), as_of=as_of)
+        response = lending_pb2.GetLimitReportResponse(
+            policy_version=report.policy_version,
+            limits=[
+                lending_pb2.LimitStatus(
+                    kind=figure.kind,
+                    subject=figure.subject,
+                    measured=wire.money(figure.measured),
+                    limit=wire.money(figure.limit),
+                    headroom=wire.money(figure.headroom),
+                    breached=figure.breached,
+                )
+                for figure in report.figures
+            ],
+        )
+        response.as_of.FromDatetime(report.as_of)
+        return response
 
     async def Subscribe(
         self, request: lending_pb2.LendingServiceSubscribeRequest, context: Context

@@ -86,7 +86,9 @@ def samples() -> list[ev.Event]:
         ev.AdvancesSuspended(C, "margin_call_open"),
         ev.AdvancesResumed(C, "margin_call_met"),
         ev.ConcentrationLimitBreached(C, "single_client", hkd("2.00"), hkd("1.00")),
-        ev.ConcentrationLimitCleared(C, "single_client", hkd("0.50"), hkd("1.00")),
+        ev.ConcentrationLimitCleared(
+            C, "single_client", hkd("0.50"), hkd("1.00"), "G-1", "group_change", BASIS
+        ),
         ev.LiquidationStarted(
             C, "L-1", ev.LiquidationTrigger.CALL_DEADLINE_PASSED, Decimal("0.80"), RISK, BASIS
         ),
@@ -122,6 +124,12 @@ def samples() -> list[ev.Event]:
         ev.PriceObserved("ETH", "HKD", Decimal("27123.456789"), NOW.astimezone(HKT), "feed-b"),
         ev.MarginFacilityApproved(C, "F-1", hkd("500000.00"), Decimal("0.068"), 2),
         ev.BrokerExposureChanged(C, "G-1", hkd("-100.00"), "repayment", "req-9"),
+        ev.BrokerLimitBreached(
+            "total_loans", "broker", hkd("500000.01"), hkd("500000.00"), "capitalisation", BASIS
+        ),
+        ev.BrokerLimitCleared(
+            "asset_concentration", "BTC", hkd("199999.99"), hkd("200000.00"), "price", BASIS
+        ),
         ev.PriceRejected(
             "ETH",
             "HKD",

@@ -1,0 +1,270 @@
+"""Limits that hold all the time, over gRPC: accounts, collateral and lending servers on
+loopback (the lending server runs the limit monitor), one real PostgreSQL, a manual clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import grpc
+import pytest
+import sqlalchemy as sa
+
+from harbour.api.v1 import accounts_pb2, collateral_pb2, lending_pb2
+from harbour.commands import CommandRunner, domain_event
+from harbour.eventstore.model import RecordedEvent
+from harbour.ledger import events as ev
+from harbour.ledger.limits import LIMITS_STREAM
+from harbour.lending.limits import LimitMonitor
+from harbour.lending.schema import (
+    limit_client_flags,
+    limit_collateral_held,
+    limit_collateral_movements,
+    limit_group_members,
+)
+from tests.e2e import test_lending_service as lending
+from tests.e2e.callers import ALICE, BOB, OPERATOR, RISK, at, rid
+from tests.e2e.test_audit_service import details
+from tests.e2e.test_lending_service import Stack
+
+stack = lending.stack  # accounts, collateral and lending servers sharing a manual clock
+LIMIT_EVENTS = (
+    "BrokerLimitBreached",
+    "BrokerLimitCleared",
+    "ConcentrationLimitBreached",
+    "ConcentrationLimitCleared",
+)
+
+
+async def limit_events(stack: Stack, stream: str) -> list[ev.Event]:
+    recorded = await stack.store.read_stream(stream)
+    return [domain_event(r) for r in recorded if r.type in LIMIT_EVENTS]
+
+
+async def until(stack: Stack, stream: str, count: int) -> list[ev.Event]:
+    """The limit events of ``stream`` once there are ``count`` of them (the monitor runs in
+    the lending server, on its own time); fails after 10 s."""
+    for _ in range(200):
+        found = await limit_events(stack, stream)
+        if len(found) >= count:
+            await asyncio.sleep(0.2)  # and no more come: one event per transition
+            return await limit_events(stack, stream)
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{stream}: {await limit_events(stack, stream)} after 10 s")
+
+
+async def propose(stack: Stack, effective: object, **values: str) -> str:
+    proposal = rid()
+    await stack.collateral.ProposePolicyChange(
+        collateral_pb2.ProposePolicyChangeRequest(
+            request_id=rid(),
+            proposal_id=proposal,
+            parameters=[collateral_pb2.PolicyParameter(name=k, value=v) for k, v in values.items()],
+            effective_from=at(effective),
+        ),
+        metadata=ALICE,
+    )
+    return proposal
+
+
+async def approve(stack: Stack, proposal: str, metadata: object = BOB) -> None:
+    await stack.collateral.ApprovePolicyChange(
+        collateral_pb2.ApprovePolicyChangeRequest(request_id=rid(), proposal_id=proposal),
+        metadata=metadata,  # type: ignore[arg-type]
+    )
+
+
+async def report(
+    stack: Stack, as_of: object = None
+) -> dict[tuple[str, str], lending_pb2.LimitStatus]:
+    request = lending_pb2.GetLimitReportRequest()
+    if as_of is not None:
+        request.as_of.CopyFrom(at(as_of))  # type: ignore[arg-type]
+    response = await stack.lending.GetLimitReport(request, metadata=RISK)
+    return {(line.kind, line.subject): line for line in response.limits}
+
+
+def shape(event: ev.Event) -> tuple[str, str, str]:
+    assert isinstance(
+        event,
+        ev.BrokerLimitBreached
+        | ev.BrokerLimitCleared
+        | ev.ConcentrationLimitBreached
+        | ev.ConcentrationLimitCleared,
+    )
+    return type(event).__name__, event.subject, event.cause
+
+
+async def test_capitalised_interest_breaches_the_single_client_limit_until_repaid(
+    stack: Stack,
+) -> None:
+    # 20% of 2,000,010.00 = 400,002.00: a draw of 400,000 fits, its interest does not.
+    await stack.policy(**{"broker.shareholders_funds": "2000010.00"})
+    await stack.borrower("C1")
+    await stack.draw("C1", "400000.00")
+    stack.clock.now += timedelta(days=40)  # past a month end: the interest is capitalised
+    through = (stack.clock.now - timedelta(days=1)).date().isoformat()
+    await stack.lending.AccrueInterest(
+        lending_pb2.AccrueInterestRequest(request_id=rid(), client_id="C1", through=through),
+        metadata=OPERATOR,
+    )
+    [breach] = await until(stack, "account-C1", 1)
+    assert shape(breach) == ("ConcentrationLimitBreached", "C1", "capitalisation")
+    assert isinstance(breach, ev.ConcentrationLimitBreached)
+    assert breach.exposure.minor > breach.limit_amount.minor == 40_000_200
+    assert breach.basis is not None and breach.basis.policy_version == 3
+
+    await stack.lending.RepayLoan(
+        lending_pb2.RepayLoanRequest(
+            request_id=rid(), client_id="C1", amount=lending.hkd("10000.00")
+        ),
+        metadata=OPERATOR,
+    )
+    cleared = (await until(stack, "account-C1", 2))[1]
+    assert shape(cleared) == ("ConcentrationLimitCleared", "C1", "repayment")
+    assert await limit_events(stack, LIMITS_STREAM) == []  # 5 x capital is far away
+
+
+async def test_a_capital_cut_takes_effect_at_its_instant_and_is_cleared_when_restored(
+    stack: Stack,
+) -> None:
+    await stack.borrower("C1")
+    await stack.draw("C1", "400000.00")
+    before = stack.clock.now
+    effective = before + timedelta(hours=1)
+    # 5 x 79,000.00 = 395,000.00 < the 400,000 lent.
+    cut = await propose(stack, effective, **{"broker.capital": "79000.00"})
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await approve(stack, cut, ALICE)  # the maker may not check her own proposal
+    assert details(refused.value)[0] == "same_maker_and_checker"
+    await approve(stack, cut)
+    await asyncio.sleep(1.2)  # the monitor goes round: nothing has taken effect yet
+    assert await limit_events(stack, LIMITS_STREAM) == []
+    assert not (await report(stack))[("total_loans", "broker")].breached
+
+    stack.clock.now = effective + timedelta(seconds=1)  # the monitor wakes for the instant
+    # Every limit against capital moves: total loans, and the BTC held (2 x 79,000.00).
+    breach, btc = await until(stack, LIMITS_STREAM, 2)
+    assert shape(breach) == ("BrokerLimitBreached", "broker", "broker_figures")
+    assert isinstance(breach, ev.BrokerLimitBreached)
+    assert (breach.measured.minor, breach.limit_amount.minor) == (40_000_000, 39_500_000)
+    assert breach.basis.policy_version == 3
+    assert shape(btc) == ("BrokerLimitBreached", "BTC", "broker_figures")
+    await stack.price("BTC", "500000.00")  # fresh prices: the draw is judged on the limits
+    await stack.price("0700.HK", "400.00")
+    with pytest.raises(grpc.aio.AioRpcError) as over:  # the new capital refuses a draw
+        await stack.draw("C1", "1.00")
+    assert details(over.value)[0] == "broker_limit_exceeded"
+
+    # The report as of two instants: the old capital before the cut, the new one after it.
+    earlier, now = await report(stack, before), await report(stack)
+    assert earlier[("total_loans", "broker")].limit.value == "500000000.00"
+    assert not earlier[("total_loans", "broker")].breached
+    line = now[("total_loans", "broker")]
+    assert (line.measured.value, line.limit.value, line.headroom.value, line.breached) == (
+        "400000.00",
+        "395000.00",
+        "-5000.00",
+        True,
+    )
+    assert now[("single_client", "C1")].measured.value == "400000.00"
+
+    await approve(stack, await propose(stack, stack.clock.now, **{"broker.capital": "1000000.00"}))
+    cleared = (await until(stack, LIMITS_STREAM, 4))[2:]
+    assert [shape(event) for event in cleared] == [
+        ("BrokerLimitCleared", "broker", "broker_figures"),
+        ("BrokerLimitCleared", "BTC", "broker_figures"),
+    ]
+
+
+async def test_group_changes_and_price_moves_breach_and_clear_each_limit_once(
+    stack: Stack,
+) -> None:
+    # 20% of 2,500,000.00 = 500,000.00 per client or group.
+    await stack.policy(**{"broker.shareholders_funds": "2500000.00"})
+    for client in ("C1", "C2"):
+        await stack.borrower(client)
+        await stack.draw(client, "300000.00")
+
+    async def group(client: str, group_id: str) -> None:
+        await stack.accounts.SetRelatedGroup(
+            accounts_pb2.SetRelatedGroupRequest(
+                request_id=rid(), client_id=client, group_id=group_id
+            ),
+            metadata=OPERATOR,
+        )
+
+    await group("C1", "G1")
+    await group("C2", "G1")  # G1 owes 600,000 > 500,000: both members are over
+    for client in ("C1", "C2"):
+        [breach] = await until(stack, f"account-{client}", 1)
+        assert shape(breach) == ("ConcentrationLimitBreached", "G1", "group_change")
+    exposure = await stack.lending.GetBrokerExposure(
+        lending_pb2.GetBrokerExposureRequest(), metadata=RISK
+    )
+    assert (exposure.largest_group_id, exposure.largest_group.value) == ("G1", "600000.00")
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stack.draw("C1", "1.00")
+    assert details(refused.value)[0] == "concentration_limit_exceeded"
+
+    await group("C2", "")  # C2 leaves: G1 and C2 owe 300,000 each
+    for client in ("C1", "C2"):
+        cleared = (await until(stack, f"account-{client}", 2))[1]
+        assert isinstance(cleared, ev.ConcentrationLimitCleared)
+        assert cleared.cause == "group_change"
+        assert cleared.exposure.minor == 30_000_000
+
+    # Then a price move: BTC limited to 0.01 x capital = 1,000,000.00 and 0700.HK to 0.008 x
+    # capital = 800,000.00, both exactly what C1 and C2 hold (1 BTC at 500,000 and 1,000
+    # shares at 400 each).
+    await stack.policy(
+        **{"limit.asset_exposure.BTC": "0.01", "limit.asset_exposure.0700.HK": "0.008"}
+    )
+    await stack.price("BTC", "510000.00")
+    [breach] = await until(stack, LIMITS_STREAM, 1)
+    assert shape(breach) == ("BrokerLimitBreached", "BTC", "price")
+    assert isinstance(breach, ev.BrokerLimitBreached)
+    assert breach.limit == "asset_concentration" and breach.measured.minor == 102_000_000
+    assert [p.price for p in breach.basis.prices if p.base_asset == "BTC"] == [510000]
+
+    await stack.price("0700.HK", "401.00")
+    second = (await until(stack, LIMITS_STREAM, 2))[1]
+    assert shape(second) == ("BrokerLimitBreached", "0700.HK", "price")
+    assert isinstance(second, ev.BrokerLimitBreached)
+    assert second.limit == "security_concentration"
+
+    await stack.price("BTC", "490000.00")
+    third = (await until(stack, LIMITS_STREAM, 3))[2]
+    assert shape(third) == ("BrokerLimitCleared", "BTC", "price")
+    lines = await report(stack)
+    assert lines[("asset_concentration", "BTC")].headroom.value == "20000.00"
+    assert lines[("security_concentration", "0700.HK")].breached
+
+    # A monitor restarted from nothing (its read models rebuilt from the whole feed, every
+    # page replayed) records nothing twice: not a limit event, not a group move.
+    before = await stack.event_count()
+    await replay_everything(stack)
+    assert await stack.event_count() == before
+
+
+async def replay_everything(stack: Stack) -> None:
+    """A new monitor (as after a restart, with no memory) replays the whole feed from zero
+    onto emptied read models, in a transaction rolled back afterwards."""
+    monitor = LimitMonitor(CommandRunner(stack.store), clock=stack.clock)
+    async with stack.store.engine.connect() as conn:
+        for table in (
+            limit_collateral_movements,
+            limit_collateral_held,
+            limit_group_members,
+            limit_client_flags,
+        ):
+            await conn.execute(sa.delete(table))
+        events: list[RecordedEvent] = []
+        while page := await stack.store.read_all(
+            after_position=events[-1].position if events else 0
+        ):
+            events += page
+        for start in range(0, len(events), 7):  # in small pages, as a slow follower would
+            await monitor.apply(conn, events[start : start + 7])
+        await monitor.on_time()
+        await conn.rollback()
