@@ -1,7 +1,10 @@
 """Who is calling and on whose behalf: set by the runtime's interceptor, read by servicers.
 
 Handlers turn it into event metadata (actor, service, correlation id), so every event
-records the principal that caused it.
+records the principal that caused it. Each call also has a request id of its own (bound before
+the caller is authenticated, so a refusal has one too): every log line of the call carries it
+and the caller gets it back as ``x-request-id``. It names the call, not the command: a command's
+``request_id`` (its idempotency key) is the caller's and goes into the events.
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ class CallContext:
 
 
 _current: contextvars.ContextVar[CallContext] = contextvars.ContextVar("harbour_call")
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "harbour_request_id", default=None
+)
 
 
 def current() -> CallContext:
@@ -53,6 +59,27 @@ def bind(call: CallContext) -> contextvars.Token[CallContext]:
 
 def unbind(token: contextvars.Token[CallContext]) -> None:
     _current.reset(token)
+
+
+def current_or_none() -> CallContext | None:
+    """The call being served, or None outside a call (a background loop, the CLI)."""
+    return _current.get(None)
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def bind_request_id(request_id: str) -> contextvars.Token[str | None]:
+    return _request_id.set(request_id)
+
+
+def unbind_request_id(token: contextvars.Token[str | None]) -> None:
+    _request_id.reset(token)
 
 
 def new_correlation_id() -> str:

@@ -28,6 +28,7 @@ from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
+from harbour.metrics import GROUP_COMMIT_BATCH
 
 Events = Sequence[ev.Event]
 # The decision on (the command's own stream's state, the hot stream's state): pure, no I/O —
@@ -164,6 +165,8 @@ class GroupCommit:
                     hot = await self._runner.hot_state(self._kind, self._stream, trust=False)
                 batch = [item for item in batch if not item.future.done()]
                 continue
+            if decided:
+                GROUP_COMMIT_BATCH.labels(self._stream).observe(len(decided))
             await self._applied(decided, results, after)
             # Answered only now: a refused retry looks for its first answer in the command
             # log, and a command that must read again must see this batch's writes.

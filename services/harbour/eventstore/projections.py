@@ -17,6 +17,9 @@ A follower that must never stop (the risk monitor: ``on_poison = OnPoison.SKIP``
 event the same way, counts it, and goes past it. A failure of the machinery instead (the
 database away, a crash) is raised, as before: the supervisor restarts the loop, which resumes
 from the checkpoints.
+
+Lag. After every page the runner sets ``harbour_feed_lag_events`` of each projection it ran:
+the head's position minus the checkpoint's (harbour.metrics), one indexed read.
 """
 
 from __future__ import annotations
@@ -38,11 +41,20 @@ from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.schema import projection_checkpoints, projection_status, stream_heads
 from harbour.eventstore.store import EventStore
+from harbour.metrics import FEED_LAG
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("harbour.projections")
 
 QUARANTINED, RUNNING = "quarantined", "running"
+# Each named follower's lag: the head's position minus its checkpoint's (the head itself when it
+# has no checkpoint yet). Positions, not a count: counting the events would scan them all.
+LAG_SQL = sa.text(
+    "SELECT n.name, greatest(0, h.head - coalesce(c.position, 0)) "
+    "FROM unnest(CAST(:names AS text[])) AS n(name) "
+    "CROSS JOIN (SELECT coalesce(max(position), 0) AS head FROM events) AS h "
+    "LEFT JOIN projection_checkpoints c ON c.name = n.name"
+)
 REASON_LIMIT = 2000  # characters of a failure kept as the reason
 # SQLSTATE classes of a statement refused for the data it was given: 22 data exception
 # (numeric overflow, invalid text), 23 integrity constraint violation (not null, unique, check).
@@ -181,6 +193,7 @@ class ProjectionRunner:
                 lambda conn, careful: self._apply_page(conn, projection, until, careful)
             )
             applied += count
+            await self._observe_lag([projection.name])
             if not more:
                 return applied
 
@@ -195,8 +208,19 @@ class ProjectionRunner:
                 lambda conn, careful: self._apply_shared_page(conn, projections, careful)
             )
             applied += count
+            await self._observe_lag([p.name for p in projections])
             if not more:
                 return applied
+
+    async def _observe_lag(self, names: Sequence[str]) -> None:
+        """Set ``harbour_feed_lag_events`` of ``names``: the head's position minus each
+        checkpoint's (one indexed read; a quarantined read model's lag keeps growing)."""
+        async with self._store.engine.connect() as conn:
+            rows = await conn.execute(LAG_SQL, {"names": list(names)})
+            lags = {name: int(lag) for name, lag in rows}
+            await conn.rollback()
+        for name in names:
+            FEED_LAG.labels(name).set(lags.get(name, 0))
 
     async def _in_transaction(self, page: _PageWork) -> tuple[int, bool]:
         """One page in one transaction. First straight through: a SAVEPOINT per projection

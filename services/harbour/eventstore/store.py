@@ -62,6 +62,7 @@ from harbour.eventstore.snapshots import (
     snapshot_fault,
 )
 from harbour.eventstore.upcasting import Upcasters
+from harbour.metrics import count_appended
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("harbour.eventstore")
@@ -239,6 +240,7 @@ class EventStore:
             if row is not None and row[2] > 0:
                 if self._notifier is not None:
                     self._notifier.poke()
+                count_appended(e.type for e in events)
                 first, last, appended, _ = row
                 return AppendResult(
                     stream_id,
@@ -347,6 +349,7 @@ class EventStore:
             if row is not None and row[2] > 0:
                 if self._notifier is not None:
                     self._notifier.poke()
+                count_appended(e.type for w in writes for e in w.events)
                 first = writes[0]
                 return AppendResult(
                     first.stream_id,
@@ -442,6 +445,7 @@ class EventStore:
             raise BatchNotApplied(frozenset(stale))
         if self._notifier is not None:
             self._notifier.poke()
+        count_appended(e.type for c in commands for w in c.writes for e in w.events)
         by_command = {k: (first, last) for k, first, last in spans}
         return [
             AppendResult(

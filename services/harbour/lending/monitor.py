@@ -40,6 +40,7 @@ from harbour.ledger.prices import PRICE_STREAM_PREFIX
 from harbour.lending.domain import CheckRisk
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.schema import margin_calls
+from harbour.metrics import RISK_CHECKS, RISK_TICKS
 from harbour.risk.book import RiskBook
 from harbour.risk.loader import clients_in, clients_touched_since, load_book, refresh
 
@@ -89,6 +90,7 @@ class RiskMonitor:
             elif event.type == "PriceObserved" and event.stream_id.startswith(PRICE_STREAM_PREFIX):
                 priced_at = max(priced_at, event.position)
         if priced_at:
+            RISK_TICKS.inc()
             # Every account revalued at once; only those whose exact check may record
             # something are loaded and decided exactly below.
             for client in await self._screen(book):
@@ -145,6 +147,7 @@ class RiskMonitor:
         return book.screen({code: point.price for code, point in points.items()}, policy)
 
     async def check(self, client: str, request_id: str) -> None:
+        RISK_CHECKS.inc()
         try:
             await self._handlers.handle(
                 CheckRisk(client),

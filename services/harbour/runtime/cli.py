@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import subprocess
@@ -35,12 +34,14 @@ from typing import TYPE_CHECKING
 
 from harbour.runtime import limits_cli, reconcile_cli
 from harbour.runtime.locate import NoDatabase
+from harbour.runtime.logs import configure_logging
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
 
 if TYPE_CHECKING:  # imported where used: the CLI starts without the whole stack
     from harbour.eventstore.projections import ProjectionRunner, ProjectionStatus
 
 DATABASE_NAME = "harbour"
+SERVER_COMMANDS = ("serve", "project")  # log JSON lines unless HARBOUR_LOG_FORMAT says text
 
 
 @contextlib.contextmanager
@@ -106,8 +107,10 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
 
     with embedded_database(settings) as url:
         migrate(url)
-        # Each child serves one service on base + index: a fixed HARBOUR_PORT would collide.
-        inherited = {k: v for k, v in os.environ.items() if k != "HARBOUR_PORT"}
+        # Each child serves one service on base + index: a fixed HARBOUR_PORT (or metrics
+        # port) would collide.
+        fixed = ("HARBOUR_PORT", "HARBOUR_METRICS_PORT")
+        inherited = {k: v for k, v in os.environ.items() if k not in fixed}
         env = {**inherited, "HARBOUR_DATABASE_URL": url}
         module = [sys.executable, "-m", "harbour.runtime.cli"]
         children = [Child(name, [*module, "serve", name], env) for name in SERVICES]
@@ -442,11 +445,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"harbour: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    # Alembic announces each of its plugins at INFO when imported: noise before every answer.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # JSON lines from the long-running processes (a log pipeline reads them), text for a person.
+    default_format = "json" if args.command in SERVER_COMMANDS else "text"
+    configure_logging(settings, default_format=default_format)
     try:
         return HANDLERS[args.command](settings, args)
     except NoDatabase as exc:

@@ -7,8 +7,9 @@ command may or may not have been applied, and a retry with the same request_id i
 (idempotency). A statement PostgreSQL cancelled (query_canceled, 57014: the statement timeout a
 caller's deadline set, or the cancel of an abandoned call) is DEADLINE_EXCEEDED. A limit on
 open streams, or a stream whose caller stopped reading, is RESOURCE_EXHAUSTED. Anything else is
-INTERNAL with a message that leaks nothing (the exception is
-logged with the request id instead).
+INTERNAL with a message that leaks nothing: the interceptor logs the exception inside the call,
+so the line carries the call's request id (harbour.runtime.logs), which the caller has from the
+``x-request-id`` trailer.
 """
 
 from __future__ import annotations

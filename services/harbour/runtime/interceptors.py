@@ -5,6 +5,11 @@ live in one wrapper around the handler's behaviour: it authenticates from the me
 binds the call context, runs the handler, logs the outcome, and turns any exception into a
 status through ``harbour.runtime.errors`` — never UNKNOWN.
 
+Every outcome (OK, a refusal, a cancelled call) is one log line with the fields method, code,
+duration_ms and reason, and one observation of ``harbour_rpc_duration_seconds`` by service,
+method and code. Each call gets a request id of its own, carried by every log line of the call
+(harbour.runtime.logs) and returned to the caller in the ``x-request-id`` trailer.
+
 It also bounds what a call may hold (``harbour.runtime.limits``): the caller's deadline
 (capped by HARBOUR_STATEMENT_TIMEOUT_MS) becomes the statement timeout of the call's database
 transactions; a server stream takes one of the process's stream slots and one of its caller's,
@@ -28,10 +33,12 @@ from grpc_status import rpc_status
 from harbour import caller as call_context
 from harbour.caller import Principal
 from harbour.eventstore.database import bind_statement_deadline, unbind_statement_deadline
+from harbour.metrics import RPC_DURATION
 from harbour.runtime.errors import INTERNAL, Refusal, Unauthenticated, refusal_for, to_status
 from harbour.runtime.limits import OpenStreams, resume_point, slow_reader
 
 log = logging.getLogger("harbour.rpc")
+REQUEST_ID_HEADER = "x-request-id"  # response trailer: the id the call's log lines carry
 OPEN_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 ALL_ROLES = frozenset(
     {"trading-platform", "risk", "price-feed", "policy-admin", "auditor", "operator"}
@@ -130,18 +137,24 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             started = time.perf_counter()
             token = None
+            request_id = _bind_request_id(context)
             deadline = self._bind_deadline(context)
             try:
                 token = self._bind(method, context)
                 response = await behaviour(request, context)
+            except asyncio.CancelledError:
+                _outcome(self._service, method, grpc.StatusCode.CANCELLED, started)
+                raise
             except Exception as exc:
-                await _abort(context, method, exc, started)
+                await _abort(context, self._service, method, exc, started)
                 raise  # unreachable: abort raises
+            else:  # before finally: the outcome line still carries the call's context
+                _outcome(self._service, method, grpc.StatusCode.OK, started)
             finally:
                 if token is not None:
                     call_context.unbind(token)
                 unbind_statement_deadline(deadline)
-            _log(method, grpc.StatusCode.OK, started)
+                call_context.unbind_request_id(request_id)
             return response
 
         return wrapped
@@ -152,18 +165,24 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             started = time.perf_counter()
             token = None
+            request_id = _bind_request_id(context)
             deadline = self._bind_deadline(context)
             try:
                 token = self._bind(method, context)
                 with self._streams.admit(call_context.current().principal.name):
                     await self._write_all(behaviour(request, context), context)
+            except asyncio.CancelledError:
+                _outcome(self._service, method, grpc.StatusCode.CANCELLED, started)
+                raise
             except Exception as exc:
-                await _abort(context, method, exc, started)
+                await _abort(context, self._service, method, exc, started)
+            else:
+                _outcome(self._service, method, grpc.StatusCode.OK, started)
             finally:
                 if token is not None:
                     call_context.unbind(token)
                 unbind_statement_deadline(deadline)
-            _log(method, grpc.StatusCode.OK, started)
+                call_context.unbind_request_id(request_id)
 
         return wrapped
 
@@ -182,19 +201,61 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
 
 async def _abort(
-    context: grpc.aio.ServicerContext[Any, Any], method: str, exc: Exception, started: float
+    context: grpc.aio.ServicerContext[Any, Any],
+    service: str,
+    method: str,
+    exc: Exception,
+    started: float,
 ) -> None:
     if isinstance(exc, grpc.aio.AbortError):
-        raise exc  # the servicer already chose a status
+        # The servicer already chose a status (and its metadata): counted, then passed on.
+        _outcome(service, method, context.code() or grpc.StatusCode.UNKNOWN, started)
+        raise exc
     refusal: Refusal | None = refusal_for(exc)
     if refusal is None:
+        # Logged inside the call, so the line carries its request id (harbour.runtime.logs),
+        # which the caller also has (x-request-id): the INTERNAL answer itself says nothing.
         log.exception("unexpected failure in %s", method)
         refusal = INTERNAL
-    _log(method, refusal.code, started, refusal.reason)
+    _outcome(service, method, refusal.code, started, refusal.reason)
     status = rpc_status.to_status(to_status(refusal))
-    await context.abort(status.code, status.details, trailing_metadata=status.trailing_metadata)
+    await context.abort(
+        status.code,
+        status.details,
+        trailing_metadata=(*status.trailing_metadata, *_request_id_metadata()),
+    )
 
 
-def _log(method: str, code: grpc.StatusCode, started: float, reason: str = "") -> None:
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    log.info("%s %s %.1fms %s", method, code.name, elapsed_ms, reason)
+def _bind_request_id(context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    """A new id for this call, bound for its log lines and sent back as ``x-request-id`` in
+    the trailers (set now; an abort sends it again with its own trailers)."""
+    request_id = call_context.new_request_id()
+    context.set_trailing_metadata((*(context.trailing_metadata() or ()), *_metadata(request_id)))
+    return call_context.bind_request_id(request_id)
+
+
+def _request_id_metadata() -> tuple[tuple[str, str], ...]:
+    request_id = call_context.current_request_id()
+    return _metadata(request_id) if request_id else ()
+
+
+def _metadata(request_id: str) -> tuple[tuple[str, str], ...]:
+    return ((REQUEST_ID_HEADER, request_id),)
+
+
+def _outcome(
+    service: str, method: str, code: grpc.StatusCode, started: float, reason: str = ""
+) -> None:
+    """Every call's one outcome: a latency observation by service, method and code, and a log
+    line whose fields (method, code, duration_ms, reason) a log search can filter on."""
+    elapsed = time.perf_counter() - started
+    RPC_DURATION.labels(service, method, code.name).observe(elapsed)
+    fields = {"method": method, "code": code.name, "duration_ms": round(elapsed * 1000, 1)}
+    log.info(
+        "%s %s %.1fms %s",
+        method,
+        code.name,
+        elapsed * 1000,
+        reason,
+        extra={**fields, "reason": reason, "service": service},
+    )

@@ -2,7 +2,8 @@
 
 Stateless like the services (checkpoints live with the rows), so replicas may run: the
 checkpoint row lock makes them take turns per projection. Woken by NOTIFY, polling as a
-fallback; reports lag (events behind the head) in its log.
+fallback; reports lag (events behind the head) in its log, and after every page as the metric
+``harbour_feed_lag_events`` on its /metrics endpoint (``Settings.metrics_port_of``).
 
 The following loop is supervised (harbour.runtime.supervisor): a PostgreSQL restart or a
 dropped LISTEN connection restarts it with backoff on a new connection, and it carries on
@@ -30,6 +31,7 @@ from grpc_health.v1._async import HealthServicer
 
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.projections import Projection, ProjectionRunner
+from harbour.runtime.metrics import start_process_metrics
 from harbour.runtime.projections import all_projections
 from harbour.runtime.server import Runtime, open_runtime
 from harbour.runtime.settings import Settings
@@ -111,6 +113,7 @@ async def report(runner: ProjectionRunner, projections: Sequence[Projection]) ->
 
 
 async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    metrics = start_process_metrics(settings, "projector")
     runtime = await open_runtime(settings)
     stop = stop or _stop_on_signals()
     projections = all_projections()
@@ -127,6 +130,8 @@ async def run_projector(settings: Settings, stop: asyncio.Event | None = None) -
         if server is not None:
             await server.stop(1.0)
         await runtime.database.close()
+        if metrics is not None:
+            metrics.close()
 
 
 async def _health_server(health: ProjectorHealth, settings: Settings) -> grpc.aio.Server | None:

@@ -13,6 +13,7 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -25,8 +26,10 @@ from harbour.eventstore.store import EventStore
 from harbour.runtime.database import open_database
 from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
 from harbour.runtime.limits import OpenStreams, server_options
+from harbour.runtime.metrics import start_process_metrics, watch_database
 from harbour.runtime.settings import Settings
 from harbour.runtime.supervisor import Supervisor
+from harbour.runtime.tracing import server_interceptors, tracer_provider
 from harbour.runtime.upcasting import vocabulary_upcasters
 
 log = logging.getLogger("harbour.server")
@@ -48,6 +51,8 @@ class Runtime:
     clock: Clock
     # The process's open server streams (caps in settings), shared by the servers it runs.
     streams: OpenStreams | None = None
+    # OpenTelemetry's TracerProvider when tracing is on (harbour.runtime.tracing), else None.
+    tracer: Any = None
 
     def open_streams(self) -> OpenStreams:
         if self.streams is None:
@@ -86,7 +91,11 @@ async def start_server(
         stall_seconds=settings.stream_stall_ms / 1000,
         statement_seconds=settings.statement_timeout_ms / 1000,
     )
-    server = grpc.aio.server(interceptors=[interceptor], options=server_options(settings))
+    watch_database(runtime.database)
+    server = grpc.aio.server(
+        interceptors=[*server_interceptors(runtime.tracer), interceptor],
+        options=server_options(settings),
+    )
     registered = register_service(service, server, runtime)
     names = registered.names
     health_servicer = HealthServicer()
@@ -141,6 +150,7 @@ async def open_runtime(
     database = await open_database(
         settings.database_url, role=settings.role_of(service), pool_size=settings.pool_size
     )
+    watch_database(database)
     store = EventStore(
         database,
         clock=clock,
@@ -153,7 +163,9 @@ async def open_runtime(
 
 async def serve(service: str, settings: Settings) -> None:
     """Run one service until SIGINT/SIGTERM, then stop gracefully."""
+    metrics = start_process_metrics(settings, service)
     runtime = await open_runtime(settings, service=service)
+    runtime.tracer = tracer_provider(settings, service)
     running = await start_server(service, runtime)
     print(f"harbour {service} listening on {settings.host}:{running.port}", flush=True)
     stop = asyncio.Event()
@@ -164,3 +176,7 @@ async def serve(service: str, settings: Settings) -> None:
     log.info("%s: stopping (grace %.0fs)", service, GRACE_SECONDS)
     await running.stop()
     await runtime.database.close()
+    if runtime.tracer is not None:
+        runtime.tracer.shutdown()  # sends the spans still queued
+    if metrics is not None:
+        metrics.close()

@@ -27,6 +27,15 @@ HARBOUR_FOLLOW_PACE_MS    least time between two rounds of a feed follower (the 
 HARBOUR_AUDIT_SIGNING_KEY path of the Ed25519 private key (PEM, `harbour audit keygen`) that
                           signs audit checkpoints; unset: the AuditService signs none
 HARBOUR_LOG_LEVEL         logging level (default INFO)
+HARBOUR_LOG_FORMAT        json (one JSON object per line, with the call's request id, principal
+                          and correlation id) or text; default json for `serve` and `project`
+                          (so every process `harbour up` starts), text for interactive commands
+HARBOUR_METRICS_PORT      the Prometheus /metrics port of a process serving one service (a
+                          container), as HARBOUR_PORT is its gRPC port; 0 = no metrics endpoint
+HARBOUR_METRICS_PORT_BASE otherwise services serve /metrics on base+0, base+1, ... in the order
+                          of their gRPC ports, the projector after them (default 9464); 0 = off
+HARBOUR_OTEL_ENDPOINT     OTLP/gRPC collector to send traces to (needs the `otel` extra);
+                          unset: no tracing
 
 Bounded resources (every limit answers RESOURCE_EXHAUSTED or DEADLINE_EXCEEDED, never INTERNAL):
 HARBOUR_MAX_STREAMS                 open server streams (Subscribe, ValueAccounts, ...) a
@@ -91,6 +100,10 @@ class Settings:
     follow_pace_ms: int = 50
     audit_signing_key: Path | None = None
     log_level: str = "INFO"
+    log_format: str | None = None  # None: the command's default (harbour.runtime.logs)
+    metrics_port: int | None = None  # 0: off
+    metrics_port_base: int = 9464  # 0: off
+    otel_endpoint: str | None = None
     max_streams: int = 1000
     max_streams_per_caller: int = 100
     stream_stall_ms: int = 10_000
@@ -133,6 +146,14 @@ class Settings:
             follow_pace_ms=_int(get("FOLLOW_PACE_MS"), "FOLLOW_PACE_MS", defaults.follow_pace_ms),
             audit_signing_key=Path(key) if (key := get("AUDIT_SIGNING_KEY")) else None,
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
+            log_format=_log_format(get("LOG_FORMAT")),
+            metrics_port=(
+                None if (fixed := get("METRICS_PORT")) is None else _port(fixed, "METRICS_PORT")
+            ),
+            metrics_port_base=_port(
+                get("METRICS_PORT_BASE"), "METRICS_PORT_BASE", defaults.metrics_port_base
+            ),
+            otel_endpoint=get("OTEL_ENDPOINT"),
             **_limits(get, defaults),
         )
 
@@ -160,6 +181,17 @@ class Settings:
             return self.port
         return self.port_base + SERVICES.index(service)
 
+    def metrics_port_of(self, process: str) -> int | None:
+        """Where ``process`` (a service, or "projector") serves /metrics; None: nowhere.
+        HARBOUR_METRICS_PORT in a container, else the base + the process's place, as the
+        gRPC ports are numbered."""
+        if self.metrics_port is not None:
+            return self.metrics_port or None
+        if not self.metrics_port_base:
+            return None
+        place = len(SERVICES) if process == "projector" else SERVICES.index(process)
+        return self.metrics_port_base + place
+
     @property
     def projector_port(self) -> int:
         """Where the projector serves gRPC health: ``HARBOUR_PORT`` in a container, else the
@@ -177,6 +209,28 @@ def _int(raw: str | None, name: str, default: int) -> int:
     if value <= 0:
         raise SettingsError(f"{PREFIX}{name} must be positive, got {value}")
     return value
+
+
+def _port(raw: str | None, name: str, default: int = 0) -> int:
+    """A port, where 0 means "off" (unlike _int, which takes only positive values)."""
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a port number, got {raw!r}") from None
+    if not 0 <= value <= 65535:
+        raise SettingsError(f"{PREFIX}{name} must be 0 (off) or a port, got {value}")
+    return value
+
+
+LOG_FORMATS = ("json", "text")
+
+
+def _log_format(raw: str | None) -> str | None:
+    if raw is not None and raw.lower() not in LOG_FORMATS:
+        raise SettingsError(f"{PREFIX}LOG_FORMAT must be json or text, got {raw!r}")
+    return None if raw is None else raw.lower()
 
 
 def _snapshot_key(raw: str | None) -> str | None:

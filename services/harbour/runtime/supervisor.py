@@ -12,6 +12,9 @@ backoff starts over.
 
 Before its first failure a loop counts as STARTING, not DOWN: a service that has just
 started serves while its loops take their first round (which may be a long catch-up).
+
+Metrics say the same (harbour.metrics): ``harbour_background_loop_up`` per loop (0 only while
+DOWN, as health), its restarts and its completed rounds.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+
+from harbour.metrics import LOOP_RESTARTS, LOOP_ROUNDS, LOOP_UP
 
 log = logging.getLogger("harbour.supervisor")
 
@@ -105,6 +110,8 @@ class Supervisor:
         self._draw = draw
         self._sleep = sleep
         self._status = {name: LoopStatus(name, LoopState.STARTING) for name in names}
+        for name in names:
+            LOOP_UP.labels(name).set(1)  # starting counts as running, as for health
         self._failures = dict.fromkeys(names, 0)  # in a row, since the last completed round
         self._tasks: list[asyncio.Task[None]] = []
         self._publishing: set[asyncio.Task[None]] = set()
@@ -157,6 +164,7 @@ class Supervisor:
             self._status[loop.name] = replace(
                 self._status[loop.name], restarts=self._status[loop.name].restarts + 1
             )
+            LOOP_RESTARTS.labels(loop.name).inc()
             log.info("%s: restarting (restart %d)", loop.name, self._status[loop.name].restarts)
 
     async def _went_down(self, name: str, failure: Exception) -> float:
@@ -165,6 +173,7 @@ class Supervisor:
         delay = self._backoff.delay(failures, self._draw)
         described = f"{type(failure).__name__}: {failure}".strip()
         self._status[name] = replace(self._status[name], state=LoopState.DOWN, last_error=described)
+        LOOP_UP.labels(name).set(0)
         # The whole traceback once; a loop failing again while the database is away says so
         # in one line per attempt.
         log.error(
@@ -179,12 +188,16 @@ class Supervisor:
         return delay
 
     def _heartbeat_of(self, name: str) -> Heartbeat:
+        rounds = LOOP_ROUNDS.labels(name)
+
         def heartbeat() -> None:
             status = self._status[name]
             was = status.state
             self._status[name] = replace(status, state=LoopState.UP, last_round_at=self._clock())
+            rounds.inc()
             if was is not LoopState.UP:
                 self._failures[name] = 0
+                LOOP_UP.labels(name).set(1)
                 if was is LoopState.DOWN:
                     log.info("%s: running again after %d restart(s)", name, status.restarts)
                     self._publish_soon()
