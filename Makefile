@@ -8,10 +8,11 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending load fuzz clean
 
-$(STAMP): pyproject.toml scripts/install_node_tools.sh
+$(STAMP): pyproject.toml scripts/install_node_tools.sh scripts/install_system_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	bash scripts/install_node_tools.sh
+	bash scripts/install_system_tools.sh
 	touch $@
 
 install: $(STAMP)

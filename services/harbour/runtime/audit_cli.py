@@ -1,23 +1,43 @@
 """``harbour audit``: verify chains, replay a stream as of a moment, export for auditors.
 
-An export is JSON lines, one stored event each (data and metadata as stored, hash in hex),
-so an auditor can re-verify every chain offline with ``harbour audit verify --file``.
+``export --format jsonl --what events`` (the default) writes JSON lines, one stored event each
+(data and metadata as stored, hash in hex), so an auditor can re-verify every chain offline
+with ``harbour audit verify --file``.
+
+The same history also exports as CSV or Parquet, for a spreadsheet or a data warehouse:
+
+* ``--what events``: one row per event — position, stream_id, version, type, schema_version,
+  data and metadata (canonical JSON text: sorted keys, no spaces), recorded_at, hash (hex);
+* ``--what journals``: one row per journal line of every value-moving event — position,
+  stream_id, version, type, recorded_at, line (1-based in its journal), ledger_account, asset,
+  amount (the signed decimal string of the asset's scale, as in the event) and debit_minor /
+  credit_minor (minor units, one of them zero). The ledger's sign convention
+  (``harbour.ledger.postings``): a positive posting is a credit to the party the ledger account
+  names, a negative one a debit; so per asset the credits equal the debits.
+
+Amounts are never floats: strings in CSV and JSON, ``decimal128(38, 0)`` minor units (an ETH
+amount has 18 decimals: up to 36 digits) and strings in Parquet; recorded_at is a UTC
+microsecond timestamp in Parquet, ISO-8601 text elsewhere.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.snapshots import SnapshotFault
 from harbour.eventstore.verify import ChainVerifier, verify_store, verify_stream
+from harbour.ledger.events import VALUE_MOVING_EVENT_TYPES
+from harbour.ledger.postings import from_json, to_json
 from harbour.runtime.server import open_runtime
 from harbour.runtime.settings import Settings
 
@@ -43,26 +63,66 @@ async def run(settings: Settings, args: argparse.Namespace) -> int:
             for event in events:
                 print(json.dumps(export_record(event), sort_keys=True))
             return 0
-        return await _export(runtime.store, Path(args.out))
+        return await export(
+            runtime.store,
+            Path(args.out),
+            fmt=getattr(args, "format", "jsonl"),
+            what=getattr(args, "what", "events"),
+        )
     finally:
         await runtime.database.close()
 
 
-async def _export(store: object, out: Path) -> int:
+EVENT_COLUMNS = (
+    "position",
+    "stream_id",
+    "version",
+    "type",
+    "schema_version",
+    "data",
+    "metadata",
+    "recorded_at",
+    "hash",
+)
+JOURNAL_COLUMNS = (
+    "position",
+    "stream_id",
+    "version",
+    "type",
+    "recorded_at",
+    "line",
+    "ledger_account",
+    "asset",
+    "amount",
+    "debit_minor",
+    "credit_minor",
+)
+
+
+async def export(store: object, out: Path, *, fmt: str = "jsonl", what: str = "events") -> int:
+    """Every event (or every journal line) of the store, in position order, to ``out``."""
     from harbour.eventstore.store import EventStore
 
     assert isinstance(store, EventStore)
-    count, after = 0, 0
+    count, rows, after = 0, 0, 0
     progress = Progress("exporting")
-    with out.open("w", encoding="utf-8") as sink:
+    with _sink(out, fmt, what) as sink:
         while page := await store.read_all(after_position=after):
-            for event in page:
-                sink.write(json.dumps(export_record(event), sort_keys=True) + "\n")
-            count += len(page)
+            if what == "journals":
+                found = [line for event in page for line in journal_lines(event)]
+            elif fmt == "jsonl":
+                found = [export_record(event) for event in page]
+            else:
+                found = [event_row(event) for event in page]
+            sink.write(found)
+            count, rows = count + len(page), rows + len(found)
             after = page[-1].position
             progress(count)
     progress.done(count)
-    print(f"exported {count} events to {out}")
+    if what == "events":
+        print(f"exported {count} events to {out} ({fmt})")
+    else:
+        print(f"exported {rows} journal lines of {count} events to {out} ({fmt})")
     return 0
 
 
@@ -78,6 +138,182 @@ def export_record(event: RecordedEvent) -> dict[str, object]:
         "recorded_at": event.recorded_at.isoformat(),
         "hash": event.hash.hex(),
     }
+
+
+def event_row(event: RecordedEvent) -> dict[str, object]:
+    """One event as a flat row (CSV, Parquet): data and metadata as canonical JSON text."""
+    return {
+        "position": event.position,
+        "stream_id": event.stream_id,
+        "version": event.version,
+        "type": event.type,
+        "schema_version": event.schema_version,
+        "data": _canonical_json(event.stored_data),
+        "metadata": _canonical_json(event.metadata),
+        "recorded_at": event.recorded_at,
+        "hash": event.hash.hex(),
+    }
+
+
+def journal_lines(event: RecordedEvent) -> list[dict[str, object]]:
+    """The journal lines of a value-moving event (none for any other event).
+
+    Read from the event's (upcast) data with the ledger's own parser, which refuses a journal
+    that does not balance: an export never carries a line the ledger would not accept."""
+    if event.type not in VALUE_MOVING_EVENT_TYPES or "journal" not in event.data:
+        return []
+    journal = from_json(event.data["journal"])
+    lines = []
+    for number, (posting, text) in enumerate(zip(journal, to_json(journal), strict=True), 1):
+        lines.append(
+            {
+                "position": event.position,
+                "stream_id": event.stream_id,
+                "version": event.version,
+                "type": event.type,
+                "recorded_at": event.recorded_at,
+                "line": number,
+                "ledger_account": posting.ledger_account,
+                "asset": posting.asset,
+                "amount": text["amount"],
+                "debit_minor": max(-posting.amount, 0),
+                "credit_minor": max(posting.amount, 0),
+            }
+        )
+    return lines
+
+
+def _canonical_json(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class _Sink:
+    """Where export rows go, one page at a time; a context manager that closes the file."""
+
+    def write(self, rows: Sequence[dict[str, object]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> _Sink:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _sink(out: Path, fmt: str, what: str) -> _Sink:
+    columns = EVENT_COLUMNS if what == "events" else JOURNAL_COLUMNS
+    if fmt == "jsonl":
+        return _JsonLines(out)
+    if fmt == "csv":
+        return _Csv(out, columns)
+    if fmt == "parquet":
+        return _Parquet(out, what)
+    raise ValueError(f"unknown export format {fmt!r}")
+
+
+class _JsonLines(_Sink):
+    def __init__(self, out: Path) -> None:
+        self._file = out.open("w", encoding="utf-8")
+
+    def write(self, rows: Sequence[dict[str, object]]) -> None:
+        for row in rows:
+            self._file.write(json.dumps(row, sort_keys=True, default=_json_value) + "\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not exportable: {type(value).__name__}")
+
+
+class _Csv(_Sink):
+    def __init__(self, out: Path, columns: Sequence[str]) -> None:
+        self._file = out.open("w", encoding="utf-8", newline="")
+        self._writer = csv.DictWriter(self._file, fieldnames=list(columns))
+        self._writer.writeheader()
+
+    def write(self, rows: Sequence[dict[str, object]]) -> None:
+        self._writer.writerows(
+            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+            for row in rows
+        )
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class _Parquet(_Sink):
+    """One row group per page read; amounts as decimal128 minor units and strings."""
+
+    def __init__(self, out: Path, what: str) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        self._pa = pa
+        self._schema = _parquet_schema(pa, what)
+        self._writer = pq.ParquetWriter(str(out), self._schema)
+
+    def write(self, rows: Sequence[dict[str, object]]) -> None:
+        if not rows:
+            return
+        columns = {name: _column(rows, name) for name in self._schema.names}
+        self._writer.write_table(self._pa.Table.from_pydict(columns, schema=self._schema))
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+def _column(rows: Iterable[dict[str, object]], name: str) -> list[object]:
+    if name in ("debit_minor", "credit_minor"):
+        return [_decimal_minor(row[name]) for row in rows]
+    return [row[name] for row in rows]
+
+
+def _decimal_minor(value: object) -> Decimal:
+    """Minor units for a decimal128 column: exact, whatever their size (never a float)."""
+    if type(value) is not int:
+        raise TypeError(f"minor units must be int, got {type(value).__name__}")
+    return Decimal(value)
+
+
+def _parquet_schema(pa: Any, what: str) -> Any:
+    stamp = pa.timestamp("us", tz="UTC")
+    if what == "events":
+        return pa.schema(
+            [
+                ("position", pa.int64()),
+                ("stream_id", pa.string()),
+                ("version", pa.int32()),
+                ("type", pa.string()),
+                ("schema_version", pa.int16()),
+                ("data", pa.string()),
+                ("metadata", pa.string()),
+                ("recorded_at", stamp),
+                ("hash", pa.string()),
+            ]
+        )
+    minor = pa.decimal128(38, 0)
+    return pa.schema(
+        [
+            ("position", pa.int64()),
+            ("stream_id", pa.string()),
+            ("version", pa.int32()),
+            ("type", pa.string()),
+            ("recorded_at", stamp),
+            ("line", pa.int32()),
+            ("ledger_account", pa.string()),
+            ("asset", pa.string()),
+            ("amount", pa.string()),
+            ("debit_minor", minor),
+            ("credit_minor", minor),
+        ]
+    )
 
 
 def verify_export(path: Path) -> int:

@@ -7,11 +7,12 @@ harbour projections rebuild|verify|status
 harbour projections retry NAME   release a quarantined projection and catch it up
 harbour audit verify [--stream ID] [--file EXPORT]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N]
-harbour audit export --out FILE
+harbour audit export --out FILE [--format jsonl|csv|parquet] [--what events|journals]
 harbour audit keygen --out KEYFILE | checkpoint --out FILE [--key KEYFILE]
 harbour audit verify --against CHECKPOINT [--public-key PUBFILE]
 harbour audit replay --stream ID [--as-of ISO-8601 | --position N] --state
 harbour audit rederive [--stream ID]
+harbour report account CLIENT_ID | book --out FILE.html [--as-of ISO-8601]
 harbour limits report [--as-of ISO-8601]   every limit: measured, limit, headroom, breached
 harbour reconcile custodian|bank|securities FILE [--as-of ISO-8601]   a statement vs the ledger
 harbour demo                     the whole story against the running services (make up)
@@ -32,7 +33,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harbour.runtime import limits_cli, reconcile_cli
+from harbour.runtime import limits_cli, reconcile_cli, report_cli
 from harbour.runtime.locate import NoDatabase
 from harbour.runtime.logs import configure_logging
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
@@ -393,7 +394,9 @@ def parser() -> argparse.ArgumentParser:
     audit.add_argument("--as-of", type=datetime.fromisoformat, help="ISO-8601 instant")
     audit.add_argument("--position", type=int, help="global position")
     audit.add_argument("--file", help="verify an export file instead of the database")
-    audit.add_argument("--out", help="export destination (JSON lines)")
+    audit.add_argument("--out", help="export destination")
+    audit.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
+    audit.add_argument("--what", choices=("events", "journals"), default="events")
     audit.add_argument("--key", help="checkpoint: the Ed25519 signing key (PEM)")
     audit.add_argument("--against", help="verify: a signed checkpoint to hold the store to")
     audit.add_argument("--public-key", help="verify --against: the signer's public key (PEM)")
@@ -407,6 +410,11 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser("reconcile", help="compare a custodian, bank or securities statement")
     )
     limits_cli.add_arguments(commands.add_parser("limits", help="every limit and its headroom"))
+    report = commands.add_parser("report", help="an account's or the book's HTML report")
+    report.add_argument("kind", choices=report_cli.KINDS)
+    report.add_argument("client_id", nargs="?", help="report account: the client's id")
+    report.add_argument("--out", required=True, help="the HTML file to write")
+    report.add_argument("--as-of", type=report_cli.as_of_instant, help="ISO-8601 instant")
     return root
 
 
@@ -417,6 +425,7 @@ HANDLERS = {
     "project": cmd_project,
     "projections": cmd_projections,
     "audit": cmd_audit,
+    "report": report_cli.cmd_report,
     "reconcile": reconcile_cli.command,
     "limits": limits_cli.command,
     "demo": cmd_demo,
