@@ -23,7 +23,14 @@ from google.protobuf.message import Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harbour.api.v1 import accounts_pb2, audit_pb2, collateral_pb2, lending_pb2, liquidation_pb2
+from harbour.api.v1 import (
+    accounts_pb2,
+    audit_pb2,
+    collateral_pb2,
+    feed_pb2,
+    lending_pb2,
+    liquidation_pb2,
+)
 from harbour.runtime.settings import SERVICES, libpq_url
 from tests.e2e.test_harbour_up import free_port_block, wait_serving
 
@@ -42,6 +49,7 @@ WIRE = {
     "collateral": (collateral_pb2, "CollateralService"),
     "lending": (lending_pb2, "LendingService"),
     "liquidation": (liquidation_pb2, "LiquidationService"),
+    "feed": (feed_pb2, "FeedService"),
 }
 
 PLAUSIBLE = st.sampled_from(

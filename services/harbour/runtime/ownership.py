@@ -41,6 +41,7 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
         }
     ),
     "audit": frozenset(),  # reads only
+    "feed": frozenset(),  # reads only (migration 0015)
     "collateral": frozenset(
         {
             "PriceObserved",

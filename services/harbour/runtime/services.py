@@ -83,6 +83,10 @@ def _register(
             signing_key_path=runtime.settings.audit_signing_key,
         )
         return audit, ()
+    if service == "feed":
+        from harbour.feed.service import register as register_feed
+
+        return register_feed(server, runtime.store), ()
     raise ValueError(f"unknown service {service!r}")
 
 

@@ -73,7 +73,7 @@ from harbour.runtime.ownership import GENERIC_ROLE, service_role
 PREFIX = "HARBOUR_"
 # Grows as services land; `harbour up` serves each of them. New ones go last, so that the
 # ports of the existing ones (base + index) never move.
-SERVICES = ("accounts", "audit", "collateral", "lending", "liquidation")
+SERVICES = ("accounts", "audit", "collateral", "lending", "liquidation", "feed")
 SNAPSHOT_KEY_FILE = "snapshot.key"
 MIN_SNAPSHOT_KEY_BYTES = 16
 

@@ -104,7 +104,8 @@ class AuditServiceServicer:
 
     def Subscribe(self, request, context):
         """Streams the global feed from a checkpoint: every final event exactly once, in
-        (txid, position) order.
+        (txid, position) order, as JSON text. Deprecated: use FeedService.Subscribe (typed
+        events, filters by client, stream kind and event type; auditors see every stream).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -196,7 +196,9 @@ class CollateralServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Subscribe(self, request, context):
-        """Follows the global feed from a checkpoint (server streaming).
+        """Follows the global feed from a checkpoint (server streaming): every event of every
+        client, as JSON text. Deprecated: use FeedService.Subscribe (typed events, filters by
+        client, stream kind and event type, scoped by the caller's roles).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
