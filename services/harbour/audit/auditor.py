@@ -3,19 +3,25 @@
 The I/O around the pure modules of this package (``proofs``, ``replay``, ``rederive``): it
 reads raw events and stream heads straight from the ``events`` table — never a snapshot, never
 a read model — and hands them over. Shared by the ``harbour audit`` command and the
-AuditService.
+AuditService. ``verify_chains`` checks every hash chain at the speed of reading the table
+(``chainscan`` holds the per-row work and its reasons).
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from harbour.audit import chainscan
 from harbour.audit.proofs import (
     AnchorBreak,
     Checkpoint,
@@ -96,6 +102,114 @@ async def verify_against(store: EventStore, checkpoint: Checkpoint) -> list[Anch
                 )
         newest = int((await conn.execute(sa.text(NEWEST_SQL))).scalar_one())
     return compare(checkpoint, found, newest)
+
+
+# --------------------------------------------------------------------------------- chains
+
+# Below this many events one process finishes before a second one would have started.
+ONE_PROCESS_UP_TO = 50_000
+# PostgreSQL's side of a COPY takes about as long as ours: more parts than cores only queue.
+MAX_PARTS = 4
+PROGRESS_EVERY_S = 0.2
+
+
+@dataclass(frozen=True)
+class ChainScan:
+    """Every hash chain checked up to ``up_to_position``, in one snapshot of the store."""
+
+    events_checked: int
+    streams_checked: int
+    breaks: list[ChainBreak]  # in position order, as ChainVerifier reports them
+    up_to_position: int
+    parts: int
+
+    @property
+    def intact(self) -> bool:
+        return not self.breaks
+
+
+def default_parts(events: int) -> int:
+    """Processes to share the streams among: one per core, up to MAX_PARTS, one for a small
+    store."""
+    if events < ONE_PROCESS_UP_TO:
+        return 1
+    return max(1, min(MAX_PARTS, os.cpu_count() or 1))
+
+
+def verify_chains(
+    conninfo: str,
+    *,
+    up_to_position: int | None = None,
+    parts: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ChainScan:
+    """Every event up to ``up_to_position`` (default: all) checked against its stream's chain,
+    as ``ChainVerifier`` checks them, by ``parts`` processes that each read a share of the
+    streams (default: ``default_parts``). ``progress(events checked, events at most)`` is
+    called as the work goes. Blocking, and it forks: call it from a program's main thread
+    (the ``harbour`` command, a benchmark), not from inside a server."""
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        # The parts import this transaction's snapshot, so it stays open, idle, until they
+        # are done: longer than a service session may idle in a transaction (its role's
+        # timeout). It holds no xid, so it holds back no feed horizon.
+        conn.execute("SET idle_in_transaction_session_timeout = 0")
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot_row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        newest_row = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+        assert snapshot_row is not None and newest_row is not None
+        snapshot, newest = str(snapshot_row[0]), int(newest_row[0])
+        bound = newest if up_to_position is None else min(up_to_position, newest)
+        count = parts or default_parts(bound)
+        if count == 1:
+            report = None if progress is None else (lambda done: progress(done, bound))
+            results = [chainscan.scan_part(conninfo, snapshot, bound, 0, 1, report)]
+        else:
+            results = _scan_in_processes(conninfo, snapshot, bound, count, progress)
+        conn.execute("COMMIT")
+    breaks = sorted(
+        (
+            ChainBreak(position, stream, version, reason)
+            for part in results
+            for position, stream, version, reason in part.breaks
+        ),
+        key=lambda b: b.position,
+    )
+    return ChainScan(
+        sum(part.events_checked for part in results),
+        sum(part.streams_checked for part in results),
+        breaks,
+        bound,
+        count,
+    )
+
+
+def _scan_in_processes(
+    conninfo: str,
+    snapshot: str,
+    bound: int,
+    parts: int,
+    progress: Callable[[int, int], None] | None,
+) -> list[chainscan.PartResult]:
+    # Forked, not spawned: a spawned process imports the whole command again (most of a
+    # second); a fork shares what is loaded. The parts touch nothing of the parent but the
+    # counters they write their progress to.
+    context = multiprocessing.get_context("fork")
+    counters = context.Array("q", parts, lock=False)
+    with ProcessPoolExecutor(
+        parts, mp_context=context, initializer=chainscan.share_counters, initargs=(counters,)
+    ) as pool:
+        futures: list[Future[chainscan.PartResult]] = [
+            pool.submit(chainscan.scan_share, conninfo, snapshot, bound, part, parts)
+            for part in range(parts)
+        ]
+        pending: set[Future[chainscan.PartResult]] = set(futures)
+        while pending:
+            _, pending = wait(pending, timeout=PROGRESS_EVERY_S, return_when=FIRST_EXCEPTION)
+            if progress is not None:
+                progress(sum(counters), bound)
+            if any(f.done() and f.exception() is not None for f in futures):
+                break
+        return [future.result() for future in futures]
 
 
 # --------------------------------------------------------------------------------- replay

@@ -31,29 +31,29 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
+from harbour.audit.auditor import ChainScan, verify_chains
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.snapshots import SnapshotFault
-from harbour.eventstore.verify import ChainVerifier, verify_store, verify_stream
+from harbour.eventstore.verify import ChainBreak, ChainVerifier, verify_stream
 from harbour.ledger.events import VALUE_MOVING_EVENT_TYPES
 from harbour.ledger.postings import from_json, to_json
+from harbour.runtime.database import login_url
 from harbour.runtime.server import open_runtime
 from harbour.runtime.settings import Settings
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
+    # Every chain is checked before the runtime opens: the scan forks processes, which is
+    # only safe while this process runs one thread (the runtime's pool may start others).
+    scan = verify_all_chains(settings) if args.action == "verify" and not args.stream else None
     runtime = await open_runtime(settings)
     try:
         store = runtime.store
         if args.action == "verify":
-            if args.stream:
-                verifier = await verify_stream(store, args.stream)
-            else:
-                progress = Progress("verifying")
-                verifier = await verify_store(store, progress=progress)
-                progress.done(verifier.events_checked)
-            status = report(verifier)
+            verified: Verified = scan or await verify_stream(store, args.stream)
+            status = report(verified)
             checked, faults = await store.check_snapshots(stream_id=args.stream)
             return status | report_snapshots(checked, faults)
         if args.action == "replay":  # --stream required: harbour.runtime.cli.check_arguments
@@ -338,7 +338,33 @@ def verify_export(path: Path) -> int:
     return report(verifier)
 
 
-def report(verifier: ChainVerifier) -> int:
+class Verified(Protocol):
+    """What a chain check found: ``ChainVerifier`` (one stream, an export) or ``ChainScan``
+    (the whole store)."""
+
+    @property
+    def breaks(self) -> list[ChainBreak]: ...
+    @property
+    def events_checked(self) -> int: ...
+    @property
+    def streams_checked(self) -> int: ...
+    @property
+    def intact(self) -> bool: ...
+
+
+def verify_all_chains(settings: Settings) -> ChainScan:
+    """Every hash chain of the store (harbour.audit.auditor.verify_chains), as the command's
+    database role, with a progress line on stderr."""
+    assert settings.database_url is not None  # harbour.runtime.cli.database_url sets it
+    progress = ProgressBar("verifying")
+    scan = verify_chains(
+        login_url(settings.database_url, settings.role_of(None)), progress=progress
+    )
+    progress.done(scan.events_checked)
+    return scan
+
+
+def report(verifier: Verified) -> int:
     for chain_break in verifier.breaks:
         print(
             f"BREAK at position {chain_break.position} ({chain_break.stream_id} "
@@ -393,3 +419,45 @@ class Progress:
         rate = f"{count / elapsed:,.0f} events/s" if elapsed > 0 else "- events/s"
         line = f"{self._doing} {count:,} events in {elapsed:.1f}s ({rate})"
         print(f"\r{line}", end=end, file=self._out or sys.stderr, flush=True)
+
+
+class ProgressBar(Progress):
+    """``Progress`` with a bar of the share done, for work whose size is known in advance.
+
+    Only a terminal sees it move; anywhere else (a pipe, a log, CI) the work prints its one
+    final line, so a long verify leaves no trail of rewritten lines in a captured log."""
+
+    BAR_WIDTH = 24
+
+    def __init__(
+        self,
+        doing: str,
+        *,
+        out: TextIO | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        every: float = 0.25,
+        live: bool | None = None,
+    ) -> None:
+        super().__init__(doing, out=out, clock=clock, every=every)
+        self._live = (out or sys.stderr).isatty() if live is None else live
+        self._total = 0
+
+    def __call__(self, count: int, total: int = 0) -> None:
+        self._total = total
+        if self._live:
+            super().__call__(count)
+
+    def _show(self, count: int, now: float, *, end: str) -> None:
+        out = self._out or sys.stderr
+        if end or not self._total:
+            if self._live:
+                print("\r\x1b[K", end="", file=out)  # the bar line is longer than this one
+            super()._show(count, now, end=end)
+            return
+        share = min(1.0, count / self._total)
+        filled = round(share * self.BAR_WIDTH)
+        elapsed = now - self._started
+        rate = f"{count / elapsed:,.0f} events/s" if elapsed > 0 else "- events/s"
+        bar = "#" * filled + "." * (self.BAR_WIDTH - filled)
+        line = f"{self._doing} [{bar}] {share:4.0%} {count:,} of {self._total:,} events ({rate})"
+        print(f"\r{line}\x1b[K", end="", file=out, flush=True)

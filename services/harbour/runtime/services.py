@@ -82,7 +82,9 @@ def _register(
             clock=runtime.clock,
             signing_key_path=runtime.settings.audit_signing_key,
         )
-        return audit, ()
+        if not runtime.settings.checkpoint_every_s:
+            return audit, ()
+        return audit, (_checkpoint_publisher(runtime),)
     if service == "feed":
         from harbour.feed.service import register as register_feed
 
@@ -107,6 +109,27 @@ def _liquidation(
     pace = runtime.settings.follow_pace
     loop = Loop("liquidation-engine", lambda beat: engine.run_forever(pace=pace, heartbeat=beat))
     return names, (loop,)
+
+
+def _checkpoint_publisher(runtime: Runtime) -> Background:
+    """The audit service's signed checkpoint every HARBOUR_CHECKPOINT_EVERY_S seconds."""
+    from harbour.audit.keys import load_private_key
+    from harbour.audit.publisher import publish_checkpoints
+    from harbour.runtime.settings import SettingsError
+
+    settings = runtime.settings
+    if settings.audit_signing_key is None:
+        raise SettingsError(
+            "HARBOUR_CHECKPOINT_EVERY_S needs HARBOUR_AUDIT_SIGNING_KEY to sign the checkpoints"
+        )
+    key = load_private_key(settings.audit_signing_key)
+    folder, every = settings.checkpoints_folder, settings.checkpoint_every_s
+    return Loop(
+        "checkpoint-publisher",
+        lambda beat: publish_checkpoints(
+            runtime.store, key, folder, every_s=every, clock=runtime.clock, heartbeat=beat
+        ),
+    )
 
 
 def _runner(runtime: Runtime) -> CommandRunner:

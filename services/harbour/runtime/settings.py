@@ -26,6 +26,12 @@ HARBOUR_FOLLOW_PACE_MS    least time between two rounds of a feed follower (the 
                           events of many commits in one page instead of one round per commit
 HARBOUR_AUDIT_SIGNING_KEY path of the Ed25519 private key (PEM, `harbour audit keygen`) that
                           signs audit checkpoints; unset: the AuditService signs none
+HARBOUR_CHECKPOINT_EVERY_S seconds between two signed checkpoints the audit service
+                          publishes on its own (needs HARBOUR_AUDIT_SIGNING_KEY); 0 = off
+                          (the default)
+HARBOUR_CHECKPOINT_DIR    where they are written, one file each, named by global position and
+                          instant (default HARBOUR_DATA_DIR/checkpoints): copy them off the
+                          database's machine, that is what makes them an anchor
 HARBOUR_LOG_LEVEL         logging level (default INFO)
 HARBOUR_LOG_FORMAT        json (one JSON object per line, with the call's request id, principal
                           and correlation id) or text; default json for `serve` and `project`
@@ -99,6 +105,8 @@ class Settings:
     state_cache: int = 200_000
     follow_pace_ms: int = 50
     audit_signing_key: Path | None = None
+    checkpoint_every_s: int = 0  # 0: the audit service publishes no checkpoints
+    checkpoint_dir: Path | None = None  # None: data_dir / "checkpoints"
     log_level: str = "INFO"
     log_format: str | None = None  # None: the command's default (harbour.runtime.logs)
     metrics_port: int | None = None  # 0: off
@@ -145,6 +153,12 @@ class Settings:
             state_cache=_int(get("STATE_CACHE"), "STATE_CACHE", defaults.state_cache),
             follow_pace_ms=_int(get("FOLLOW_PACE_MS"), "FOLLOW_PACE_MS", defaults.follow_pace_ms),
             audit_signing_key=Path(key) if (key := get("AUDIT_SIGNING_KEY")) else None,
+            checkpoint_every_s=(
+                0  # off, said explicitly
+                if (every := get("CHECKPOINT_EVERY_S")) == "0"
+                else _int(every, "CHECKPOINT_EVERY_S", defaults.checkpoint_every_s)
+            ),
+            checkpoint_dir=Path(folder).expanduser() if (folder := get("CHECKPOINT_DIR")) else None,
             log_level=(get("LOG_LEVEL") or defaults.log_level).upper(),
             log_format=_log_format(get("LOG_FORMAT")),
             metrics_port=(
@@ -161,6 +175,11 @@ class Settings:
     def follow_pace(self) -> float:
         """HARBOUR_FOLLOW_PACE_MS in seconds, as the feed listener takes it."""
         return self.follow_pace_ms / 1000
+
+    @property
+    def checkpoints_folder(self) -> Path:
+        """HARBOUR_CHECKPOINT_DIR, else the data directory's ``checkpoints``."""
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
 
     def role_of(self, service: str | None) -> str | None:
         """The PostgreSQL role a process acts as: a service its own (the database refuses event
