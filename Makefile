@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml scripts/install_node_tools.sh scripts/install_system_to
 
 install: $(STAMP)
 
+# Development mode, on purpose: no authentication, loopback only (docs/runbook.md#security).
 up: install
-	$(VENV)/bin/harbour up
+	$(VENV)/bin/harbour up --dev
 
 test: install
 	$(PY) -m pytest

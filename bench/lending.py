@@ -737,6 +737,7 @@ async def draws_counted(url: str, clients: Sequence[str], report: Report) -> Non
 def part_two(url: str, report: Report) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_LOG_LEVEL="WARNING")
+    env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
     echo_port = free_port()
     echo = start([sys.executable, "-m", "bench.echo_server", str(echo_port)], env, "ready")
     try:

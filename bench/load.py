@@ -75,7 +75,9 @@ def main() -> None:
             HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(base), HARBOUR_LOG_LEVEL="WARNING"
         )
         up = subprocess.Popen(
-            [sys.executable, "-m", "harbour.runtime.cli", "up"], env=env, stdout=subprocess.DEVNULL
+            [sys.executable, "-m", "harbour.runtime.cli", "up", "--dev"],
+            env=env,
+            stdout=subprocess.DEVNULL,
         )
         try:
             for offset in range(len(SERVICES)):

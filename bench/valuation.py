@@ -251,6 +251,7 @@ def grpc_row() -> Row:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
         env.update(HARBOUR_DATABASE_URL=url, HARBOUR_LOG_LEVEL="WARNING", HARBOUR_PORT=str(port))
+        env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
         server = start(
             [sys.executable, "-m", "harbour.runtime.cli", "serve", "collateral"], env, "listening"
         )

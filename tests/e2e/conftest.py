@@ -17,7 +17,9 @@ from harbour.runtime.settings import Settings
 
 @pytest.fixture
 def settings(database_url: str) -> Settings:
-    return replace(Settings.from_env({}), database_url=database_url)
+    # Development mode, asked for explicitly: callers name themselves with x-harbour-principal
+    # (tests/e2e/test_security.py and the role matrix use real credentials instead).
+    return replace(Settings.from_env({"HARBOUR_DEV_MODE": "1"}), database_url=database_url)
 
 
 @pytest.fixture

@@ -140,7 +140,7 @@ async def deployment(restartable_postgres: EmbeddedPostgres) -> AsyncIterator[De
     database: Database = await open_database(url, pool_size=8, wait_timeout=2.0)
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
     store = EventStore(database, clock=clock, notifier=FeedNotifier(database))
-    settings = replace(Settings.from_env({}), database_url=url)
+    settings = replace(Settings.from_env({"HARBOUR_DEV_MODE": "1"}), database_url=url)
     runtime = Runtime(settings, database, store, clock)
     servers = [
         await start_server(service, runtime, port=0, host="127.0.0.1")
@@ -291,7 +291,8 @@ async def test_the_liquidation_engine_survives_a_postgres_restart_and_sells_afte
     deployment: Deployment,
 ) -> None:
     stack = deployment.stack
-    runtime = Runtime(Settings.from_env({}), stack.store.database, stack.store, stack.clock)
+    dev = Settings.from_env({"HARBOUR_DEV_MODE": "1"})
+    runtime = Runtime(dev, stack.store.database, stack.store, stack.clock)
     liquidation = await start_server("liquidation", runtime, port=0, host="127.0.0.1")
     assert liquidation.supervisor is not None
     try:

@@ -57,6 +57,7 @@ class Service:
     def __init__(self, name: str, url: str, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
         env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT=str(port), HARBOUR_LOG_LEVEL="ERROR")
+        env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
         self.name, self._env, self.port = name, env, port
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.gettempdir()) / f"harbour-faults-{name}-{port}.log"

@@ -56,7 +56,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATA_DIR=str(tmp_path / "data"), HARBOUR_PORT_BASE=str(base))
     process = subprocess.Popen(
-        [sys.executable, "-m", "harbour.runtime.cli", "up"],
+        [sys.executable, "-m", "harbour.runtime.cli", "up", "--dev"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -200,7 +200,7 @@ def test_up_restarts_a_killed_service_while_the_others_keep_answering(tmp_path: 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATA_DIR=str(tmp_path / "data"), HARBOUR_PORT_BASE=str(base))
     process = subprocess.Popen(
-        [sys.executable, "-m", "harbour.runtime.cli", "up"],
+        [sys.executable, "-m", "harbour.runtime.cli", "up", "--dev"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

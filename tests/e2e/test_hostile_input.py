@@ -167,6 +167,7 @@ def services(pg_server: str, template_url: str) -> Iterator[tuple[str, int]]:
     base = free_port_block(len(SERVICES))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(base), HARBOUR_LOG_LEVEL="ERROR")
+    env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "harbour.runtime.cli", "serve", name],

@@ -17,7 +17,8 @@ from harbour.runtime.settings import libpq_url, parse_auth_tokens
 @pytest.fixture
 async def secured(runtime: Runtime) -> AsyncIterator[audit_pb2_grpc.AuditServiceStub]:
     tokens = parse_auth_tokens("t-audit=ana:auditor,t-desk=desk:trading-platform")
-    secured_runtime = replace(runtime, settings=replace(runtime.settings, auth_tokens=tokens))
+    tokens_only = replace(runtime.settings, auth_tokens=tokens, dev_mode=False)
+    secured_runtime = replace(runtime, settings=tokens_only)
     running = await start_server("audit", secured_runtime, port=0, host="127.0.0.1")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         yield audit_pb2_grpc.AuditServiceStub(channel)

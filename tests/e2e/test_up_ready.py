@@ -64,7 +64,7 @@ def newcomer_env(home: Path) -> dict[str, str]:
 def up(newcomer_env: dict[str, str]) -> Iterator[tuple[subprocess.Popen[str], int]]:
     base = free_port_block(len(SERVICES) + 1)  # the projector's health port follows them
     process = subprocess.Popen(
-        [sys.executable, "-m", "harbour.runtime.cli", "up"],
+        [sys.executable, "-m", "harbour.runtime.cli", "up", "--dev"],
         env={**newcomer_env, "HARBOUR_PORT_BASE": str(base)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -11,8 +11,8 @@ from google.rpc import error_details_pb2
 from harbour.caller import Principal
 from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
 from harbour.ledger.errors import Category, DomainError, InvalidArgument, NotFound
+from harbour.runtime.auth import ALL_ROLES, Authenticator
 from harbour.runtime.errors import refusal_for, to_status
-from harbour.runtime.interceptors import ALL_ROLES, Authenticator
 from harbour.runtime.settings import Settings, SettingsError, parse_auth_tokens
 
 
@@ -109,7 +109,7 @@ def test_bearer_tokens_when_configured_and_dev_principals_otherwise() -> None:
     assert strict.authenticate({"authorization": "Bearer s3cret"}).name == "platform"
     with pytest.raises(Exception, match="bearer token"):
         strict.authenticate({"x-harbour-principal": "mallory:operator"})
-    dev = Authenticator({})
+    dev = Authenticator(development=True)
     assert dev.authenticate({}).roles == ALL_ROLES
     assert dev.authenticate({"x-harbour-principal": "ana:auditor"}) == Principal(
         "ana", frozenset({"auditor"})

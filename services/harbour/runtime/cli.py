@@ -1,6 +1,7 @@
 """The ``harbour`` command: run, migrate, rebuild and audit the ledger.
 
-harbour up                       embedded PostgreSQL + migrations + every service
+harbour up [--dev]               embedded PostgreSQL + migrations + every service (--dev:
+                                 development mode, no authentication, loopback only)
 harbour serve SERVICE            one service (HARBOUR_DATABASE_URL required)
 harbour migrate                  bring the schema to the latest revision
 harbour projections rebuild|verify|status
@@ -16,6 +17,8 @@ harbour report account CLIENT_ID | book --out FILE.html [--as-of ISO-8601]
 harbour limits report [--as-of ISO-8601]   every limit: measured, limit, headroom, breached
 harbour reconcile custodian|bank|securities FILE [--as-of ISO-8601]   a statement vs the ledger
 harbour demo                     the whole story against the running services (make up)
+harbour certs dev --out DIR      a development CA, server and per-role client certificates
+harbour token keygen --out DIR | issue --key KEY --sub NAME --roles a+b --audience AUD
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from harbour.runtime import limits_cli, reconcile_cli, report_cli
+from harbour.runtime import certs_cli, limits_cli, reconcile_cli, report_cli, token_cli
 from harbour.runtime.locate import NoDatabase
 from harbour.runtime.logs import configure_logging
 from harbour.runtime.settings import SERVICES, Settings, SettingsError, url_with_database
@@ -89,8 +92,12 @@ def cmd_migrate(settings: Settings, _: argparse.Namespace) -> int:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from harbour.runtime.auth import startup_refusal
     from harbour.runtime.server import serve
 
+    if (refusal := startup_refusal(settings)) is not None:  # before any database work
+        print(f"harbour: {refusal}", file=sys.stderr)
+        return 2
     asyncio.run(serve(args.service, settings))
     return 0
 
@@ -102,10 +109,15 @@ def cmd_project(settings: Settings, _: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
+def cmd_up(settings: Settings, args: argparse.Namespace) -> int:
+    from harbour.runtime.auth import startup_refusal
     from harbour.runtime.database import migrate
     from harbour.runtime.readiness import Readiness
 
+    settings = _with_dev_mode(settings, args.dev)
+    if (refusal := startup_refusal(settings)) is not None:  # before PostgreSQL starts
+        print(f"harbour: {refusal}", file=sys.stderr)
+        return 2
     with embedded_database(settings) as url:
         migrate(url)
         # Each child serves one service on base + index: a fixed HARBOUR_PORT (or metrics
@@ -113,6 +125,9 @@ def cmd_up(settings: Settings, _: argparse.Namespace) -> int:
         fixed = ("HARBOUR_PORT", "HARBOUR_METRICS_PORT")
         inherited = {k: v for k, v in os.environ.items() if k not in fixed}
         env = {**inherited, "HARBOUR_DATABASE_URL": url}
+        if settings.dev_mode:  # `up --dev`: every child serves in development mode
+            env["HARBOUR_DEV_MODE"] = "1"
+            print("harbour: DEVELOPMENT MODE: no authentication, loopback only", flush=True)
         module = [sys.executable, "-m", "harbour.runtime.cli"]
         children = [Child(name, [*module, "serve", name], env) for name in SERVICES]
         children.append(Child("projector", [*module, "project"], env))
@@ -367,6 +382,12 @@ def cmd_demo(settings: Settings, _: argparse.Namespace) -> int:
     return demo_cli.run(settings)
 
 
+def _with_dev_mode(settings: Settings, asked: bool) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, dev_mode=settings.dev_mode or asked)
+
+
 def _with_url(settings: Settings, url: str) -> Settings:
     from dataclasses import replace
 
@@ -376,7 +397,12 @@ def _with_url(settings: Settings, url: str) -> Settings:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="harbour", description=__doc__.split("\n\n")[0])
     commands = root.add_subparsers(dest="command", required=True)
-    commands.add_parser("up", help="embedded PostgreSQL, migrations and every service")
+    up = commands.add_parser("up", help="embedded PostgreSQL, migrations and every service")
+    up.add_argument(
+        "--dev", action="store_true", help="development mode: no authentication, loopback only"
+    )
+    certs_cli.add_arguments(commands.add_parser("certs", help="development certificates (mTLS)"))
+    token_cli.add_arguments(commands.add_parser("token", help="signed short-lived tokens"))
     serve = commands.add_parser("serve", help="run one service")
     serve.add_argument("service", choices=SERVICES)
     commands.add_parser("migrate", help="bring the schema to the latest revision")
@@ -429,6 +455,8 @@ HANDLERS = {
     "reconcile": reconcile_cli.command,
     "limits": limits_cli.command,
     "demo": cmd_demo,
+    "certs": certs_cli.run,
+    "token": token_cli.run,
 }
 
 

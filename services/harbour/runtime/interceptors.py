@@ -24,54 +24,23 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 from grpc_status import rpc_status
 
 from harbour import caller as call_context
-from harbour.caller import Principal
 from harbour.eventstore.database import bind_statement_deadline, unbind_statement_deadline
 from harbour.metrics import RPC_DURATION
-from harbour.runtime.errors import INTERNAL, Refusal, Unauthenticated, refusal_for, to_status
+from harbour.runtime.auth import Authenticator, peer_certificate
+from harbour.runtime.authorization import authorize
+from harbour.runtime.errors import INTERNAL, Refusal, refusal_for, to_status
 from harbour.runtime.limits import OpenStreams, resume_point, slow_reader
 
 log = logging.getLogger("harbour.rpc")
 REQUEST_ID_HEADER = "x-request-id"  # response trailer: the id the call's log lines carry
 OPEN_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
-ALL_ROLES = frozenset(
-    {"trading-platform", "risk", "price-feed", "policy-admin", "auditor", "operator"}
-)
-
-
-class Authenticator:
-    """Bearer tokens from settings; without any, a development mode that trusts a header.
-
-    Development mode exists so `harbour up` and the tests need no secrets: the caller may name
-    itself with ``x-harbour-principal: name:role+role`` (default: a dev principal holding every
-    role). Production configures HARBOUR_AUTH_TOKENS and the header is ignored.
-    """
-
-    def __init__(self, tokens: Mapping[str, Principal]) -> None:
-        self._tokens = dict(tokens)
-
-    @property
-    def development_mode(self) -> bool:
-        return not self._tokens
-
-    def authenticate(self, metadata: Mapping[str, str]) -> Principal:
-        if self._tokens:
-            scheme, _, token = metadata.get("authorization", "").partition(" ")
-            principal = self._tokens.get(token) if scheme.lower() == "bearer" else None
-            if principal is None:
-                raise Unauthenticated("missing or unknown bearer token in 'authorization'")
-            return principal
-        declared = metadata.get("x-harbour-principal")
-        if not declared:
-            return Principal("developer", ALL_ROLES)
-        name, _, roles = declared.partition(":")
-        return Principal(name or "developer", frozenset(r for r in roles.split("+") if r))
 
 
 class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
@@ -123,7 +92,8 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
 
     def _bind(self, method: str, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
-        principal = self._authenticator.authenticate(metadata)
+        principal = self._authenticator.authenticate(metadata, peer_certificate(context))
+        authorize(principal, method)  # before binding: a refused call binds nothing
         correlation = metadata.get("x-correlation-id") or call_context.new_correlation_id()
         return call_context.bind(
             call_context.CallContext(principal, self._service, method, correlation)

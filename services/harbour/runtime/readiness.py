@@ -56,7 +56,15 @@ class Readiness:
         host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
         credentials = None
         if settings.tls_cert is not None:  # the service's own certificate is the trust root
-            credentials = grpc.ssl_channel_credentials(settings.tls_cert.read_bytes())
+            chain = settings.tls_cert.read_bytes()
+            # Under mTLS `up` presents the services' own pair as its client certificate
+            # (`harbour certs dev` makes it fit for both; health needs no role).
+            mtls = settings.tls_client_ca is not None and settings.tls_key is not None
+            credentials = grpc.ssl_channel_credentials(
+                chain,
+                private_key=settings.tls_key.read_bytes() if mtls and settings.tls_key else None,
+                certificate_chain=chain if mtls else None,
+            )
         addresses = {name: f"{host}:{settings.port_of(name)}" for name in SERVICES}
         return cls(addresses, credentials=credentials)
 

@@ -23,8 +23,9 @@ from grpc_reflection.v1alpha import reflection
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.store import EventStore
+from harbour.runtime.auth import DevelopmentModeAnnouncer, authenticator_for
 from harbour.runtime.database import open_database
-from harbour.runtime.interceptors import Authenticator, HarbourInterceptor
+from harbour.runtime.interceptors import HarbourInterceptor
 from harbour.runtime.limits import OpenStreams, server_options
 from harbour.runtime.metrics import start_process_metrics, watch_database
 from harbour.runtime.settings import Settings
@@ -84,16 +85,20 @@ async def start_server(
     from harbour.runtime.services import register_service
 
     settings = runtime.settings
+    # Refuses to serve without a way to authenticate, or in development mode off loopback.
+    authenticator = authenticator_for(settings, host or settings.host)
+    # Development mode marks every response, refusals included: outermost interceptor.
+    marks = [DevelopmentModeAnnouncer()] if authenticator.development_mode else []
     interceptor = HarbourInterceptor(
         service,
-        Authenticator(settings.auth_tokens),
+        authenticator,
         streams=runtime.open_streams(),
         stall_seconds=settings.stream_stall_ms / 1000,
         statement_seconds=settings.statement_timeout_ms / 1000,
     )
     watch_database(runtime.database)
     server = grpc.aio.server(
-        interceptors=[*server_interceptors(runtime.tracer), interceptor],
+        interceptors=[*marks, *server_interceptors(runtime.tracer), interceptor],
         options=server_options(settings),
     )
     registered = register_service(service, server, runtime)
@@ -109,10 +114,8 @@ async def start_server(
         server,
     )
     address = f"{host or settings.host}:{settings.port_of(service) if port is None else port}"
-    if settings.tls_cert and settings.tls_key:
-        credentials = grpc.ssl_server_credentials(
-            [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())]
-        )
+    credentials = server_credentials(settings)
+    if credentials is not None:
         bound = server.add_secure_port(address, credentials)
     else:
         bound = server.add_insecure_port(address)
@@ -129,6 +132,20 @@ async def start_server(
         supervisor = Supervisor(registered.background, on_health=publish)
         supervisor.start()
     return RunningServer(service, server, bound, health_servicer, names, supervisor)
+
+
+def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
+    """TLS with the server's certificate when configured; with HARBOUR_TLS_CLIENT_CA, mTLS: a
+    caller without a certificate from that CA fails the handshake (it never reaches a handler).
+    None: plaintext."""
+    if not (settings.tls_cert and settings.tls_key):
+        return None
+    client_ca = settings.tls_client_ca.read_bytes() if settings.tls_client_ca else None
+    return grpc.ssl_server_credentials(
+        [(settings.tls_key.read_bytes(), settings.tls_cert.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
 
 
 async def _set_health(health: HealthServicer, names: tuple[str, ...], *, serving: bool) -> None:

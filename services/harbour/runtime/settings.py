@@ -13,7 +13,18 @@ HARBOUR_DB_ROLE           role the processes log in as (default harbour_service,
                           SET ROLE to any other role. "-" = the URL's user as given
 HARBOUR_DB_POOL_SIZE      connections per process (default 20)
 HARBOUR_TLS_CERT/_KEY     server certificate and key (PEM paths); unset means plaintext
-HARBOUR_AUTH_TOKENS       bearer tokens, ``token=name:role+role,...``; unset means dev mode
+
+Authentication (docs/runbook.md#security): a serving process refuses to start unless one way
+is configured, or development mode is asked for.
+HARBOUR_DEV_MODE          1: development mode: no credentials needed (a caller may name itself
+                          with ``x-harbour-principal: name:role+role``), loopback only, loud;
+                          `harbour up --dev` sets it. Default 0
+HARBOUR_TLS_CLIENT_CA     PEM of the CA(s) whose client certificates are accepted (mTLS: a
+                          client certificate is then required); the caller is the
+                          certificate's subject CN, its roles the subject's OU values
+HARBOUR_TOKEN_PUBLIC_KEY  Ed25519 public key (PEM path) that verifies signed bearer tokens
+HARBOUR_TOKEN_AUDIENCE    the audience (``aud``) a signed token must name; set with the key
+HARBOUR_AUTH_TOKENS       static bearer tokens, ``token=name:role+role,...``
 HARBOUR_SNAPSHOT_EVERY    events between snapshots of a stream (default 100)
 HARBOUR_SNAPSHOT_KEY      secret (16+ characters) signing snapshots, the same for every process
                           and replica; unset: a key generated once into
@@ -100,6 +111,10 @@ class Settings:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     auth_tokens: Mapping[str, Principal] = field(default_factory=dict)
+    dev_mode: bool = False
+    tls_client_ca: Path | None = None
+    token_public_key: Path | None = None
+    token_audience: str | None = None
     snapshot_every: int = 100
     snapshot_key: str | None = field(default=None, repr=False)
     state_cache: int = 200_000
@@ -148,6 +163,7 @@ class Settings:
             tls_cert=Path(tls_cert) if tls_cert else None,
             tls_key=Path(tls_key) if tls_key else None,
             auth_tokens=parse_auth_tokens(get("AUTH_TOKENS")),
+            **_authentication(get, has_tls=tls_cert is not None),
             snapshot_every=_int(get("SNAPSHOT_EVERY"), "SNAPSHOT_EVERY", defaults.snapshot_every),
             snapshot_key=_snapshot_key(get("SNAPSHOT_KEY")),
             state_cache=_int(get("STATE_CACHE"), "STATE_CACHE", defaults.state_cache),
@@ -309,6 +325,28 @@ def _limits(get: Callable[[str], str | None], defaults: Settings) -> dict[str, A
         defaults.keepalive_permit_without_calls,
     )
     return limits
+
+
+def _authentication(get: Callable[[str], str | None], *, has_tls: bool) -> dict[str, Any]:
+    """The ways a caller may prove who it is (harbour.runtime.auth), checked for pairs that
+    only work together."""
+    client_ca = get("TLS_CLIENT_CA")
+    public_key, audience = get("TOKEN_PUBLIC_KEY"), get("TOKEN_AUDIENCE")
+    if client_ca is not None and not has_tls:
+        raise SettingsError(
+            f"{PREFIX}TLS_CLIENT_CA needs {PREFIX}TLS_CERT and {PREFIX}TLS_KEY: "
+            "client certificates are only asked for over TLS"
+        )
+    if (public_key is None) != (audience is None):
+        raise SettingsError(
+            f"{PREFIX}TOKEN_PUBLIC_KEY and {PREFIX}TOKEN_AUDIENCE must be set together"
+        )
+    return {
+        "dev_mode": _flag(get("DEV_MODE"), "DEV_MODE", False),
+        "tls_client_ca": Path(client_ca) if client_ca else None,
+        "token_public_key": Path(public_key) if public_key else None,
+        "token_audience": audience,
+    }
 
 
 def _flag(raw: str | None, name: str, default: bool) -> bool:
