@@ -8,14 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from harbour.runtime.demo import BORROWERS, Targets, run_demo, summary
-from harbour.runtime.demo_cli import told_the_whole_story
-from harbour.runtime.server import Runtime, start_server
+from harbour.runtime.demo_cli import told_the_whole_story, write_reports
+from harbour.runtime.server import Runtime, start_server, system_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def test_the_demo_shows_warnings_a_call_a_cure_a_sale_and_a_deficit(
-    runtime: Runtime,
+    runtime: Runtime, tmp_path: Path
 ) -> None:
     names = ("accounts", "collateral", "lending", "liquidation", "audit")
     servers = {name: await start_server(name, runtime, port=0, host="127.0.0.1") for name in names}
@@ -49,6 +49,13 @@ async def test_the_demo_shows_warnings_a_call_a_cure_a_sale_and_a_deficit(
     table = summary(outcome)
     assert len(table) == 1 + len(BORROWERS)
     assert any("deficit (shortfall)" in line for line in said), said
+
+    written = await write_reports(runtime.store, outcome, tmp_path, system_clock())
+    assert sorted(p.name for p in written) == sorted(
+        [f"{c}.html" for c in outcome.clients.values()] + ["book.html"]
+    )
+    deficit_page = (tmp_path / f"{outcome.clients['deficit']}.html").read_text()
+    assert f"{Decimal(outcome.shortfall):,}" in deficit_page and "<svg" in deficit_page
 
 
 def test_the_demo_is_the_readmes_first_example() -> None:
