@@ -807,8 +807,9 @@ _ALL: tuple[type[Event], ...] = (
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in _ALL}
 
-# The current shape of each type. Bump it (and register an upcaster in the event store) when a
-# type's fields change; stored events keep the version they were written with.
+# The current shape of each type. Bump it (and add the step from the old version to
+# harbour.ledger.upcasters.STEPS, which the runtime hands to the event store) when a type's
+# fields change; stored events keep the version they were written with.
 SCHEMA_VERSION: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
 
 ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(
