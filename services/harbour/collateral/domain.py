@@ -32,7 +32,7 @@ from decimal import Decimal
 
 from harbour.ledger import events as ev
 from harbour.ledger import policy as governed
-from harbour.ledger.assets import REPORTING_CURRENCY
+from harbour.ledger.assets import FIXED_ASSETS, REPORTING_CURRENCY
 from harbour.ledger.calendar import (
     CLOSURE_REASONS,
     CLOSURE_SESSIONS,
@@ -186,12 +186,22 @@ def decide_policy(
 # ------------------------------------------------------------------------------ feed watchdog
 
 
+# Cash held in these is valued at an FX rate from the price service (USD/HKD, USDT/HKD): a
+# silent rate feed is as dangerous as a silent BTC feed. Listed securities are not watched:
+# their exchange closes every day, and the calendar says when a last close is expected.
+FX_WATCHED = frozenset(
+    code for code, unit in FIXED_ASSETS.items() if unit.is_cash and code != REPORTING_CURRENCY.code
+)
+
+
 def decide_feed_staleness(track: PriceTrack, context: PriceContext) -> list[ev.Event]:
-    """``PriceFeedStale`` when ``track`` is an eligible virtual asset's and its last accepted
-    price is older than the policy's staleness window at ``context.now``; otherwise nothing.
-    An asset never priced has no feed to go stale (a missing price holds risk back already)."""
+    """``PriceFeedStale`` when ``track`` is an eligible virtual asset's or a cash currency's
+    FX rate and its last accepted price is older than the policy's staleness window at
+    ``context.now``; otherwise nothing. An asset never priced has no feed to go stale (a
+    missing price holds risk back already)."""
     last = track.last
-    if last is None or track.asset not in context.policy.eligible_virtual_assets:
+    watched = track.asset in context.policy.eligible_virtual_assets or track.asset in FX_WATCHED
+    if last is None or not watched:
         return []
     age = context.now - last.observed_at
     if age <= timedelta(seconds=context.policy.price_staleness_seconds):

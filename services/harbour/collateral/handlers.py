@@ -26,6 +26,7 @@ from sqlalchemy.dialects import postgresql
 
 from harbour.accounts.schema import balances
 from harbour.collateral.domain import (
+    FX_WATCHED,
     CalendarContext,
     PolicyCommand,
     PolicyContext,
@@ -166,12 +167,13 @@ class CollateralHandlers:
     # ------------------------------------------------------------------------- feed watchdog
     async def alert_stale_feeds(self) -> list[ev.PriceFeedStale]:
         """One round of the watchdog: a ``PriceFeedStale`` for each eligible virtual asset
-        whose feed has gone silent, unless this episode was alerted already. Returns the
-        alerts this call wrote. Raises on failure (the caller's loop decides what then)."""
+        and each cash currency's FX rate whose feed has gone silent, unless this episode was
+        alerted already. Returns the alerts this call wrote. Raises on failure (the caller's
+        loop decides what then)."""
         now = self._clock()
         context = PriceContext(now, await policy_at(self.runner, now))
         written = []
-        for code in context.policy.eligible_virtual_assets:
+        for code in sorted(set(context.policy.eligible_virtual_assets) | FX_WATCHED):
             alert = await self._alert_if_stale(code, context)
             if alert is not None:
                 written.append(alert)

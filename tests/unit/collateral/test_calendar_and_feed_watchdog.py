@@ -122,10 +122,20 @@ def test_a_silent_virtual_asset_feed_raises_an_alert_with_its_age() -> None:
     assert decide_feed_staleness(feed("BTC", NOW - timedelta(seconds=120)), context) == []
 
 
+def test_fx_rates_of_cash_currencies_are_watched_like_virtual_assets() -> None:
+    context = PriceContext(NOW, DEFAULT_POLICY)
+    old = NOW - timedelta(hours=3)
+    for code in ("USD", "USDT"):
+        assert decide_feed_staleness(feed(code, old), context) == [
+            ev.PriceFeedStale(code, old, NOW, 3 * 3600)
+        ]
+    assert decide_feed_staleness(feed("USD", NOW - timedelta(seconds=30)), context) == []
+
+
 def test_only_eligible_virtual_assets_that_were_priced_are_watched() -> None:
     context = PriceContext(NOW, DEFAULT_POLICY)
     old = NOW - timedelta(hours=3)
     assert decide_feed_staleness(feed("0700.HK", old), context) == []  # HKEX closes daily
-    assert decide_feed_staleness(feed("USDT", old), context) == []  # not eligible collateral
+    assert decide_feed_staleness(feed("GOLD", old), context) == []  # neither collateral nor cash
     assert decide_feed_staleness(feed("ETH"), context) == []  # never priced: nothing to age
     assert decide_feed_staleness(feed("ETH", old), context)
