@@ -246,29 +246,70 @@ SELECT s.first_position, s.last_position, {appended}, {heads} FROM span s
 """
 
 
-def append_batch_sql(streams: int) -> str:
-    """One statement applying several *commands* at once (group commit of a hot stream).
-
-    Like :func:`append_together_sql` — every head read in the statement's snapshot, nothing
-    written unless every stream is at its expected version — but a stream's events may come
-    from several commands, each event carries its own command's metadata (``events_i`` rows
-    are ``[type, schema_version, data, content_hex, metadata]``), and every command gets its
-    own command-log row spanning the events it owns (``owned``: ``[[k, i, version], ...]``;
-    ``commands``: one object per command ``k``). Returns one row: whether the gate opened,
-    each head as read, and each command's span as ``[[k, first, last], ...]``.
-    """
-    parts = _gated_inserts(streams, "b.event -> 4", "version, position")
-    written = " UNION ALL ".join(
-        f"SELECT {i} AS i, version, position FROM inserted_{i}" for i in range(streams)
-    )
-    heads = ", ".join(f"(SELECT version FROM head_{i})" for i in range(streams))
-    parts.append(f"""
-written AS ({written}),
-spans AS (
-    SELECT (o.ref ->> 0)::integer AS k, min(w.position) AS first_position,
-           max(w.position) AS last_position
+# One statement applying several *commands* at once: a group commit of a hot stream, or a
+# bulk run (a day's interest for a thousand accounts). Set-based: the streams are rows of
+# one JSON parameter, not a CTE each, so the statement is the same text for any number of
+# streams (prepared once) and plans in constant time — with a CTE per stream, planning grew
+# with the square of the streams (measured: 0.4 s for 100 streams, 29 s for 1,000).
+#
+# Like the multi-stream append: every head read in the statement's snapshot, nothing written
+# unless every stream is at its expected version; but a stream's events may come from several
+# commands (each starting where the previous ended) and each event carries its own command's
+# metadata. ``streams``: ``[[i, stream_id, expected_version], ...]``; ``events``: ``[[i, ord,
+# type, schema_version, data, content_hex, metadata], ...]`` (``ord`` 1-based per stream);
+# ``owned``: ``[[k, i, version], ...]``; ``commands``: one object per command ``k``. Returns
+# one row: whether the gate opened, each head as read (by ``i``), and each command's span as
+# ``[[k, first, last], ...]``.
+APPEND_BATCH_SQL = """
+WITH RECURSIVE
+wanted AS (
+    SELECT (w ->> 0)::integer AS i, w ->> 1 AS stream_id, (w ->> 2)::integer AS expected
+      FROM jsonb_array_elements(%(streams)s::jsonb) AS s(w)
+),
+head AS (
+    SELECT w.i, w.stream_id, w.expected, coalesce(h.version, 0) AS version,
+           coalesce(h.hash, '\\x'::bytea) AS hash
+      FROM wanted w
+      LEFT JOIN LATERAL (
+          SELECT e.version, e.hash FROM events e
+           WHERE e.stream_id = w.stream_id ORDER BY e.version DESC LIMIT 1
+      ) AS h ON true
+),
+gate AS (SELECT coalesce(bool_and(version = expected), false) AS ok FROM head),
+batch AS (
+    SELECT (b ->> 0)::integer AS i, (b ->> 1)::integer AS ord, b AS event
+      FROM jsonb_array_elements(%(events)s::jsonb) AS x(b)
+),
+chain AS (
+    SELECT h.i, 0 AS ord, h.hash FROM head h, gate WHERE gate.ok
+    UNION ALL
+    SELECT c.i, b.ord, sha256(c.hash || decode(b.event ->> 5, 'hex'))
+      FROM chain c JOIN batch b ON b.i = c.i AND b.ord = c.ord + 1
+),
+inserted AS (
+    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
+                        recorded_at, hash)
+    SELECT h.stream_id, h.expected + b.ord, b.event ->> 2, (b.event ->> 3)::smallint,
+           b.event -> 4, b.event -> 6, %(recorded_at)s, c.hash
+      FROM batch b
+      JOIN chain c ON c.i = b.i AND c.ord = b.ord
+      JOIN head h ON h.i = b.i
+     ORDER BY b.i, b.ord
+    RETURNING stream_id, version, position
+),
+written AS MATERIALIZED (
+    SELECT h.i, n.version, n.position FROM inserted n JOIN head h ON h.stream_id = n.stream_id
+),
+owns AS MATERIALIZED (
+    SELECT (o.ref ->> 0)::integer AS k, (o.ref ->> 1)::integer AS i,
+           (o.ref ->> 2)::integer AS version
       FROM jsonb_array_elements(%(owned)s::jsonb) AS o(ref)
-      JOIN written w ON w.i = (o.ref ->> 1)::integer AND w.version = (o.ref ->> 2)::bigint
+),
+spans AS (
+    -- Joined on both keys at once: joined on the version first, a thousand streams of one
+    -- event each made a million rows.
+    SELECT o.k, min(w.position) AS first_position, max(w.position) AS last_position
+      FROM owns o JOIN written w ON w.i = o.i AND w.version = o.version
      GROUP BY 1
 ),
 logged AS (
@@ -281,8 +322,7 @@ logged AS (
                 stream_version bigint, response jsonb)
       JOIN spans s ON s.k = c.k
 )
-SELECT (SELECT ok FROM gate), ARRAY[{heads}],
+SELECT (SELECT ok FROM gate), (SELECT array_agg(version ORDER BY i) FROM head),
        (SELECT coalesce(jsonb_agg(jsonb_build_array(k, first_position, last_position)),
                         '[]'::jsonb) FROM spans)
-""")
-    return "WITH RECURSIVE" + ",".join(parts)
+"""

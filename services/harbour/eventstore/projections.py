@@ -40,7 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.schema import projection_checkpoints, projection_status, stream_heads
-from harbour.eventstore.store import EventStore
+from harbour.eventstore.store import HORIZON_SQL, EventStore
 from harbour.metrics import FEED_LAG
 
 Clock = Callable[[], datetime]
@@ -56,6 +56,10 @@ LAG_SQL = sa.text(
     "LEFT JOIN projection_checkpoints c ON c.name = n.name"
 )
 REASON_LIMIT = 2000  # characters of a failure kept as the reason
+# Events per page of a rebuild: a page is one feed query and one transaction for every
+# projection, and a read model that folds a client's state reads and writes its row once per
+# page — the fewer pages, the fewer of both.
+REBUILD_PAGE_SIZE = 20_000
 # SQLSTATE classes of a statement refused for the data it was given: 22 data exception
 # (numeric overflow, invalid text), 23 integrity constraint violation (not null, unique, check).
 POISON_SQLSTATE_CLASSES = frozenset({"22", "23"})
@@ -252,7 +256,13 @@ class ProjectionRunner:
         moved: dict[str, FeedCheckpoint] = {}
         for projection in running:
             mine = places[projection.name].checkpoint
-            events = [e for e in page.events if e.checkpoint > mine]
+            if page.checkpoint <= mine:
+                continue  # the page is behind it (a read model rebuilt in place)
+            # The whole page when the projection is where the page starts (a rebuild: every
+            # one is): comparing each event's checkpoint cost a microsecond an event.
+            events = (
+                page.events if mine == start else [e for e in page.events if e.checkpoint > mine]
+            )
             if not events:
                 continue  # ahead of this page: never move it back
             applied = await self._apply_guarded(conn, projection, events, careful)
@@ -421,24 +431,53 @@ class ProjectionRunner:
     async def rebuild(self, projection: Projection) -> int:
         """Empty the projection's tables and replay the whole feed into them (a quarantine is
         lifted: the replay stops at the poison again if it is still there)."""
+        return await self.rebuild_all([projection])
+
+    async def rebuild_all(self, projections: Sequence[Projection]) -> int:
+        """Empty every projection's tables and replay the whole feed into all of them at once:
+        one read of the feed per page (of REBUILD_PAGE_SIZE events) for every projection,
+        through the same ``apply`` as live catch-up. Returns the feed events read."""
+        # A read model that can rebuild itself in one statement (stream_heads) does, up to the
+        # last final event, in the transaction that empties it and holds its checkpoint (a
+        # replica waiting for that checkpoint then goes on from there); then every one catches
+        # up from where it is, by pages.
+        in_place = [p for p in projections if hasattr(p, "rebuild_in_place")]
+        covered = 0  # events folded in place
         async with self._store.engine.begin() as conn:
-            await _read_checkpoint(conn, projection.name, lock=True)
-            for table in projection.tables:
-                await conn.execute(sa.text(f'TRUNCATE "{table.name}"'))
+            # In name order, as every follower locks them: no deadlock with a live projector.
+            for projection in sorted(projections, key=lambda p: p.name):
+                await _read_checkpoint(conn, projection.name, lock=True)
+                for table in projection.tables:
+                    await conn.execute(sa.text(f'TRUNCATE "{table.name}"'))
+            names = [p.name for p in projections]
             await conn.execute(
-                projection_checkpoints.delete().where(
-                    projection_checkpoints.c.name == projection.name
-                )
+                projection_checkpoints.delete().where(projection_checkpoints.c.name.in_(names))
             )
             await conn.execute(
                 projection_status.update()
-                .where(projection_status.c.name == projection.name)
+                .where(projection_status.c.name.in_(names))
                 .values(state=RUNNING, updated_at=self._clock())
             )
-        return await self.catch_up(projection)
+            through = await _last_final(conn) if in_place else START
+            if through != START:
+                for projection in in_place:
+                    covered = await projection.rebuild_in_place(conn, through)
+                await _write_checkpoints(conn, {p.name: through for p in in_place}, self._clock())
+        pages = ProjectionRunner(
+            self._store, clock=self._clock, page_size=max(self._page_size, REBUILD_PAGE_SIZE)
+        )
+        if len(projections) == 1:
+            replayed = await pages.catch_up(projections[0])
+        else:
+            replayed = await pages.catch_up_together(projections)
+        # With a read model replayed from the start, the pages held every event.
+        return covered + replayed if len(in_place) == len(projections) else replayed
 
     async def verify(self, projection: Projection) -> list[Difference]:
         """Rebuild into temporary tables up to the live checkpoint and diff with the live ones."""
+        forget = getattr(projection, "forget", None)
+        if forget is not None:
+            forget()  # a read model that keeps states in memory derives them all again here
         engine = self._store.engine.execution_options(isolation_level="REPEATABLE READ")
         async with engine.connect() as live:
             await live.begin()
@@ -536,6 +575,22 @@ async def _read_places(
     for name, txid, position, stopped in rows:
         places[name] = _Place(FeedCheckpoint(int(txid), int(position)), bool(stopped))
     return places
+
+
+async def _last_final(conn: AsyncConnection) -> FeedCheckpoint:
+    """The feed's last final event (START when there is none): the horizon first, as the feed
+    reads it, so nothing can still commit at or before the checkpoint returned."""
+    horizon = (await conn.execute(sa.text(HORIZON_SQL))).scalar_one()
+    row = (
+        await conn.execute(
+            sa.text(
+                "SELECT txid::text, position FROM events WHERE txid < CAST(:horizon AS xid8) "
+                "ORDER BY txid DESC, position DESC LIMIT 1"
+            ),
+            {"horizon": horizon},
+        )
+    ).first()
+    return START if row is None else FeedCheckpoint(int(row[0]), int(row[1]))
 
 
 async def _ensure_checkpoint_rows(conn: AsyncConnection, names: Sequence[str]) -> None:
@@ -644,6 +699,38 @@ class StreamHeads:
 
     name = "stream_heads"
     tables: Sequence[sa.Table] = (stream_heads,)
+
+    async def rebuild_in_place(self, conn: AsyncConnection, through: FeedCheckpoint) -> int:
+        """The rows :meth:`apply` leaves after every feed event up to ``through``, in one
+        statement (a rebuild reads no event into Python). The same rows: ``apply`` keeps the
+        greatest version, adds up the counts, and takes the last type, position and instant
+        from each stream's last event in feed order (later pages overwrite earlier ones) — here
+        max(version), count(*) and the stream's last row by (txid, position), over exactly the
+        events the feed hands out up to ``through`` (``through`` is below the horizon: every
+        transaction at or before it is final). ``projections verify`` compares the two.
+        Returns how many events the rows count."""
+        written = await conn.execute(
+            sa.text(
+                """
+                WITH rows AS (
+                INSERT INTO stream_heads (stream_id, version, event_count, last_type,
+                                          last_position, last_recorded_at)
+                SELECT stream_id, version, event_count, type, position, recorded_at
+                  FROM (SELECT stream_id, type, position, recorded_at,
+                               max(version) OVER w AS version, count(*) OVER w AS event_count,
+                               row_number() OVER (w ORDER BY txid DESC, position DESC) AS n
+                          FROM events
+                         WHERE (txid, position) <= (CAST(:txid AS xid8), :position)
+                        WINDOW w AS (PARTITION BY stream_id)) AS e
+                 WHERE n = 1
+                RETURNING event_count
+                )
+                SELECT coalesce(sum(event_count), 0) FROM rows
+                """
+            ),
+            {"txid": str(through.txid), "position": through.position},
+        )
+        return int(written.scalar_one())
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         counts: dict[str, int] = {}

@@ -21,10 +21,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from harbour.eventstore.append import (
+    APPEND_BATCH_SQL,
     APPEND_MANY_SQL,
     APPEND_ONE_SQL,
     LOOKUP_COMMAND_SQL,
-    append_batch_sql,
     append_together_one_each_sql,
     append_together_sql,
 )
@@ -381,8 +381,9 @@ class EventStore:
         if not commands:
             return []
         recorded_at = self._clock()
-        # stream -> (its index in the statement, expected version, event rows)
-        streams: dict[str, tuple[int, int, list[str]]] = {}
+        # stream -> (its index in the statement, expected version, versions of its events)
+        streams: dict[str, tuple[int, int, list[int]]] = {}
+        rows: list[str] = []  # every event: [i, ord, type, schema_version, data, content, meta]
         owned: list[list[int]] = []
         logs: list[dict[str, Any]] = []
         for k, command in enumerate(commands):
@@ -395,10 +396,10 @@ class EventStore:
             for write in command.writes:
                 check_stream_id(write.stream_id)
                 _check_expected_version(write.expected_version)
-                index, expected, rows = streams.setdefault(
+                index, expected, versions = streams.setdefault(
                     write.stream_id, (len(streams), write.expected_version, [])
                 )
-                if write.expected_version != expected + len(rows):
+                if write.expected_version != expected + len(versions):
                     raise InvalidAppend(
                         "expected_version", f"{write.stream_id}: commands must follow each other"
                     )
@@ -407,7 +408,10 @@ class EventStore:
                     t, v, d, c = self._encode(
                         event, write.stream_id, version, metadata_json, recorded_at
                     )
-                    rows.append(f'["{t}",{v},{d},"{c.hex()}",{metadata_json}]')
+                    versions.append(version)
+                    rows.append(
+                        f'[{index},{len(versions)},"{t}",{v},{d},"{c.hex()}",{metadata_json}]'
+                    )
                     owned.append([k, index, version])
             first = command.writes[0]
             if command.response is not None:
@@ -427,13 +431,11 @@ class EventStore:
             "owned": json.dumps(owned),
             "commands": canonical_json(logs),
         }
-        for stream, (i, expected, rows) in streams.items():
-            params[f"stream_id_{i}"] = stream
-            params[f"expected_version_{i}"] = expected
-            params[f"events_{i}"] = "[" + ",".join(rows) + "]"
+        params["streams"] = json.dumps([[i, s, e] for s, (i, e, _) in streams.items()])
+        params["events"] = "[" + ",".join(rows) + "]"
         async with self._database.pool.connection() as conn:
             try:
-                row = await (await conn.execute(_batch_sql(len(streams)), params)).fetchone()
+                row = await (await conn.execute(APPEND_BATCH_SQL, params)).fetchone()
             except psycopg.errors.UniqueViolation:
                 raise BatchNotApplied(frozenset()) from None  # a logged request id, or a race
             except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
@@ -756,11 +758,6 @@ class EventStore:
             )
             return None
         return snapshot.version, snapshot.schema_version, snapshot.state
-
-
-@functools.lru_cache(maxsize=128)
-def _batch_sql(streams: int) -> str:
-    return append_batch_sql(streams)
 
 
 @functools.lru_cache(maxsize=8)

@@ -182,7 +182,7 @@ class LendingHandlers:
         await self.handle(
             AccrueInterest(client_id, tuple(days)),
             request_id=request_id,
-            request={"rpc": "AccrueInterest", "client_id": client_id, "through": str(through)},
+            request=accrual_request(client_id, through),
             metadata=metadata,
             events=written,
         )
@@ -220,6 +220,13 @@ class LendingHandlers:
                 .order_by(loans.c.client_id)
             )
             return [row[0] for row in rows]
+
+
+def accrual_request(client_id: str, through: date) -> dict[str, Any]:
+    """What an accrual of one client up to ``through`` is, for its request fingerprint: the
+    per-account path and the bulk run (harbour.lending.accrual) send the same, so either one
+    answers a repeat of the other."""
+    return {"rpc": "AccrueInterest", "client_id": client_id, "through": str(through)}
 
 
 def _moves_exposure(command: Command) -> bool:

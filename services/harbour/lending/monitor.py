@@ -37,6 +37,7 @@ from harbour.kinds import ACCOUNT_STREAM_PREFIX, market
 from harbour.ledger.errors import DomainError
 from harbour.ledger.interest import business_date
 from harbour.ledger.prices import PRICE_STREAM_PREFIX
+from harbour.lending.accrual import accrue_in_bulk
 from harbour.lending.domain import CheckRisk
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.schema import margin_calls
@@ -200,27 +201,13 @@ async def _refresh_loadable(book: RiskBook, runner: CommandRunner, clients: list
 
 
 async def accrue_all(handlers: LendingHandlers, *, request_prefix: str, through: Any) -> int:
-    """Accrue every borrower up to ``through``; returns the events written. One borrower's
-    refusal or fault is logged and skipped; a database outage stops the run (raised)."""
-    written = 0
-    for client in await handlers.borrowers():
-        try:
-            events = await handlers.accrue(
-                client,
-                through,
-                request_id=f"{request_prefix}:{client}",
-                metadata=SCHEDULER_METADATA,
-            )
-        except DomainError as refusal:
-            log.warning("interest for %s not accrued: %s", client, refusal)
-            continue
-        except Exception as failure:
-            if is_database_outage(failure):
-                raise  # the scheduler's supervisor restarts it; accrual is idempotent
-            log.exception("interest for %s not accrued; the next run tries again", client)
-            continue
-        written += len(events)
-    return written
+    """Accrue every borrower up to ``through``, many accounts per statement
+    (harbour.lending.accrual); returns the account events written. One borrower's refusal or
+    fault is logged and skipped; a database outage stops the run (raised)."""
+    run = await accrue_in_bulk(
+        handlers, through, request_prefix=request_prefix, metadata=SCHEDULER_METADATA
+    )
+    return run.events
 
 
 def _no_heartbeat() -> None:

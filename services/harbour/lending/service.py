@@ -23,6 +23,7 @@ from harbour.ledger.exposure import check_broker_limits
 from harbour.ledger.ids import check_id, client_id
 from harbour.ledger.money import Money, format_decimal, parse_decimal
 from harbour.lending import domain
+from harbour.lending.accrual import accrue_in_bulk
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.limits import limit_report
 from harbour.lending.schema import loans, margin_calls
@@ -96,12 +97,17 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
         require_role(*RUNNERS)
         prefix, _ = wire.command_request(request)
         through = _date(request.through, "through")
-        clients = (
-            [client_id(request.client_id)]
-            if request.client_id
-            else await self._handlers.borrowers()
-        )
         metadata = current().event_metadata()
+        if not request.client_id:  # every borrower: many accounts per statement
+            run = await accrue_in_bulk(
+                self._handlers, through, request_prefix=prefix, metadata=metadata
+            )
+            return lending_pb2.AccrueInterestResponse(
+                accounts=run.accounts,
+                days_accrued=run.days_accrued,
+                capitalisations=run.capitalisations,
+            )
+        clients = [client_id(request.client_id)]
         response = lending_pb2.AccrueInterestResponse(accounts=len(clients))
         for client in clients:
             written = await self._handlers.accrue(

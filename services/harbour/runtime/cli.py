@@ -261,8 +261,9 @@ async def _rebuild_projections(runner: ProjectionRunner) -> int:
     from harbour.runtime.projections import all_projections
 
     status = 0
-    for projection in all_projections():
-        count = await runner.rebuild(projection)
+    projections = all_projections()
+    count = await runner.rebuild_all(projections)  # one read of the feed for all of them
+    for projection in projections:
         print(f"{projection.name}: rebuilt from {count} events")
         status |= _report_quarantine(await runner.status(projection))
     return status

@@ -7,16 +7,19 @@ from harbour.collateral.projections import PolicyVersions, Prices
 from harbour.eventstore.projections import Projection, StreamHeads
 from harbour.lending.projections import Loans, MarginCalls
 from harbour.liquidation.projections import Liquidations
+from harbour.readmodels import FoldedStates
 
 
 def all_projections() -> list[Projection]:
+    # accounts and loans fold the same margin accounts: once per client and page between them.
+    folds = FoldedStates()
     return [
         StreamHeads(),
         Balances(),
-        Accounts(),
+        Accounts().sharing(folds),
         Prices(),
         PolicyVersions(),
-        Loans(),
+        Loans().sharing(folds),
         MarginCalls(),
         Liquidations(),
     ]
