@@ -157,11 +157,22 @@ def environment(admin_url: str) -> dict[str, Any]:
     }
 
 
-def cpu_seconds_by_process(client_pid: int) -> dict[str, float]:
+def postmaster_pid(url: str) -> int | None:
+    """The postmaster of the server at ``url``: the parent of one of its backends (Linux
+    /proc; None elsewhere). Its children are this server's processes and no other's."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT pg_backend_pid()").fetchone()
+    if row is None:
+        return None
+    stat = _stat(Path("/proc") / str(row[0]))
+    return int(stat[1]) if stat else None
+
+
+def cpu_seconds_by_process(client_pid: int, postmaster: int | None) -> dict[str, float]:
     """CPU seconds (user + system) used so far by each part of a running `harbour up`: every
-    service and the projector (by command line), PostgreSQL (all its processes) and the
-    benchmark client ``client_pid``. Every PostgreSQL process of the machine counts (the
-    benchmark's embedded server is meant to be the only one). Linux /proc; empty elsewhere."""
+    service and the projector (by command line), the PostgreSQL of this benchmark (the
+    ``postmaster`` and its children, those that exited included — never another server of a
+    shared machine) and the benchmark client ``client_pid``. Linux /proc; empty elsewhere."""
     proc = Path("/proc")
     if not proc.is_dir():
         return {}
@@ -172,13 +183,38 @@ def cpu_seconds_by_process(client_pid: int) -> dict[str, float]:
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # exited meanwhile
             continue
-        part = _part(int(entry.name), [a.decode(errors="replace") for a in argv], client_pid)
+        stat = _stat(entry)
+        if stat is None:
+            continue
+        pid, parent = int(entry.name), int(stat[1])
+        if postmaster is not None and postmaster in (pid, parent):
+            part: str | None = "postgresql"
+        else:
+            part = _part(pid, [a.decode(errors="replace") for a in argv], client_pid)
         if part:
-            used[part] = used.get(part, 0.0) + (int(stat[11]) + int(stat[12])) / tick
+            ticks = int(stat[11]) + int(stat[12])
+            if pid == postmaster:  # backends that exited are counted in their parent's
+                ticks += int(stat[13]) + int(stat[14])
+            used[part] = used.get(part, 0.0) + ticks / tick
     return used
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` has used so far (Linux /proc; 0 elsewhere)."""
+    stat = _stat(Path("/proc") / str(pid))
+    if stat is None:
+        return 0.0
+    return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(entry: Path) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [state, ppid, ...] (field 3 onwards)."""
+    try:
+        return (entry / "stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
 
 
 def _part(pid: int, argv: list[str], client_pid: int) -> str | None:
@@ -189,6 +225,21 @@ def _part(pid: int, argv: list[str], client_pid: int) -> str | None:
         if command[:1] == ["serve"] and len(command) > 1:
             return command[1]
         return {"project": "projector", "up": "harbour up"}.get(command[0] if command else "")
-    if argv and Path(argv[0]).name.startswith("postgres"):  # the server and its backends
-        return "postgresql"
     return None
+
+
+def database_counters(url: str) -> tuple[int, int]:
+    """(statements, commits) so far on the database of ``url``: transactions ended (every
+    autocommit statement is one: a round trip each) and xids assigned on the server (a
+    transaction that wrote — an append, a NOTIFY — and so flushed a commit record). The
+    statistics of a backend reach the counters when it is idle or exits: read them after the
+    load has stopped."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback, "
+            "pg_snapshot_xmax(pg_current_snapshot())::text::bigint "
+            "FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])

@@ -735,6 +735,12 @@ async def over_grpc(ports: dict[str, int], report: Report) -> list[str]:
             )
             if refused:
                 note += f"; refused {refused}"
+            if callers == 1:
+                p50 = percentile(latencies, 0.5)
+                report.targets.append(Target("DrawLoan, 1 caller: 3 ms - p50", 3 - p50, 0, "ms"))
+            elif accounts == BORROWERS:
+                ratio = count / DURATION / report.row(ECHO).rate
+                report.targets.append(Target("DrawLoan, 16 callers / echo", ratio, 0.25, "x"))
             report.rows.append(
                 Row(
                     f"DrawLoan over gRPC, {callers} caller{'s' if callers > 1 else ''}, "

@@ -218,7 +218,10 @@ class Workload:
         self.stats = Stats()
 
     # --------------------------------------------------------------------------- the run
-    async def run(self, *, callers: int, seconds: float) -> Stats:
+    async def run(self, *, callers: int, seconds: float, rate: float | None = None) -> Stats:
+        """The mix from ``callers`` closed-loop callers (each sends when answered) for
+        ``seconds``; or, given a ``rate``, open-loop: one command every 1/``rate`` seconds
+        whether or not the earlier ones were answered (``callers`` then only sets up)."""
         options = [
             ("grpc.initial_reconnect_backoff_ms", 100),
             ("grpc.max_reconnect_backoff_ms", 500),
@@ -235,7 +238,10 @@ class Workload:
             self._timed = True
             started = time.perf_counter()
             deadline = time.monotonic() + seconds
-            await asyncio.gather(*(self._caller(deadline) for _ in range(callers)))
+            if rate is None:
+                await asyncio.gather(*(self._caller(deadline) for _ in range(callers)))
+            else:
+                await self._open_loop(rate, deadline)
             self.stats.seconds = time.perf_counter() - started
         finally:
             for channel in channels.values():
@@ -278,13 +284,30 @@ class Workload:
     async def _caller(self, deadline: float) -> None:
         kinds, weights = list(MIX), list(MIX.values())
         while time.monotonic() < deadline:
-            kind = self._rng.choices(kinds, weights)[0]
-            if kind == "onboarding":
-                await self._onboarding()
-            elif kind == "RecordPrice":
-                await self._tick(self._rng.choice(list(START_PRICES)))
-            else:
-                await self._account_command(kind)
+            await self._one(self._rng.choices(kinds, weights)[0])
+
+    async def _open_loop(self, rate: float, deadline: float) -> None:
+        """A broker's platform sends at its own pace: commands start on a fixed schedule, and
+        a slow answer queues the next ones behind it instead of delaying them (so latencies
+        include that queueing, none is hidden by a caller waiting)."""
+        kinds, weights = list(MIX), list(MIX.values())
+        running: set[asyncio.Task[None]] = set()
+        started, sent = time.monotonic(), 0
+        while time.monotonic() < deadline:
+            task = asyncio.create_task(self._one(self._rng.choices(kinds, weights)[0]))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            sent += 1
+            await asyncio.sleep(max(0.0, started + sent / rate - time.monotonic()))
+        await asyncio.gather(*running)
+
+    async def _one(self, kind: str) -> None:
+        if kind == "onboarding":
+            await self._onboarding()
+        elif kind == "RecordPrice":
+            await self._tick(self._rng.choice(list(START_PRICES)))
+        else:
+            await self._account_command(kind)
 
     # --------------------------------------------------------------------------- commands
     async def _onboarding(self) -> None:

@@ -8,9 +8,13 @@ its first answer instead. On the success path the append itself recognises a rep
 request_id (its command-log insert conflicts and the statement rolls back), saving a round
 trip.
 
-States are cached per stream (least recently used evicted): only events newer than the cached
-version are read, so every committed write is still seen and a cache per replica is as
-correct as none — just cheaper.
+States are cached per stream (least recently used evicted), and a command decides on the
+cached state without reading its stream at all: the append's expected-version check is the
+proof that the state was current (a writer elsewhere makes it conflict, and the command
+reloads — only the events newer than the cached version — and decides again). A decision
+that refuses or changes nothing writes nothing, so nothing checks it: such a decision on a
+cached state is confirmed by reading the stream's newer events first. After an append the
+cache takes the state the command left, so the next command on the stream reads nothing.
 """
 
 from __future__ import annotations
@@ -77,6 +81,22 @@ class CommandRunner:
         self._locks: dict[str, asyncio.Lock] = {}
         self._groups: dict[str, GroupCommit] = {}
 
+    async def current(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
+        """The stream's cached state when ``trust``ed (the append's version check proves it),
+        else its state brought up to date by a read."""
+        cached: Loaded[S] | None = self._recent.get(stream) if trust else None
+        return cached if cached is not None else await self.load(kind, stream)
+
+    async def moved(
+        self, targets: Sequence[tuple[StreamKind[Any], str]], used: Sequence[Loaded[Any]]
+    ) -> bool:
+        """Whether any stream has events after the state a decision used (a refusal or a
+        no-op decided on a cached state is confirmed this way before it is answered)."""
+        fresh = await self.store.read_streams(
+            {stream: loaded.version for (_, stream), loaded in zip(targets, used, strict=True)}
+        )
+        return any(fresh.values())
+
     async def load(
         self, kind: StreamKind[S], stream: str, *, up_to_position: int | None = None
     ) -> Loaded[S]:
@@ -101,12 +121,20 @@ class CommandRunner:
             self._recent.put(stream, loaded)
         return loaded
 
-    async def load_many(self, wanted: Sequence[tuple[StreamKind[Any], str]]) -> list[Any]:
+    async def load_many(
+        self,
+        wanted: Sequence[tuple[StreamKind[Any], str]],
+        seen: Mapping[str, int] | None = None,
+    ) -> list[Any]:
         """The current states of several streams: the cached ones brought up to date in one
         round trip, the others loaded LOAD_CHUNK at a time, two round trips a chunk (then
-        they are cached too)."""
+        they are cached too). ``seen``: a version per stream that is recent enough (a
+        follower that read a stream's event up to there): a cached state at or past it is
+        used as it is — this process's own commands left it there."""
+        seen = seen or {}
         cached = {s: c for _, s in wanted if (c := self._recent.get(s)) is not None}
-        newer = await self.store.read_streams({s: c.version for s, c in cached.items()})
+        behind = {s: c.version for s, c in cached.items() if c.version < seen.get(s, c.version + 1)}
+        newer = await self.store.read_streams(behind) if behind else {}
         cold = {s: k for k, s in wanted if s not in cached}
         fresh = await self._load_cold(cold)
         states: list[Any] = []
@@ -115,6 +143,9 @@ class CommandRunner:
                 states.append(fresh[stream].state)
                 continue
             before = cached[stream]
+            if stream not in newer:  # at or past the version seen: current enough
+                states.append(before.state)
+                continue
             state = before.state
             for recorded in newer[stream]:
                 state = kind.evolve_recorded(state, recorded)
@@ -193,15 +224,18 @@ class CommandRunner:
         respond: Callable[[Any], Mapping[str, Any] | None],
     ) -> Outcome:
         fingerprint = request_fingerprint(request)
-        (kind, stream) = targets[0]
+        stream = targets[0][1]
         for attempt in range(MAX_ATTEMPTS):
             # Ordinary streams load before the hot ones are held; a hot stream is decided on
             # by one command of this process at a time, from the state this process last
             # wrote (no read: a writer elsewhere makes the append conflict, and we reload).
-            cold = {s: await self.load(k, s) for k, s in targets if not k.serialised}
+            trust = attempt == 0
+            cold = {
+                s: await self.current(k, s, trust=trust) for k, s in targets if not k.serialised
+            }
             async with self.holding(sorted(s for k, s in targets if k.serialised)):
                 loaded = [
-                    cold[s] if s in cold else await self.hot_state(k, s, trust=attempt == 0)
+                    cold[s] if s in cold else await self.hot_state(k, s, trust=trust)
                     for k, s in targets
                 ]
                 try:
@@ -209,13 +243,23 @@ class CommandRunner:
                     if inspect.isawaitable(decided):
                         decided = await decided
                 except DomainError:
+                    if trust and await self.moved(targets, loaded):
+                        continue  # refused on a state that was behind: decide again
                     replay = await self.replay(request_id, fingerprint)
                     if replay is not None:
                         return replay
                     raise
                 if not any(decided):
+                    if trust and await self.moved(targets, loaded):
+                        continue
                     return nothing(stream, loaded[0], respond)
-                response = respond(kind.fold(loaded[0].state, decided[0]))
+                # Each stream's state after the decision, folded once: for the response now,
+                # and for the cache once the append stands.
+                after = [
+                    k.grow(each, events)
+                    for (k, _), each, events in zip(targets, loaded, decided, strict=True)
+                ]
+                response = respond(after[0].state)
                 writes = [
                     StreamWrite(s, [new_event(e) for e in events], each.version)
                     for (_, s), each, events in zip(targets, loaded, decided, strict=True)
@@ -234,8 +278,9 @@ class CommandRunner:
                 else:
                     conflicted = False
                     if not result.replayed:
-                        for (k, s), each, events in zip(targets, loaded, decided, strict=True):
-                            await self.grown(k, s, each, events)
+                        for (k, s), grown, events in zip(targets, after, decided, strict=True):
+                            if events:
+                                await self.written(k, s, grown)
             if conflicted:
                 # Another command on one of the streams won; back off a little, decide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
@@ -266,8 +311,9 @@ class CommandRunner:
         group = self._groups.get(hot_stream)
         if group is None:
             group = self._groups[hot_stream] = GroupCommit(self, hot_kind, hot_stream)
-        for _ in range(MAX_ATTEMPTS):
-            loaded = await self.load(own_kind, own_stream)
+        for attempt in range(MAX_ATTEMPTS):
+            trust = attempt == 0
+            loaded = await self.current(own_kind, own_stream, trust=trust)
             # The hot state only as last known here, never loaded for it: a hint (the decision
             # runs on the current state, in the batch). Loading it here would have every
             # queued command decode a cold hot stream at once.
@@ -279,8 +325,12 @@ class CommandRunner:
             )
             verdict, value = await group.submit(pending)
             if verdict is Verdict.DONE:
+                if trust and not value.result.first_position and await self.moved([own], [loaded]):
+                    continue  # nothing to do, on a state that was behind: decide again
                 return value  # type: ignore[no-any-return]
             if verdict is Verdict.REFUSED:
+                if trust and await self.moved([own], [loaded]):
+                    continue  # refused on a state that was behind: decide again
                 replay = await self.replay(request_id, fingerprint)
                 if replay is not None:
                     return replay
@@ -316,38 +366,34 @@ class CommandRunner:
     async def hot_written(self, kind: StreamKind[S], stream: str, loaded: Loaded[S]) -> None:
         """A batch moved a hot stream to ``loaded``: the next batch decides on it."""
         self._recent.put(stream, loaded)
-        await self._maybe_snapshot(kind, stream, loaded, ())
+        await self._maybe_snapshot(kind, stream, loaded)
 
     async def grown(
         self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
     ) -> None:
-        """After a successful append: a hot stream's cache takes the state this command left
-        (the next command decides on it without a read); snapshots when due."""
-        if not added:
-            return
-        if kind.serialised:
-            grown = kind.grow(loaded, added)
-            self._recent.put(stream, grown)
-            loaded = grown
-            added = ()
-        await self._maybe_snapshot(kind, stream, loaded, added)
+        """After a successful append: the cache takes the state this command left (the next
+        command decides on it without a read); snapshots when due."""
+        if added:
+            await self.written(kind, stream, kind.grow(loaded, added))
+
+    async def written(self, kind: StreamKind[S], stream: str, grown: Loaded[S]) -> None:
+        """After a successful append that left the stream at ``grown``."""
+        self._recent.put(stream, grown)
+        await self._maybe_snapshot(kind, stream, grown)
 
     async def replay(self, request_id: str, fingerprint: bytes) -> Outcome | None:
         """The first answer to ``request_id``, if it was applied; refused if reused."""
         result = await self.store.replayed(request_id, fingerprint)
         return None if result is None else Outcome(result, result.response)
 
-    async def _maybe_snapshot(
-        self, kind: StreamKind[S], stream: str, loaded: Loaded[S], added: Sequence[ev.Event]
-    ) -> None:
+    async def _maybe_snapshot(self, kind: StreamKind[S], stream: str, loaded: Loaded[S]) -> None:
         """Snapshot a stream that has grown ``snapshot_every`` events past its last one."""
         every = kind.snapshot_every or self._snapshot_every
-        if kind.codec is None or loaded.replayed + len(added) < every:
+        if kind.codec is None or loaded.replayed < every:
             return
-        grown = kind.grow(loaded, added)
-        await snapshot_if_due(self.store, stream, grown, kind.codec, every=every)
+        await snapshot_if_due(self.store, stream, loaded, kind.codec, every=every)
         # Count replays from the new snapshot again, or every later command would save one.
-        self._recent.put(stream, Loaded(grown.state, grown.version, 0))
+        self._recent.put(stream, Loaded(loaded.state, loaded.version, 0))
 
 
 class _Held:

@@ -67,7 +67,10 @@ logged AS (
            i.position, i.position, %(response)s::jsonb, %(recorded_at)s
       FROM inserted i WHERE %(request_id)s::text IS NOT NULL
 )
-SELECT r.p, r.p, (r.p IS NOT NULL)::integer, r.head
+SELECT r.p, r.p, (r.p IS NOT NULL)::integer, r.head,
+       -- The feed's wake-up, when this append carries it (FeedNotifier.claim): sent by this
+       -- transaction's commit instead of a commit of its own.
+       CASE WHEN %(notify)s::boolean THEN pg_notify(%(channel)s, '') END
   FROM (SELECT (SELECT position FROM inserted) AS p,
                coalesce((SELECT version FROM head), 0) AS head) AS r
 """

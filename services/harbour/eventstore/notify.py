@@ -1,10 +1,12 @@
 """LISTEN/NOTIFY wake-ups for feed readers. They only wake readers: the feed query decides.
 
-NOTIFY is never sent inside an append's transaction: PostgreSQL serialises the commits of
-notifying transactions behind a global lock, which would cap appends at one commit at a time.
-Instead each process coalesces its appends into at most one NOTIFY per ``interval`` sent on
-its own autocommit connection after the fact. A lost wake-up costs one poll interval, never an
-event: readers still poll on a timeout.
+PostgreSQL serialises the commits of notifying transactions behind a global lock, so a NOTIFY
+in every append would cap appends at one commit at a time. Each process therefore coalesces
+its appends into at most about one NOTIFY per ``interval``, and that NOTIFY rides in the
+statement of a later append (``FeedNotifier.claim``): one commit carries both, instead of a
+commit of its own. Only when no append comes along within ``interval`` is it sent on its own
+autocommit connection. A lost wake-up costs one poll interval, never an event: readers still
+poll on a timeout.
 
 Two kinds of listener. A background loop (projector, risk monitor) holds its own
 ``FeedListener``, whose ``wait`` raises once the connection is lost, so its supervisor restarts
@@ -36,19 +38,38 @@ class FeedNotifier:
         self._database = database
         self._interval = interval
         self._pending: asyncio.Task[None] | None = None
+        self._since: float | None = None  # loop time of the first append not yet notified
+
+    def claim(self) -> bool:
+        """Whether the append about to run should send the NOTIFY in its own statement: an
+        append has waited half an interval for its wake-up. The caller pokes again if its
+        statement fails (its NOTIFY then never went)."""
+        if self._since is None or self._now() - self._since < self._interval / 2:
+            return False
+        self._since = None
+        return True
 
     def poke(self) -> None:
         """Something was appended: make sure one NOTIFY follows soon."""
+        if self._since is None:
+            self._since = self._now()
         if self._pending is None or self._pending.done():
             self._pending = asyncio.get_running_loop().create_task(self._notify())
 
+    def _now(self) -> float:
+        return asyncio.get_running_loop().time()
+
     async def _notify(self) -> None:
-        await asyncio.sleep(self._interval)
-        try:
-            async with self._database.autocommit() as conn:
-                await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
-        except psycopg.Error as exc:  # readers fall back to polling; the append stands
-            log.warning("feed wake-up not sent: %s", exc)
+        while self._since is not None:
+            await asyncio.sleep(max(0.0, self._since + self._interval - self._now()))
+            if self._since is None:
+                return  # an append's statement carried it
+            self._since = None
+            try:
+                async with self._database.autocommit() as conn:
+                    await conn.execute("SELECT pg_notify(%s, '')", (CHANNEL,))
+            except psycopg.Error as exc:  # readers fall back to polling; the append stands
+                log.warning("feed wake-up not sent: %s", exc)
 
     async def drain(self) -> None:
         if self._pending is not None:

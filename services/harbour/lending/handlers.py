@@ -125,16 +125,20 @@ class LendingHandlers:
             respond=respond,
         )
 
-    async def needing_action(self, clients: Sequence[str]) -> list[str]:
+    async def needing_action(
+        self, clients: Sequence[str], seen: Mapping[str, int] | None = None
+    ) -> list[str]:
         """Of ``clients``, those whose risk check would change something (issue, meet or
         escalate a margin call): every account and the market read in two round trips and
         decided in memory. The checks themselves then go through :meth:`handle`, which
         decides again on the state it appends to; a client whose check would write nothing
-        is spared its reads."""
+        is spared its reads. ``seen``: the version of each client's stream the caller has
+        seen (a follower's page); a cached account at or past it is not read again."""
         if not clients:
             return []
         states = await self.runner.load_many(
-            [(ACCOUNTS, account_stream(client)) for client in clients]
+            [(ACCOUNTS, account_stream(client)) for client in clients],
+            {account_stream(client): version for client, version in (seen or {}).items()},
         )
         now = self._clock()
         codes: set[str] = set()

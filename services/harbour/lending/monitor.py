@@ -43,7 +43,13 @@ from harbour.lending.handlers import LendingHandlers
 from harbour.lending.schema import margin_calls
 from harbour.metrics import RISK_CHECKS, RISK_TICKS
 from harbour.risk.book import RiskBook
-from harbour.risk.loader import clients_in, clients_touched_since, load_book, refresh
+from harbour.risk.loader import (
+    clients_in,
+    clients_touched_since,
+    load_book,
+    refresh,
+    versions_in,
+)
 
 log = logging.getLogger("harbour.lending")
 POLL_SECONDS = 1.0
@@ -83,6 +89,7 @@ class RiskMonitor:
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         book = await self._current_book(conn, events)
         due: dict[str, str] = {}  # client -> request id of its check
+        seen = versions_in(events)  # client -> the version of its stream this page reached
         priced_at = 0  # position of the latest price in this page
         for event in events:
             if event.stream_id.startswith(ACCOUNT_STREAM_PREFIX) and event.type in TRIGGERS:
@@ -96,15 +103,17 @@ class RiskMonitor:
             # something are loaded and decided exactly below.
             for client in await self._screen(book):
                 due.setdefault(client, f"risk-{client}-{priced_at}")
-        for client in await self._needing_action(list(due)):
+        for client in await self._needing_action(list(due), seen):
             await self.check(client, due[client])
 
-    async def _needing_action(self, clients: list[str]) -> list[str]:
+    async def _needing_action(self, clients: list[str], seen: dict[str, int]) -> list[str]:
         """Of ``clients``, those whose check would change something — all at once, or, when
         an account among them cannot be loaded (a malformed event in its stream), one by one
-        without that account: one bad stream never hides a margin call on another."""
+        without that account: one bad stream never hides a margin call on another. An
+        account this process's commands left at or past the version ``seen`` in the page is
+        not read again (the command that moved it cached its state)."""
         try:
-            return await self._handlers.needing_action(clients)
+            return await self._handlers.needing_action(clients, seen)
         except Exception as failure:
             if not is_poison(failure):
                 raise
@@ -129,7 +138,7 @@ class RiskMonitor:
         runner = self._handlers.runner
         touched = clients_in(events)
         if self._book is not None:
-            await refresh(self._book, runner, touched)
+            await refresh(self._book, runner, touched, versions_in(events))
             return self._book
         loaded = await load_book(conn)
         since = await clients_touched_since(runner.store, conn, loaded.exact_through)

@@ -24,7 +24,7 @@ account event after the point the book is known to be exact":
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -135,12 +135,32 @@ def clients_in(events: Sequence[RecordedEvent]) -> list[str]:
     return list(clients)
 
 
-async def refresh(book: RiskBook, runner: CommandRunner, clients: Iterable[str]) -> None:
+def versions_in(events: Sequence[RecordedEvent]) -> dict[str, int]:
+    """Each client whose account stream ``events`` touch, with the last version they reach."""
+    versions: dict[str, int] = {}
+    for recorded in events:
+        if recorded.stream_id.startswith(ACCOUNT_STREAM_PREFIX):
+            client = recorded.stream_id[len(ACCOUNT_STREAM_PREFIX) :]
+            versions[client] = max(versions.get(client, 0), recorded.version)
+    return versions
+
+
+async def refresh(
+    book: RiskBook,
+    runner: CommandRunner,
+    clients: Iterable[str],
+    seen: Mapping[str, int] | None = None,
+) -> None:
     """Set each client's row from its exact current state (loaded through the runner's
-    cache: a round trip for the cached ones, two per thousand for the others)."""
+    cache: a round trip for the cached ones, two per thousand for the others; none for a
+    cached one at or past the version ``seen`` of it — this process's commands left it
+    there)."""
     wanted = list(clients)
     if not wanted:
         return
-    states = await runner.load_many([(ACCOUNTS, account_stream(client)) for client in wanted])
+    states = await runner.load_many(
+        [(ACCOUNTS, account_stream(client)) for client in wanted],
+        {account_stream(client): version for client, version in (seen or {}).items()},
+    )
     for state in states:
         book.upsert_account(state)
