@@ -3,9 +3,9 @@
 The per-account path (:meth:`LendingHandlers.accrue`) reads and decodes each account's whole
 history to find the principal at the end of each day, then appends one command: a few hundred
 accounts a second. Here the borrowers are walked in keyset pages of the ``loans`` read model;
-per page ONE query returns each account's row (its version and folded state), the instant its
-head event was recorded and, for an account that has never accrued, the instant of its first
-advance. The same pure rule decides (``decide`` with ``AccrueInterest``), and ONE
+per page ONE query returns each account's row (its version, and what the accrual rule reads of
+its folded state), the instant its head event was recorded and, for an account that has never
+accrued, the instant of its first advance. The same pure rule decides (``decide`` with ``AccrueInterest``), and ONE
 ``append_batch`` writes every account of the page, each as its own command: its command-log
 row, the same request id and fingerprint as the per-account path, and its expected version =
 the row's version.
