@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from harbour.api.v1 import accounts_pb2, collateral_pb2, lending_pb2
+from harbour.api.v1.common_pb2 import Amount
 from harbour.commands import CommandRunner, domain_event
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
@@ -23,7 +24,7 @@ from harbour.lending.schema import (
     limit_group_members,
 )
 from tests.e2e import test_lending_service as lending
-from tests.e2e.callers import ALICE, BOB, OPERATOR, RISK, at, rid
+from tests.e2e.callers import ALICE, BOB, OPERATOR, PLATFORM, RISK, at, rid
 from tests.e2e.test_audit_service import details
 from tests.e2e.test_lending_service import Stack
 
@@ -268,3 +269,29 @@ async def replay_everything(stack: Stack) -> None:
             await monitor.apply(conn, events[start : start + 7])
         await monitor.on_time()
         await conn.rollback()
+
+
+async def test_collateral_held_counts_eth_to_its_eighteen_decimals(stack: Stack) -> None:
+    # 20 ETH is 2 x 10**19 minor units: more than a BIGINT holds.
+    await stack.borrower("C1")
+    await stack.accounts.DepositCollateral(
+        accounts_pb2.DepositCollateralRequest(
+            request_id=rid(),
+            client_id="C1",
+            quantity=Amount(asset="ETH", value="20"),
+            reference="custody",
+        ),
+        metadata=PLATFORM,
+    )
+    held = None
+    for _ in range(200):
+        async with stack.store.engine.connect() as conn:
+            held = await conn.scalar(
+                sa.select(limit_collateral_held.c.quantity).where(
+                    limit_collateral_held.c.asset == "ETH"
+                )
+            )
+        if held is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert held == 20 * 10**18

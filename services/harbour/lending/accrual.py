@@ -5,10 +5,10 @@ history to find the principal at the end of each day, then appends one command: 
 accounts a second. Here the borrowers are walked in keyset pages of the ``loans`` read model;
 per page ONE query returns each account's row (its version, and what the accrual rule reads of
 its folded state), the instant its head event was recorded and, for an account that has never
-accrued, the instant of its first advance. The same pure rule decides (``decide`` with ``AccrueInterest``), and ONE
-``append_batch`` writes every account of the page, each as its own command: its command-log
-row, the same request id and fingerprint as the per-account path, and its expected version =
-the row's version.
+accrued, the instant of its first advance. The same pure rule decides (``decide`` with
+``AccrueInterest``), and ONE ``append_batch`` writes every account of the page, each as its
+own command: its command-log row, the same request id and fingerprint as the per-account path,
+and its expected version = the row's version.
 
 Why it is exactly once and exact:
 

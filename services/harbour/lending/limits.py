@@ -75,6 +75,7 @@ from harbour.lending.schema import (
 log = logging.getLogger("harbour.lending.limits")
 POLL_SECONDS = 1.0
 LIMIT_METADATA = {"actor": "limit-monitor", "service": "lending"}
+MINOR_UNITS = sa.Numeric(60, 0)  # quantities in minor units, as the read-model columns hold them
 LIMITS: StreamKind[BrokerLimits] = StreamKind(BrokerLimits.of_stream, evolve_limits)
 Clock = Callable[[], datetime]
 
@@ -453,7 +454,12 @@ async def _record(conn: AsyncConnection, page: _Page) -> None:
             await conn.execute(
                 upsert.on_conflict_do_update(
                     index_elements=["asset"],
-                    set_={"quantity": limit_collateral_held.c.quantity + quantity},
+                    # Typed as the column: ETH's 18 decimals overflow the BIGINT a bare int
+                    # parameter would be cast to.
+                    set_={
+                        "quantity": limit_collateral_held.c.quantity
+                        + sa.bindparam(None, quantity, type_=MINOR_UNITS)
+                    },
                 )
             )
     for client, group in sorted(page.members.items()):
