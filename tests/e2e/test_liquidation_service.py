@@ -489,8 +489,8 @@ async def test_an_order_recorded_but_never_sent_is_tombstoned_then_sold_afresh(
     await assert_sold_once(stack, "C1")
 
 
-# 300 in the suite (about 45 s here); HARBOUR_CRASH_ACCOUNTS=1000 for the full book.
-CRASH_ACCOUNTS = int(os.environ.get("HARBOUR_CRASH_ACCOUNTS", "300"))
+# 200 in the suite (about 25 s here); HARBOUR_CRASH_ACCOUNTS=1000 for the full book.
+CRASH_ACCOUNTS = int(os.environ.get("HARBOUR_CRASH_ACCOUNTS", "200"))
 
 
 async def open_book(stack: LiquidationStack, clients: int, seed: int = 11) -> dict[str, str]:

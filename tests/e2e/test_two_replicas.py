@@ -42,8 +42,8 @@ from harbour.runtime.upcasting import vocabulary_upcasters
 from tests.e2e.callers import ALICE, BOB, FEED, OPERATOR, PLATFORM, RISK, at, rid
 
 SERVICES = ("accounts", "collateral", "lending")
-CLIENTS = 10
-DRAWS_PER_CLIENT = 5
+CLIENTS = 8
+DRAWS_PER_CLIENT = 4
 
 
 @dataclass
