@@ -16,8 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from bench.common import Row
+from harbour.application.outcome import new_event
 from harbour.audit.auditor import rederive, replay_state
-from harbour.command_types import new_event
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
 from harbour.ledger import journals

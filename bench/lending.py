@@ -70,15 +70,16 @@ from harbour.api.v1 import (
     lending_pb2_grpc,
 )
 from harbour.api.v1.common_pb2 import Amount, Price
+from harbour.application.market import market as policy_and_prices
+from harbour.application.outcome import new_event
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNTS as ACCOUNTS_KIND
 from harbour.collateral.domain import ApprovePolicyChange, ProposePolicyChange, RecordPrice
 from harbour.collateral.handlers import CollateralHandlers
-from harbour.commands import CommandRunner, new_event
 from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import AppendResult, NewEvent, StreamWrite
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
-from harbour.kinds import ACCOUNTS as ACCOUNTS_KIND
-from harbour.kinds import market as policy_and_prices
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.balances import EMPTY, Balances
@@ -94,6 +95,7 @@ from harbour.lending import domain as lending_domain
 from harbour.lending.accrual import accrue_in_bulk
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.projections import Loans
+from harbour.risk.collector import collector_paused_for
 from harbour.runtime.database import open_database
 from harbour.runtime.settings import Settings
 
@@ -571,7 +573,8 @@ async def risk_screen(
     policy, prices = await policy_and_prices(handlers.runner, now, PRICES)
     holdings = [holdings_of(state) for state in states]
     started = time.perf_counter()
-    value_accounts(holdings, prices, policy, now)
+    with collector_paused_for(holdings):
+        value_accounts(holdings, prices, policy, now)
     core = time.perf_counter() - started
     progress(f"  screen took {cold:.1f} s cold, {warm:.1f} s warm; the core {core:.2f} s")
     report.rows.append(Row(SCREEN_CORE, 1, len(clients), core, note="accounts/s"))

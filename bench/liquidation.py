@@ -29,12 +29,13 @@ import sqlalchemy as sa
 
 from bench.common import Report, Row, embedded_server, environment, fresh_database
 from harbour.accounts import domain as accounts_domain
+from harbour.application.market import market
+from harbour.application.outcome import new_event
+from harbour.application.runner import CommandRunner
 from harbour.collateral.domain import ApprovePolicyChange, ProposePolicyChange, RecordPrice
 from harbour.collateral.handlers import CollateralHandlers
-from harbour.commands import CommandRunner, new_event
 from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
-from harbour.kinds import market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.advance import AdvanceTest

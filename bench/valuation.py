@@ -39,6 +39,7 @@ from harbour.ledger.events import PolicyParameter, PricePoint
 from harbour.ledger.money import Money, round_down, value_down, value_up
 from harbour.ledger.policy import BEGINNING, DEFAULT_POLICY, CollateralPolicy, apply_parameters
 from harbour.ledger.valuation import Holdings, ImpliedState, Valuation, value_accounts
+from harbour.risk.collector import collector_paused_for
 
 ACCOUNTS = 100_000
 GRPC_ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_VALUATION_GRPC_ACCOUNTS", "20000"))
@@ -168,13 +169,15 @@ def baseline(
 def core(
     batch: Sequence[Holdings], prices: Mapping[str, PricePoint], policy: CollateralPolicy
 ) -> list[Valuation]:
-    return value_accounts(batch, prices, policy, NOW)
+    with collector_paused_for(batch):  # as the service values a page (harbour.risk.collector)
+        return value_accounts(batch, prices, policy, NOW)
 
 
 def core_read(
     batch: Sequence[Holdings], prices: Mapping[str, PricePoint], policy: CollateralPolicy
 ) -> list[Valuation]:
-    valuations = value_accounts(batch, prices, policy, NOW)
+    with collector_paused_for(batch):
+        valuations = value_accounts(batch, prices, policy, NOW)
     for v in valuations:
         v.lines, v.utilisation, v.loan_to_value, v.margin_level  # noqa: B018
     return valuations
@@ -194,10 +197,10 @@ async def _seed_for_grpc(url: str, count: int) -> None:
     """``count`` borrowers seeded as bench/lending.py does, then the balances read model."""
     from bench.lending import ManualClock, Seeder, market, seed
     from harbour.accounts.projections import Balances
-    from harbour.commands import CommandRunner
+    from harbour.application.market import market as policy_and_prices
+    from harbour.application.runner import CommandRunner
     from harbour.eventstore.projections import ProjectionRunner
     from harbour.eventstore.store import EventStore
-    from harbour.kinds import market as policy_and_prices
     from harbour.runtime.database import open_database
 
     clock = ManualClock(datetime.now(UTC))

@@ -256,7 +256,7 @@ async def test_balances_as_of_a_past_moment_equal_a_replay_up_to_it(
     assert cash(now) == "150.00"
     # ... and equal to folding the stream's own journals up to that position by hand.
     events = await runtime.store.read_stream("account-C1", up_to_position=first.result.position)
-    from harbour.commands import domain_event
+    from harbour.application.decoding import domain_event
     from harbour.ledger import events as ev
 
     total = sum(

@@ -21,15 +21,16 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from harbour.api.v1 import audit_pb2, audit_pb2_grpc, lending_pb2
+from harbour.application.market import market
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNTS, EXPOSURE, POLICY, PRICES
 from harbour.audit.auditor import rederive, replay_state
 from harbour.audit.keys import generate_key_files
 from harbour.audit.replay import account_document
-from harbour.commands import CommandRunner
 from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import canonical_json, chain_hash, event_content
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.verify import verify_store
-from harbour.kinds import ACCOUNTS, EXPOSURE, POLICY, PRICES, market
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.account import MarginAccount, with_journal

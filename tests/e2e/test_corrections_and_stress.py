@@ -16,7 +16,7 @@ import pytest
 from harbour.accounts.projections import Accounts, Balances
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, collateral_pb2, collateral_pb2_grpc
 from harbour.api.v1.common_pb2 import Amount, Price
-from harbour.commands import new_event
+from harbour.application.outcome import new_event
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from harbour.api.v1 import accounts_pb2, collateral_pb2, lending_pb2
 from harbour.api.v1.common_pb2 import Amount
-from harbour.commands import CommandRunner, domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.runner import CommandRunner
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
 from harbour.ledger.limits import LIMITS_STREAM

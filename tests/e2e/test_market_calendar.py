@@ -15,12 +15,12 @@ import pytest
 from harbour.api.v1 import collateral_pb2 as pb
 from harbour.api.v1 import collateral_pb2_grpc
 from harbour.api.v1.common_pb2 import Price
+from harbour.application.market import market_calendar
+from harbour.application.runner import CommandRunner
 from harbour.collateral.handlers import CollateralHandlers, watch_price_feeds
-from harbour.commands import CommandRunner
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.store import EventStore
-from harbour.kinds import market_calendar
 from harbour.ledger import events as ev
 from harbour.runtime.server import RunningServer, Runtime, start_server
 from harbour.runtime.settings import Settings

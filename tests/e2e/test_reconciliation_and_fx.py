@@ -16,7 +16,7 @@ import pytest
 from harbour.accounts.projections import Balances
 from harbour.api.v1 import accounts_pb2
 from harbour.api.v1.common_pb2 import Amount, PageRequest
-from harbour.commands import domain_event
+from harbour.application.decoding import domain_event
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.ledger import events as ev
 from tests.e2e.callers import OPERATOR, PLATFORM, rid

@@ -114,7 +114,7 @@ async def test_a_loan_row_keeps_the_history_from_before_the_facility(store: Even
     from decimal import Decimal
 
     from harbour.accounts import domain as accounts_domain
-    from harbour.commands import CommandRunner
+    from harbour.application.runner import CommandRunner
     from harbour.ledger.grades import CreditGrade
     from harbour.ledger.money import Money
     from harbour.lending import domain as lending_domain

@@ -22,9 +22,9 @@ import sqlalchemy as sa
 
 from harbour.accounts import domain as accounts
 from harbour.accounts.handlers import AccountHandlers
+from harbour.application.runner import CommandRunner
 from harbour.collateral.domain import ApprovePolicyChange, ProposePolicyChange, RecordPrice
 from harbour.collateral.handlers import CollateralHandlers
-from harbour.commands import CommandRunner
 from harbour.eventstore.database import Database
 from harbour.eventstore.model import CommandWrite
 from harbour.eventstore.projections import ProjectionRunner

@@ -13,7 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from harbour.commands import CommandRunner, StreamKind
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import StreamKind
 from harbour.eventstore.database import Database
 from harbour.eventstore.model import NewEvent, RecordedEvent
 from harbour.eventstore.notify import CHANNEL, FeedNotifier

@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 
-from harbour import commands
-from harbour.commands import CommandRunner, StreamKind, new_event
+from harbour.application import runner as runner_module
+from harbour.application.outcome import new_event
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import StreamKind
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
@@ -38,7 +40,7 @@ async def test_load_many_reads_cold_streams_in_chunks_and_caches_them(
             )
     runner = CommandRunner(store)
     await runner.load(COUNTED, "account-0")  # one cached already
-    monkeypatch.setattr(commands, "LOAD_CHUNK", 2)
+    monkeypatch.setattr(runner_module, "LOAD_CHUNK", 2)
     reads: list[int] = []
     read_streams = store.read_streams
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from harbour.commands import CommandRunner, StreamKind
+from harbour.application.group_commit import Decide, Unprepared
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import StreamKind
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.store import EventStore
-from harbour.group_commit import Decide, Unprepared
 from harbour.ledger import events as ev
 from harbour.ledger.money import Money
 

@@ -22,9 +22,9 @@ from harbour.accounts.reconciliation import (
     ReconciliationRunExists,
     Reconciliations,
     ledger_holdings,
-    reconciliation_stream,
 )
-from harbour.commands import domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.streams import reconciliation_stream
 from harbour.eventstore.database import Database
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore

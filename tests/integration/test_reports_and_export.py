@@ -30,8 +30,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from harbour.application.decoding import domain_event
 from harbour.audit.report import read_account_report
-from harbour.command_types import domain_event
 from harbour.eventstore.database import Database
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev

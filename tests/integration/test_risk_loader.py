@@ -10,10 +10,10 @@ from decimal import Decimal
 from harbour.accounts import domain as accounts_domain
 from harbour.accounts.handlers import AccountHandlers
 from harbour.accounts.projections import Accounts, Balances
-from harbour.commands import CommandRunner
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNTS
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
-from harbour.kinds import ACCOUNTS
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.account import MarginAccount

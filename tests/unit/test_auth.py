@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from harbour.caller import Principal
+from harbour.application.caller import Principal
 from harbour.runtime.auth import (
     ALL_ROLES,
     Authenticator,

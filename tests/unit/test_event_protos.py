@@ -233,12 +233,23 @@ def test_money_and_prices_travel_as_exact_decimal_strings() -> None:
 # ----------------------------------------------------------------------------- scope
 
 
-def test_stream_kinds_are_the_ledgers_stream_prefixes() -> None:
-    from harbour.accounts.reconciliation import RECONCILIATION_STREAM_PREFIX
-    from harbour.collateral.stress import STRESS_STREAM_PREFIX
+def test_stream_kinds_are_the_registrys_stream_prefixes() -> None:
+    from harbour.application import streams
 
-    assert scope.STREAM_PREFIXES[StreamKind.STRESS] == STRESS_STREAM_PREFIX
-    assert scope.STREAM_PREFIXES[StreamKind.RECONCILIATION] == RECONCILIATION_STREAM_PREFIX
+    assert scope.STREAM_PREFIXES[StreamKind.STRESS] == streams.STRESS_STREAM_PREFIX
+    assert scope.STREAM_PREFIXES[StreamKind.RECONCILIATION] == streams.RECONCILIATION_STREAM_PREFIX
+    # Every stream the application's registry names is of a kind the feed knows.
+    named = [
+        streams.account_stream("C1"),
+        streams.price_stream("BTC"),
+        streams.POLICY_STREAM,
+        streams.EXPOSURE_STREAM,
+        streams.LIMITS_STREAM,
+        streams.calendar_stream(streams.HKEX),
+        streams.stress_stream("run1"),
+        streams.reconciliation_stream("run1"),
+    ]
+    assert all(scope.kind_of(stream) is not None for stream in named)
     for stream, kind in [
         ("account-C1", StreamKind.ACCOUNT),
         ("price-BTC", StreamKind.PRICE),

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 
-from harbour.caller import Principal
+from harbour.application.caller import Principal
 from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
 from harbour.ledger.errors import Category, DomainError, InvalidArgument, NotFound
 from harbour.runtime.auth import ALL_ROLES, Authenticator

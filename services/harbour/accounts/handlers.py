@@ -1,8 +1,8 @@
 """The accounts service's command handling: load the margin account, decide, append.
 
 The mechanics (idempotency, optimistic retries, the state cache, snapshots) are the shared
-:class:`harbour.commands.CommandRunner`'s; this module binds them to the margin-account
-stream and the accounts decider.
+:class:`harbour.application.runner.CommandRunner`'s; this module binds them to the
+margin-account stream and the accounts decider.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ from harbour.accounts.domain import (
     WithdrawCollateral,
     decide,
 )
-from harbour.commands import CommandRunner, Outcome, domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.market import market
+from harbour.application.outcome import Outcome
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNTS
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded
-from harbour.kinds import ACCOUNTS, market
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
 from harbour.ledger.advance import AdvanceTest

@@ -15,13 +15,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.accounts.schema import accounts, balances
-from harbour.commands import domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.folded_readmodels import AccountStateProjection
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
 from harbour.ledger.eligibility import who_may_borrow
 from harbour.ledger.grades import CreditGrade
-from harbour.readmodels import AccountStateProjection
 
 
 class Balances:

@@ -26,19 +26,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import CommandRunner, Outcome, StreamKind, domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.outcome import Outcome
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import (
+    ACCOUNT_STREAM_PREFIX,
+    RECONCILIATION_RUNS,
+    reconciliation_stream,
+)
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EVENT_COLUMNS, request_fingerprint
 from harbour.eventstore.upcasting import Upcasters
-from harbour.kinds import ACCOUNT_STREAM_PREFIX
 from harbour.ledger import events as ev
 from harbour.ledger import reconciliation as rec
 from harbour.ledger.errors import AlreadyExists, NotFound
-from harbour.ledger.ids import account_stream, check_id
+from harbour.ledger.ids import account_stream
 from harbour.ledger.postings import client_of
 
 Clock = Callable[[], datetime]
-RECONCILIATION_STREAM_PREFIX = "reconciliation-"
 HELD_KINDS = ("cash", "custody")  # what a client holds with the broker, per asset
 
 # The read model's client holdings, and the checkpoint they reflect (same snapshot).
@@ -70,14 +75,6 @@ class ReconciliationRunExists(AlreadyExists):
 
 class ReconciliationRunNotFound(NotFound):
     reason = "reconciliation_run_not_found"
-
-
-# A run's stream holds its one event; its state is how many it holds.
-RUNS: StreamKind[int] = StreamKind(lambda _: 0, lambda count, _: count + 1)
-
-
-def reconciliation_stream(run_id: str) -> str:
-    return RECONCILIATION_STREAM_PREFIX + check_id(run_id, "run_id")
 
 
 @dataclass(frozen=True)
@@ -130,7 +127,7 @@ class Reconciliations:
             return [run]
 
         outcome = await self.runner.run(
-            RUNS,
+            RECONCILIATION_RUNS,
             reconciliation_stream(command.run_id),
             decide,
             request_id=request_id,

@@ -8,10 +8,10 @@ never change.
 
 from __future__ import annotations
 
-from harbour import wire
 from harbour.accounts.reconciliation import ReconcileStatement, Reconciliations
 from harbour.api.v1 import accounts_pb2, common_pb2
-from harbour.caller import current, require_role
+from harbour.application import wire
+from harbour.application.caller import current, require_role
 from harbour.ledger import events as ev
 from harbour.ledger.errors import InvalidArgument
 from harbour.ledger.ids import check_id

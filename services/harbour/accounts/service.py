@@ -13,14 +13,14 @@ from typing import Any, TypeVar
 
 import grpc
 
-from harbour import wire
 from harbour.accounts import domain
 from harbour.accounts.handlers import AccountHandlers, Outcome, evolve_recorded
 from harbour.accounts.reconciliation import Reconciliations
 from harbour.accounts.reconciliation_rpc import ReconciliationRpc
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, common_pb2
-from harbour.caller import current, require_role
-from harbour.commands import domain_event
+from harbour.application import wire
+from harbour.application.caller import current, require_role
+from harbour.application.decoding import domain_event
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev

@@ -21,6 +21,7 @@ import psycopg
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from harbour.application.decoding import domain_event
 from harbour.audit import chainscan
 from harbour.audit.proofs import (
     AnchorBreak,
@@ -32,7 +33,6 @@ from harbour.audit.proofs import (
 )
 from harbour.audit.rederive import ACCOUNT_PREFIX, Discrepancy, Recorded, Rederivation
 from harbour.audit.replay import Rebuilt, rebuild, stream_kind
-from harbour.command_types import domain_event
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import ChainBreak, ChainVerifier

@@ -41,9 +41,9 @@ from functools import cache
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
+from harbour.application.decoding import domain_event
 from harbour.audit.charts import Bar, Point, Series, Threshold, bar_chart, line_chart
 from harbour.audit.replay import ACCOUNT_PREFIX, rebuild_policy, rebuild_price
-from harbour.command_types import domain_event
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import ChainVerifier

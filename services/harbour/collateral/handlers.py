@@ -25,6 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from harbour.accounts.schema import balances
+from harbour.application.market import load_account, market, market_calendar, policy_at
+from harbour.application.outcome import Outcome
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import CALENDAR, POLICY, PRICES
 from harbour.collateral.domain import (
     FX_WATCHED,
     CalendarContext,
@@ -38,18 +42,8 @@ from harbour.collateral.domain import (
     decide_policy,
     decide_price,
 )
-from harbour.commands import CommandRunner, Outcome
 from harbour.eventstore.schema import projection_checkpoints
 from harbour.eventstore.store import request_fingerprint
-from harbour.kinds import (
-    CALENDAR,
-    POLICY,
-    PRICES,
-    load_account,
-    market,
-    market_calendar,
-    policy_at,
-)
 from harbour.ledger import events as ev
 from harbour.ledger.calendar import MarketCalendar, calendar_stream
 from harbour.ledger.errors import AccountNotFound
@@ -57,6 +51,7 @@ from harbour.ledger.policy import POLICY_STREAM, CollateralPolicy
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
 from harbour.ledger.prices import PriceTrack, price_stream
 from harbour.ledger.valuation import Holdings, Valuation, holdings_of, value_accounts
+from harbour.risk.collector import collector_paused_for
 
 Clock = Callable[[], datetime]
 WATCHDOG_METADATA = {"actor": "price-feed-watchdog", "service": "collateral"}
@@ -244,7 +239,9 @@ class CollateralHandlers:
                 policy = policy or in_force
                 prices.update(fresh)
                 priced |= codes
-            yield value_accounts(holdings, prices, policy, now), position
+            with collector_paused_for(holdings):
+                valuations = value_accounts(holdings, prices, policy, now)
+            yield valuations, position
             await asyncio.sleep(0)  # the next page after other callers had their turn
 
     async def _clients_with_balances(self) -> list[str]:

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from harbour.application.decoding import domain_event
 from harbour.collateral.schema import latest_prices, policy_versions, price_observations
-from harbour.commands import domain_event
 from harbour.eventstore.history import read_streams_on
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev

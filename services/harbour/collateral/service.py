@@ -12,16 +12,16 @@ from typing import Any
 import grpc
 import sqlalchemy as sa
 
-from harbour import wire
 from harbour.api.v1 import collateral_pb2, collateral_pb2_grpc, common_pb2
-from harbour.caller import current, require_role
+from harbour.application import wire
+from harbour.application.caller import current, require_role
+from harbour.application.market import policy_history
 from harbour.collateral import domain
 from harbour.collateral.handlers import CollateralHandlers
 from harbour.collateral.schema import latest_prices, price_observations
 from harbour.collateral.stress import RunStressTest, StressTests
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.store import EventStore
-from harbour.kinds import policy_history
 from harbour.ledger import events as ev
 from harbour.ledger import stress
 from harbour.ledger.assets import REPORTING_CURRENCY, asset

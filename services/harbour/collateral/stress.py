@@ -26,18 +26,20 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import CommandRunner, Outcome, StreamKind
+from harbour.application.market import market
+from harbour.application.outcome import Outcome
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import STRESS_RUNS, stress_stream
 from harbour.eventstore.store import request_fingerprint
-from harbour.kinds import market
 from harbour.ledger import events as ev
 from harbour.ledger import stress
 from harbour.ledger.errors import AlreadyExists
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
 from harbour.ledger.valuation import Holdings
+from harbour.risk.collector import collector_paused_for
 from harbour.risk.loader import HELD_KINDS, OWED_KINDS, load_book
 
 Clock = Callable[[], datetime]
-STRESS_STREAM_PREFIX = "stress-"
 # Flagged accounts whose exact balances are read per query.
 EXACT_PAGE = 10_000
 EXACT_BALANCES = sa.text(
@@ -47,14 +49,6 @@ EXACT_BALANCES = sa.text(
 
 class StressRunExists(AlreadyExists):
     reason = "stress_run_already_exists"
-
-
-# A run's stream holds its one event; its state is how many it holds.
-STRESS_RUNS: StreamKind[int] = StreamKind(lambda _: 0, lambda count, _: count + 1)
-
-
-def stress_stream(run_id: str) -> str:
-    return STRESS_STREAM_PREFIX + run_id
 
 
 @dataclass(frozen=True)
@@ -112,7 +106,8 @@ class StressTests:
             shocked = stress.shocked_prices(prices, command.scenario)
             named = book.stresses({c: p.price for c, p in shocked.items()}, policy)
             holdings = await exact_holdings(conn, named)
-        stressed = stress.stress_accounts(holdings, shocked, policy, now)
+        with collector_paused_for(holdings):
+            stressed = stress.stress_accounts(holdings, shocked, policy, now)
         summary = stress.summarise(len(book), stressed, worst=command.worst)
         return stress.stress_test_run(
             command.run_id,

@@ -21,7 +21,7 @@ from typing import Any
 from google.protobuf.message import Message
 
 from harbour.api.v1 import common_pb2, events_pb2
-from harbour.command_types import domain_event
+from harbour.application.decoding import domain_event
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger.assets import asset
 from harbour.ledger.codec import DecodeError

@@ -53,8 +53,8 @@ def _kind_name(prefix_or_stream: str) -> str:
 
 
 # Where the kinds come from: the stream ids the ledger's constants name. Stress and
-# reconciliation streams are named by their services (harbour.collateral.stress,
-# harbour.accounts.reconciliation), which this package may not import; a test holds them equal.
+# reconciliation streams are named by the application's registry (harbour.application.streams),
+# which this pure package may not import (it imports the store); a test holds them equal.
 STREAM_PREFIXES: dict[StreamKind, str] = {
     StreamKind.ACCOUNT: ACCOUNT_STREAM_PREFIX,
     StreamKind.PRICE: PRICE_STREAM_PREFIX,

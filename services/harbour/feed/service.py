@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 
 from harbour.api.v1 import events_pb2, feed_pb2, feed_pb2_grpc
-from harbour.caller import require_role
+from harbour.application.caller import require_role
 from harbour.eventstore.follow import read_shared
 from harbour.eventstore.model import START, FeedCheckpoint, FeedPage, RecordedEvent
 from harbour.eventstore.outage import is_database_outage

@@ -26,15 +26,14 @@ Speed (``make bench-valuation``): :class:`PriceBook` turns every price and hairc
 integer ratio once per batch, and caches per *shape* (the asset codes held and the currencies
 owed) everything that does not depend on quantities: line order, prices used, stale and
 unpriced lists. Valuing one account is then a few integer multiplications and divisions. A
-valuation from the batch core makes its lines and 6-decimal ratios on first read, and a big
-batch pauses the cyclic garbage collector (both explained where they are done).
+valuation from the batch core makes its lines and 6-decimal ratios on first read (explained
+where it is done). Pausing the cyclic garbage collector around a big batch is process-wide
+state, so it is the callers' (``harbour.risk.collector``), not this pure module's.
 """
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Context, Decimal, Inexact
@@ -159,6 +158,9 @@ class Valuation:
 # never reads, cost more than all the arithmetic (bench/valuation.py). Everything decided
 # (state, call amount, headroom) comes from the exact integers either way, and a deferred
 # Valuation compares, hashes, prints and pickles as an eager one does (test_valuation.py).
+# Unlike the collector pause (harbour.risk.collector), this speed-up must live in the kernel:
+# the deferred fields are the Valuation type's own (a descriptor per field on the class), it
+# touches no state outside the instance, and any other module would have to patch the type.
 _DEFERRED_FIELDS = ("lines", "utilisation", "loan_to_value", "margin_level")
 
 
@@ -306,21 +308,6 @@ class _Shape:
     unpriced: tuple[str, ...]
 
 
-# A batch at least this big pauses the cyclic garbage collector (see PriceBook.value_all).
-PAUSE_COLLECTOR_FROM = 1_000
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 class PriceBook:
     """Prices and policy for one valuation instant, turned into integer ratios once.
 
@@ -410,17 +397,9 @@ class PriceBook:
         return self.value_all((holdings,))[0]
 
     def value_all(self, holdings: Sequence[Holdings]) -> list[Valuation]:
-        """Every client's valuation, in the order given.
-
-        A big batch runs with the cyclic garbage collector paused (and restored after): it
-        makes only acyclic objects, all of which outlive it, so a collection in between frees
-        nothing and only rescans the results; on the 2-core benchmark machine that rescanning
-        took about a third of the time.
-        """
-        if len(holdings) < PAUSE_COLLECTOR_FROM:
-            return self._value_all(holdings)
-        with _collector_paused():
-            return self._value_all(holdings)
+        """Every client's valuation, in the order given (a caller valuing a whole book pauses
+        the cyclic garbage collector around it: ``harbour.risk.collector``)."""
+        return self._value_all(holdings)
 
     def _value_all(self, holdings: Sequence[Holdings]) -> list[Valuation]:
         # The one core. Everything per batch is bound to a local first; the loop does integer

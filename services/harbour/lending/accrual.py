@@ -43,12 +43,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from harbour.commands import new_event
+from harbour.application.market import market_and_calendar
+from harbour.application.outcome import new_event
+from harbour.application.streams import EXPOSURE
 from harbour.eventstore.errors import BatchNotApplied
 from harbour.eventstore.model import CommandWrite, StreamWrite
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.store import request_fingerprint
-from harbour.kinds import EXPOSURE, market_and_calendar
 from harbour.ledger import events as ev
 from harbour.ledger.account import SNAPSHOT_VERSION, Lifecycle, MarginAccount, RiskState
 from harbour.ledger.assets import asset

@@ -16,9 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from harbour.commands import CommandRunner, Outcome, domain_event
-from harbour.group_commit import Decide, Unprepared
-from harbour.kinds import ACCOUNTS, EXPOSURE, load_account, market_and_calendar
+from harbour.application.decoding import domain_event
+from harbour.application.group_commit import Decide, Unprepared
+from harbour.application.market import load_account, market_and_calendar
+from harbour.application.outcome import Outcome
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNTS, EXPOSURE
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.assets import FIXED_ASSETS

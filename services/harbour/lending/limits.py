@@ -41,12 +41,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import CommandRunner, StreamKind, domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.market import market, policy_history
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNT_STREAM_PREFIX, ACCOUNTS, EXPOSURE, LIMITS
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.projections import OnPoison, ProjectionRunner
-from harbour.kinds import ACCOUNT_STREAM_PREFIX, ACCOUNTS, EXPOSURE, market, policy_history
 from harbour.ledger import events as ev
 from harbour.ledger import limits
 from harbour.ledger.exposure import (
@@ -60,7 +62,6 @@ from harbour.ledger.limits import (
     LIMITS_STREAM,
     BrokerLimits,
     LimitFigure,
-    evolve_limits,
 )
 from harbour.ledger.policy import CollateralPolicy, PolicyHistory
 from harbour.ledger.postings import client_of
@@ -76,7 +77,6 @@ log = logging.getLogger("harbour.lending.limits")
 POLL_SECONDS = 1.0
 LIMIT_METADATA = {"actor": "limit-monitor", "service": "lending"}
 MINOR_UNITS = sa.Numeric(60, 0)  # quantities in minor units, as the read-model columns hold them
-LIMITS: StreamKind[BrokerLimits] = StreamKind(BrokerLimits.of_stream, evolve_limits)
 Clock = Callable[[], datetime]
 
 

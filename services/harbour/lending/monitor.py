@@ -28,12 +28,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import CommandRunner
+from harbour.application.market import market
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNT_STREAM_PREFIX
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.projections import OnPoison, ProjectionRunner, is_poison
-from harbour.kinds import ACCOUNT_STREAM_PREFIX, market
 from harbour.ledger.errors import DomainError
 from harbour.ledger.interest import business_date
 from harbour.ledger.prices import PRICE_STREAM_PREFIX

@@ -12,12 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.folded_readmodels import AccountStateProjection, account_events
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
 from harbour.lending.schema import loans, margin_calls
-from harbour.readmodels import AccountStateProjection, account_events
 
 CALL_EVENTS = frozenset(
     {"MarginCallIssued", "MarginCallMet", "MarginCallExpired", "LiquidationStarted"}

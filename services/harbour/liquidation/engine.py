@@ -24,10 +24,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
 
+from harbour.application.market import policy_at
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.projections import ProjectionRunner
-from harbour.kinds import policy_at
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, OpenOrder, RiskState
 from harbour.ledger.errors import DomainError

@@ -14,9 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from harbour.commands import CommandRunner, Outcome
-from harbour.group_commit import Decide, Unprepared
-from harbour.kinds import ACCOUNTS, EXPOSURE, load_account, market
+from harbour.application.group_commit import Decide, Unprepared
+from harbour.application.market import load_account, market
+from harbour.application.outcome import Outcome
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNTS, EXPOSURE
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount
 from harbour.ledger.errors import AccountNotFound

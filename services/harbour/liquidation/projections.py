@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.folded_readmodels import account_events
 from harbour.eventstore.model import RecordedEvent
 from harbour.ledger import events as ev
 from harbour.liquidation.schema import deficits, liquidation_fills, liquidations
-from harbour.readmodels import account_events
 
 EVENTS = frozenset(
     {

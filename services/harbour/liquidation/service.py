@@ -10,9 +10,9 @@ from typing import Any
 import grpc
 import sqlalchemy as sa
 
-from harbour import wire
 from harbour.api.v1 import common_pb2, liquidation_pb2, liquidation_pb2_grpc
-from harbour.caller import current, require_role
+from harbour.application import wire
+from harbour.application.caller import current, require_role
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
 from harbour.ledger.assets import REPORTING_CURRENCY, asset

@@ -30,11 +30,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import CommandRunner
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import ACCOUNT_STREAM_PREFIX, ACCOUNTS
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
 from harbour.eventstore.schema import projection_checkpoints
 from harbour.eventstore.store import EventStore
-from harbour.kinds import ACCOUNT_STREAM_PREFIX, ACCOUNTS
 from harbour.ledger import events as ev
 from harbour.ledger.account import RiskState
 from harbour.ledger.ids import account_stream

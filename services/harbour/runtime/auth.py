@@ -29,7 +29,7 @@ import grpc
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from harbour.caller import Principal
+from harbour.application.caller import Principal
 from harbour.runtime.authorization import ROLES
 from harbour.runtime.errors import Unauthenticated
 from harbour.runtime.settings import Settings

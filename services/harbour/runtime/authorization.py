@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from harbour.caller import Principal
+from harbour.application.caller import Principal
 from harbour.ledger.errors import PermissionDenied
 
 PACKAGE = "harbour.api.v1"

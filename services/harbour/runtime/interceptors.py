@@ -30,7 +30,7 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from harbour import caller as call_context
+from harbour.application import caller as call_context
 from harbour.eventstore.database import bind_statement_deadline, unbind_statement_deadline
 from harbour.metrics import RPC_DURATION
 from harbour.runtime.auth import Authenticator, peer_certificate

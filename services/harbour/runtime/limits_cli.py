@@ -39,7 +39,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def run(settings: Settings, args: argparse.Namespace) -> int:
-    from harbour.commands import CommandRunner
+    from harbour.application.runner import CommandRunner
     from harbour.lending.limits import limit_report
     from harbour.runtime.server import open_runtime
 

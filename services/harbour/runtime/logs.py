@@ -6,7 +6,8 @@ ISO 8601), ``level``, ``logger``, ``message``, and whatever the line adds as fie
 outcome line adds ``method``, ``code``, ``duration_ms``, ``reason``; a failure adds
 ``exc_info``). Inside a gRPC call, every line — the handler's, the store's, the error
 mapper's — also carries ``request_id``, ``principal``, ``service``, ``method`` and
-``correlation_id``, added by :class:`CallFields` from ``harbour.caller``'s context.
+``correlation_id``, added by :class:`CallFields` from ``harbour.application.caller``'s
+context.
 
 HARBOUR_LOG_FORMAT=text (the default of interactive commands: `up`, `migrate`, `audit`...)
 writes the classic ``time level logger message`` line, followed by the call's request id,
@@ -24,7 +25,7 @@ from typing import IO
 
 from pythonjsonlogger.json import JsonFormatter
 
-from harbour import caller
+from harbour.application import caller
 from harbour.runtime.settings import Settings
 
 # What a line carries inside a call, in the order the text format shows them.

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from harbour.accounts.projections import Accounts, Balances
+from harbour.application.folded_readmodels import FoldedStates
 from harbour.collateral.projections import PolicyVersions, Prices
 from harbour.eventstore.projections import Projection, StreamHeads
 from harbour.lending.projections import Loans, MarginCalls
 from harbour.liquidation.projections import Liquidations
-from harbour.readmodels import FoldedStates
 
 
 def all_projections() -> list[Projection]:

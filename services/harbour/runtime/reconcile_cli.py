@@ -60,7 +60,7 @@ def command(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _reconcile(settings: Settings, args: argparse.Namespace, statement: bytes) -> int:
     from harbour.accounts.reconciliation import ReconcileStatement, Reconciliations
-    from harbour.commands import CommandRunner
+    from harbour.application.runner import CommandRunner
     from harbour.ledger.errors import DomainError
     from harbour.runtime.server import open_runtime
 

@@ -10,7 +10,7 @@ import grpc
 from harbour.runtime.supervisor import Loop
 
 if TYPE_CHECKING:
-    from harbour.commands import CommandRunner
+    from harbour.application.runner import CommandRunner
     from harbour.runtime.server import Runtime
 
 # A service's background work: named loops, each run (and restarted) by a Supervisor.
@@ -133,7 +133,7 @@ def _checkpoint_publisher(runtime: Runtime) -> Background:
 
 
 def _runner(runtime: Runtime) -> CommandRunner:
-    from harbour.commands import CommandRunner
+    from harbour.application.runner import CommandRunner
 
     settings = runtime.settings
     return CommandRunner(

@@ -84,7 +84,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harbour.caller import Principal
+from harbour.application.caller import Principal
 from harbour.runtime.ownership import GENERIC_ROLE, service_role
 
 PREFIX = "HARBOUR_"

@@ -20,8 +20,8 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from harbour.application.caller import Principal
 from harbour.audit.keys import KeyFileError, load_public_key
-from harbour.caller import Principal
 from harbour.runtime.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"

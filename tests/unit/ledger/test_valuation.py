@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import gc
 import pickle
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -27,7 +26,6 @@ from harbour.ledger.errors import PriceUnavailable
 from harbour.ledger.money import Money, value_down, value_up
 from harbour.ledger.policy import BEGINNING, DEFAULT_POLICY, CollateralPolicy, apply_parameters
 from harbour.ledger.valuation import (
-    PAUSE_COLLECTOR_FROM,
     AssetLine,
     Holdings,
     ImpliedState,
@@ -412,19 +410,6 @@ def test_the_ratios_are_exact_whatever_the_decimal_context() -> None:
             d6("0.357143"),
             d6("2.800000"),
         )
-
-
-def test_a_big_batch_leaves_the_garbage_collector_as_it_found_it() -> None:
-    batch = [Holdings(f"C{i}", {"HKD": i + 1}) for i in range(PAUSE_COLLECTOR_FROM)]
-    assert gc.isenabled()
-    value_accounts(batch, PRICES, DEFAULT_POLICY, NOW)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        value_accounts(batch, PRICES, DEFAULT_POLICY, NOW)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
 
 
 # ------------------------------------------------------------------------------ properties

@@ -22,20 +22,21 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from harbour.command_types import Outcome, StreamKind, domain_event, new_event, nothing
+from harbour.application.cache import Recent
+from harbour.application.group_commit import Decide, GroupCommit, Pending, Verdict
+from harbour.application.outcome import Outcome, new_event, nothing
+from harbour.application.replay import first_answer
+from harbour.application.snapshots import snapshot_when_due
+from harbour.application.streams import StreamKind
 from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
-from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams, snapshot_if_due
-from harbour.group_commit import Decide, GroupCommit, Pending, Verdict
+from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
-
-__all__ = ["CommandRunner", "Outcome", "StreamKind", "domain_event", "new_event"]
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -46,29 +47,6 @@ Decided = Sequence[Events] | Awaitable[Sequence[Events]]
 MAX_ATTEMPTS = 25
 # Streams not cached yet that load_many reads in one go (a screen of every borrower).
 LOAD_CHUNK = 1000
-
-
-class Recent:
-    """The most recently used streams' states, least recently used evicted first."""
-
-    def __init__(self, capacity: int) -> None:
-        self._capacity = capacity
-        self._items: OrderedDict[str, Loaded[Any]] = OrderedDict()
-
-    def get(self, stream: str) -> Loaded[Any] | None:
-        loaded = self._items.get(stream)
-        if loaded is not None:
-            self._items.move_to_end(stream)
-        return loaded
-
-    def put(self, stream: str, loaded: Loaded[Any]) -> None:
-        current = self._items.get(stream)
-        if current is not None and current.version > loaded.version:
-            return  # a concurrent command already cached a newer state
-        self._items[stream] = loaded
-        self._items.move_to_end(stream)
-        while len(self._items) > self._capacity:
-            self._items.popitem(last=False)
 
 
 class CommandRunner:
@@ -302,9 +280,9 @@ class CommandRunner:
         respond: Callable[[S], Mapping[str, Any] | None] = lambda _: None,
     ) -> Outcome:
         """Like :meth:`run_together` for a command that moves a hot stream, through the hot
-        stream's group commit (see ``harbour.group_commit``). ``prepare`` makes the reads the
-        decision needs (given its own stream's state and the hot one's as last known in this
-        process) and returns the pure decision, which then runs in the batch on the hot
+        stream's group commit (see ``harbour.application.group_commit``). ``prepare`` makes the
+        reads the decision needs (given its own stream's state and the hot one's as last known
+        in this process) and returns the pure decision, which then runs in the batch on the hot
         stream's current state."""
         fingerprint = request_fingerprint(request)
         (own_kind, own_stream), (hot_kind, hot_stream) = own, hot
@@ -383,17 +361,14 @@ class CommandRunner:
 
     async def replay(self, request_id: str, fingerprint: bytes) -> Outcome | None:
         """The first answer to ``request_id``, if it was applied; refused if reused."""
-        result = await self.store.replayed(request_id, fingerprint)
-        return None if result is None else Outcome(result, result.response)
+        return await first_answer(self.store, request_id, fingerprint)
 
     async def _maybe_snapshot(self, kind: StreamKind[S], stream: str, loaded: Loaded[S]) -> None:
         """Snapshot a stream that has grown ``snapshot_every`` events past its last one."""
         every = kind.snapshot_every or self._snapshot_every
-        if kind.codec is None or loaded.replayed < every:
-            return
-        await snapshot_if_due(self.store, stream, loaded, kind.codec, every=every)
-        # Count replays from the new snapshot again, or every later command would save one.
-        self._recent.put(stream, Loaded(loaded.state, loaded.version, 0))
+        counted_again = await snapshot_when_due(self.store, stream, loaded, kind.codec, every)
+        if counted_again is not None:
+            self._recent.put(stream, counted_again)
 
 
 class _Held:

@@ -1,5 +1,11 @@
 """Conversions between the wire contract (harbour.api.v1) and the store's value types,
-shared by every servicer."""
+shared by every servicer.
+
+Transport-shaped, but it lives in the application package rather than ``harbour.runtime``: the
+servicers (each service's ``service.py``) use it, and they sit below the runtime layer, which
+they may not import (``lint-imports``: the runtime composes the services, never the other way
+round). Nothing here opens a connection or reads a setting; it turns messages into values and
+the runner's :class:`~harbour.application.outcome.Outcome` back into a ``CommandResult``."""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from typing import Any, TypeVar
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from harbour.api.v1 import common_pb2
-from harbour.commands import Outcome
+from harbour.application.outcome import Outcome
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.follow import follow

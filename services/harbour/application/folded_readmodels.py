@@ -3,6 +3,10 @@
 The accounts service keeps ``accounts`` and lending keeps ``loans`` this way: the folded state
 is stored with the row (as a snapshot document), so a page of events only reads the rows of
 the clients it touches, and a rebuild replays the feed from zero like any projection.
+
+The read side: it reads only through the store (the page it is given, the rows it keeps, the
+history reader) and decodes with ``harbour.application.decoding``; it never imports the command
+runner or its cache (a ``lint-imports`` contract).
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from harbour.commands import domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.streams import ACCOUNT_STREAM_PREFIX
 from harbour.eventstore.history import read_streams_on
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.upcasting import Upcasters
-from harbour.kinds import ACCOUNT_STREAM_PREFIX
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve, from_snapshot, to_snapshot
 from harbour.ledger.codec import DecodeError

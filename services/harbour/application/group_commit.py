@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
-from harbour.command_types import Outcome, StreamKind, new_event, nothing
+from harbour.application.outcome import Outcome, new_event, nothing
+from harbour.application.streams import StreamKind
 from harbour.eventstore.errors import BatchNotApplied, InvalidAppend
 from harbour.eventstore.model import AppendResult, CommandWrite, StreamWrite
 from harbour.eventstore.store import EventStore
