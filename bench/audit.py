@@ -29,8 +29,8 @@ import psycopg
 
 from bench.audit_state import accruals, advances, opening, state_rows
 from bench.common import Report, Row, Target, embedded_server, environment, fresh_database
+from harbour.application.outcome import new_event
 from harbour.audit.auditor import verify_chains
-from harbour.command_types import new_event
 from harbour.eventstore.encoding import canonical_json, chain_hash, event_content
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import verify_store
@@ -46,8 +46,8 @@ TARGET_EVENTS_PER_S = 200_000
 CLIENT = "C000000"  # every template's client; same width as the bench's ids
 T0 = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
 COPY_IN = (
-    "COPY events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash) "
-    "FROM STDIN"
+    "COPY events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash, "
+    "content) FROM STDIN"
 )
 COPY_READ = "raw COPY read (ceiling)"
 VERIFY = "harbour audit verify (every hash chain)"
@@ -100,7 +100,7 @@ def rows() -> Iterator[str]:
             heads[stream] = digest
             yield (
                 f"{stream}\t{version}\t{event_type}\t1\t{data}\t{metadata}\t"
-                f"{at.isoformat()}\t\\\\x{digest.hex()}\n"
+                f"{at.isoformat()}\t\\\\x{digest.hex()}\t\\\\x{content.hex()}\n"
             )
 
 

@@ -27,7 +27,7 @@ import psycopg
 from sqlalchemy.engine import make_url
 
 from bench.common import Report, Row, Target, embedded_server, environment, fresh_database
-from harbour.commands import new_event
+from harbour.application.outcome import new_event
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.model import START, NewEvent
 from harbour.eventstore.projections import ProjectionRunner, StreamHeads
@@ -67,10 +67,12 @@ REBUILD = "harbour projection rebuild (stream_heads)"
 REBUILD_ALL = "harbour projections rebuild (every read model, one read of the feed)"
 
 # Constant text only: no input is interpolated into any statement here.
-EVENT_COLUMNS = "stream_id, version, type, schema_version, data, metadata, recorded_at, hash"
-RAW_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, 1, %s, %s, %s, %s)"  # noqa: S608
+EVENT_COLUMNS = (
+    "stream_id, version, type, schema_version, data, metadata, recorded_at, hash, content"
+)
+RAW_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (%s, %s, %s, 1, %s, %s, %s, %s, %s)"  # noqa: S608
 RAW_MULTI_INSERT = f"INSERT INTO events ({EVENT_COLUMNS}) VALUES " + ", ".join(  # noqa: S608
-    ["(%s, %s, %s, 1, %s, %s, %s, %s)"] * BATCH
+    ["(%s, %s, %s, 1, %s, %s, %s, %s, %s)"] * BATCH
 )
 RAW_COPY = f"COPY events ({EVENT_COLUMNS}) FROM STDIN"
 COPY_READ_SQL = (
@@ -112,7 +114,9 @@ async def harbour_appends(url: str, writers: int, total: int, batch: int) -> flo
 def _raw_row(stream_id: str, version: int, request_id: str) -> tuple[object, ...]:
     """The row an append writes (same shapes and sizes), without any of its work."""
     metadata = f'{{"actor":"bench","request_id":"{request_id}"}}'
-    return (stream_id, version, "CashDeposited", DATA_JSON, metadata, now(), HASH)
+    # The canonical bytes stored beside it (migration 0017): about the same size.
+    content = f'{{"data":{DATA_JSON},"metadata":{metadata}}}'.encode()
+    return (stream_id, version, "CashDeposited", DATA_JSON, metadata, now(), HASH, content)
 
 
 async def raw_inserts(url: str, writers: int, total: int, batch: int, mode: str) -> float:

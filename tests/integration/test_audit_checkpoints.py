@@ -80,7 +80,7 @@ def rewrite_and_rehash(conn: psycopg.Connection[Any], stream_id: str) -> None:
         previous = chain_hash(previous, content)
         conn.execute(
             "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-            "recorded_at, hash) VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+            "recorded_at, hash, content) VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s)",
             (
                 stream_id,
                 version,
@@ -90,6 +90,7 @@ def rewrite_and_rehash(conn: psycopg.Connection[Any], stream_id: str) -> None:
                 metadata,
                 recorded_at,
                 previous,
+                content,
             ),
         )
 

@@ -53,10 +53,10 @@ head AS (
 ),
 inserted AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash)
+                        recorded_at, hash, content)
     SELECT %(stream_id)s, %(expected_version)s + 1, %(type)s, %(schema_version)s,
            %(data)s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
-           sha256(coalesce((SELECT hash FROM head), '\\x'::bytea) || %(content)s)
+           sha256(coalesce((SELECT hash FROM head), '\\x'::bytea) || %(content)s), %(content)s
      WHERE coalesce((SELECT version FROM head), 0) = %(expected_version)s
     RETURNING position
 ),
@@ -93,10 +93,10 @@ chain AS (
 ),
 inserted AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash)
+                        recorded_at, hash, content)
     SELECT %(stream_id)s, %(expected_version)s + b.ord, b.event ->> 0,
            (b.event ->> 1)::smallint, b.event -> 2, %(metadata)s::jsonb, %(recorded_at)s,
-           c.hash
+           c.hash, decode(b.event ->> 3, 'hex')
       FROM batch b JOIN chain c ON c.ord = b.ord
      ORDER BY b.ord
     RETURNING position
@@ -153,9 +153,10 @@ chain_{i} AS (
 ),
 inserted_{i} AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash)
+                        recorded_at, hash, content)
     SELECT %(stream_id_{i})s, %(expected_version_{i})s + b.ord, b.event ->> 0,
-           (b.event ->> 1)::smallint, b.event -> 2, {metadata}, %(recorded_at)s, c.hash
+           (b.event ->> 1)::smallint, b.event -> 2, {metadata}, %(recorded_at)s, c.hash,
+           decode(b.event ->> 3, 'hex')
       FROM batch_{i} b JOIN chain_{i} c ON c.ord = b.ord
      ORDER BY b.ord
     RETURNING {returning}
@@ -203,10 +204,11 @@ head_{i} AS (
         f"""
 inserted_{i} AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash)
+                        recorded_at, hash, content)
     SELECT %(stream_id_{i})s, %(expected_version_{i})s + 1, %(type_{i})s,
            %(schema_version_{i})s, %(data_{i})s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
-           sha256(coalesce((SELECT hash FROM head_{i}), '\\x'::bytea) || %(content_{i})s)
+           sha256(coalesce((SELECT hash FROM head_{i}), '\\x'::bytea) || %(content_{i})s),
+           %(content_{i})s
      WHERE (SELECT ok FROM gate)
     RETURNING position
 )"""
@@ -291,9 +293,9 @@ chain AS (
 ),
 inserted AS (
     INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash)
+                        recorded_at, hash, content)
     SELECT h.stream_id, h.expected + b.ord, b.event ->> 2, (b.event ->> 3)::smallint,
-           b.event -> 4, b.event -> 6, %(recorded_at)s, c.hash
+           b.event -> 4, b.event -> 6, %(recorded_at)s, c.hash, decode(b.event ->> 5, 'hex')
       FROM batch b
       JOIN chain c ON c.i = b.i AND c.ord = b.ord
       JOIN head h ON h.i = b.i

@@ -38,6 +38,8 @@ events = sa.Table(
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("txid", Xid8(), nullable=False, server_default=sa.text("pg_current_xact_id()")),
     sa.Column("hash", sa.LargeBinary, nullable=False),
+    # The canonical bytes the hash covers, exactly as hashed (migration 0017).
+    sa.Column("content", sa.LargeBinary, nullable=False),
     sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
     sa.CheckConstraint("version >= 1", name="events_version_positive"),
     sa.CheckConstraint("length(hash) = 32", name="events_hash_is_sha256"),

@@ -36,8 +36,8 @@ from harbour.audit.keys import (
 from harbour.audit.proofs import CheckpointRefused, open_checkpoint
 from harbour.audit.replay import NoStateForStream
 from harbour.eventstore.store import EventStore
-from harbour.eventstore.verify import verify_store
 from harbour.ledger.codec import DecodeError
+from harbour.runtime.audit_cli import verify_all_chains
 from harbour.runtime.server import open_runtime, system_clock
 from harbour.runtime.settings import Settings
 
@@ -131,7 +131,8 @@ async def _verify_against(store: EventStore, settings: Settings, args: argparse.
     breaks = await verify_against(store, checkpoint)
     for anchor_break in breaks:
         print(anchor_break.describe())
-    verifier = await verify_store(store)
+    # Every chain too, by the auditor's COPY scan (blocking: this is the command's only work).
+    verifier = verify_all_chains(settings)
     for chain_break in verifier.breaks:
         print(
             f"BREAK at position {chain_break.position} ({chain_break.stream_id} "
