@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending load fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending bench-scaling load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh scripts/install_system_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -58,8 +58,13 @@ bench-risk: install
 bench-lending: install
 	$(PY) -m bench.lending
 
+# Where one database stops scaling (docs/scaling.md): DrawLoan vs DepositCash from 1-16
+# borrowers and 2-4 replicas (the one exposure stream); one projector vs the append rates.
+bench-scaling: install
+	$(PY) -m bench.scaling
+
 # Every benchmark, then one table of all of them: bench/results/summary.{md,json}.
-bench: bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending load
+bench: bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending bench-scaling load
 	$(PY) -m bench.summary
 
 # A mixed load against `harbour up` for 20 s, then every invariant checked.
