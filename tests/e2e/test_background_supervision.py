@@ -6,7 +6,8 @@ The risk monitor must come back by itself: while it is down the lending service'
 NOT_SERVING, afterwards SERVING, and a price crash posted after the restart still ends in a
 margin call written by the monitor — nothing restarted by hand. A command during the outage
 answers UNAVAILABLE with the retry-safe message, and its retry with the same request_id
-applies it exactly once.
+applies it exactly once. The limit monitor, the liquidation engine and the audit service's
+checkpoint publisher come back the same way and do their work after the restart.
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ from harbour.api.v1 import (
     lending_pb2_grpc,
 )
 from harbour.api.v1.common_pb2 import Price
+from harbour.audit.keys import generate_key_files, load_public_key
+from harbour.audit.proofs import Checkpoint, open_checkpoint
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.store import EventStore
+from harbour.ledger.limits import LIMITS_STREAM
 from harbour.lending.projections import Loans, MarginCalls
 from harbour.runtime.database import migrate, open_database
 from harbour.runtime.embedded import EmbeddedPostgres, ensure_database, start_embedded
@@ -54,6 +58,7 @@ T = TypeVar("T")
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 TEMPLATE = "supervision_template"
+PUBLISHER = "checkpoint-publisher"
 _databases = itertools.count(1)
 
 
@@ -325,3 +330,110 @@ async def test_the_liquidation_engine_survives_a_postgres_restart_and_sells_afte
         assert engine.up and engine.restarts >= 1
     finally:
         await liquidation.stop(0)
+
+
+async def test_the_limit_monitor_survives_a_postgres_restart_and_records_a_breach_after_it(
+    deployment: Deployment,
+) -> None:
+    stack, lending = deployment.stack, deployment.lending
+    supervisor = lending.supervisor
+    assert supervisor is not None
+    # BTC held at the broker limited to 0.005 x capital = 500,000.00: the 1 BTC in custody
+    # (at 500,000) is at the limit, not over it.
+    await stack.policy(**{"limit.asset_exposure.BTC": "0.005"})
+    await stack.borrower("C1")
+    await until(lambda: supervisor.status("limit-monitor").up, within=10)
+    deployment.health.start()
+    await deployment.health.until(SERVING, within=5)
+
+    await asyncio.to_thread(deployment.postgres.pause)
+    try:  # its LISTEN connection is gone: the limit monitor is down, and health says so
+        await until(lambda: not supervisor.status("limit-monitor").up, within=15)
+        await deployment.health.until(NOT_SERVING, within=5)
+    finally:
+        await asyncio.to_thread(deployment.postgres.resume)
+
+    # After the restart BTC rises past the limit: a breach only a running monitor records.
+    stack.clock.advance(timedelta(seconds=1))
+    rise = collateral_pb2.RecordPriceRequest(
+        request_id=rid(),
+        price=Price(base_asset="BTC", quote_asset="HKD", value="510000.00"),
+        observed_at=at(stack.clock.now),
+        source="vendor-a",
+    )
+    await retrying(lambda: stack.collateral.RecordPrice(rise, metadata=FEED))
+    breaches: list[Any] = []
+    for _ in range(300):
+        events = await stack.store.read_stream(LIMITS_STREAM)
+        breaches = [e for e in events if e.type == "BrokerLimitBreached"]
+        if breaches:
+            break
+        await asyncio.sleep(0.05)
+    assert breaches, "no limit breach after the restart: the limit monitor is not running"
+    assert breaches[0].data["subject"] == "BTC"
+    assert breaches[0].metadata["actor"] == "limit-monitor"
+
+    await deployment.health.until(SERVING, within=15)
+    seen = deployment.health.seen
+    assert SERVING in seen[: seen.index(NOT_SERVING)]
+    monitor = supervisor.status("limit-monitor")
+    assert monitor.up and monitor.restarts >= 1 and monitor.last_error
+
+
+async def test_the_checkpoint_publisher_survives_a_postgres_restart_and_signs_after_it(
+    deployment: Deployment, tmp_path: Path
+) -> None:
+    stack = deployment.stack
+    key = tmp_path / "audit.pem"
+    public, _ = generate_key_files(key)
+    folder = tmp_path / "checkpoints"
+    dev = Settings.from_env({"HARBOUR_DEV_MODE": "1"})
+    settings = replace(dev, audit_signing_key=key, checkpoint_every_s=1, checkpoint_dir=folder)
+    runtime = Runtime(settings, stack.store.database, stack.store, stack.clock)
+    audit = await start_server("audit", runtime, port=0, host="127.0.0.1")
+    supervisor = audit.supervisor
+    assert supervisor is not None
+    channel = grpc.aio.insecure_channel(f"127.0.0.1:{audit.port}")
+    health = HealthLog(channel)
+    try:
+        await until(lambda: supervisor.status(PUBLISHER).up, within=10)  # the first, at once
+        health.start()
+        await health.until(SERVING, within=5)
+
+        await asyncio.to_thread(deployment.postgres.pause)
+        try:  # its next round finds no database: the publisher is down, and health says so
+            await until(lambda: not supervisor.status(PUBLISHER).up, within=15)
+            await health.until(NOT_SERVING, within=5)
+        finally:
+            await asyncio.to_thread(deployment.postgres.resume)
+
+        # An event written after the restart is in a checkpoint signed after it.
+        stack.clock.advance(timedelta(seconds=1))
+        tick = collateral_pb2.RecordPriceRequest(
+            request_id=rid(),
+            price=Price(base_asset="BTC", quote_asset="HKD", value="499000.00"),
+            observed_at=at(stack.clock.now),
+            source="vendor-a",
+        )
+        recorded = await retrying(lambda: stack.collateral.RecordPrice(tick, metadata=FEED))
+        position = recorded.result.position
+        trusted = load_public_key(public)
+        signed: list[Checkpoint] = []
+
+        def covering() -> bool:
+            for path in sorted(folder.glob("checkpoint-*.json")):
+                opened = open_checkpoint(path.read_text(), trusted)  # refused if badly signed
+                if opened.global_position >= position:
+                    signed.append(opened)
+            return bool(signed)
+
+        await until(covering, within=15)
+        await health.until(SERVING, within=5)
+        seen = health.seen
+        assert SERVING in seen[: seen.index(NOT_SERVING)]
+        publisher = supervisor.status(PUBLISHER)
+        assert publisher.up and publisher.restarts >= 1 and publisher.last_error
+    finally:
+        await health.stop()
+        await channel.close()
+        await audit.stop(0)

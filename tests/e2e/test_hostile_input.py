@@ -27,6 +27,7 @@ from harbour.api.v1 import (
     accounts_pb2,
     audit_pb2,
     collateral_pb2,
+    common_pb2,
     feed_pb2,
     lending_pb2,
     liquidation_pb2,
@@ -179,12 +180,39 @@ def services(pg_server: str, template_url: str) -> Iterator[tuple[str, int]]:
     try:
         for offset in range(len(SERVICES)):
             wait_serving(base + offset, deadline=__import__("time").monotonic() + 30)
+        onboard_one_client(base + SERVICES.index("accounts"))
         yield url, base
     finally:
-        for process in processes:
+        for process in processes:  # every one told first: they stop together, not in turn
             process.terminate()
+        for process in processes:
             process.wait(timeout=15)
         drop_database(pg_server, url)
+
+
+def onboard_one_client(port: int) -> None:
+    """One real event in the store before the fuzzing: a subscription from the start (as most
+    fuzzed ones are) then gets an event at once and ends (max_events 1) instead of waiting out
+    the caller's deadline. The client's id is one the fuzzer does not pick."""
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        onboard = channel.unary_unary(
+            "/harbour.api.v1.AccountsService/OnboardClient",
+            request_serializer=lambda m: m.SerializeToString(),
+            response_deserializer=accounts_pb2.OnboardClientResponse.FromString,
+        )
+        onboard(
+            accounts_pb2.OnboardClientRequest(
+                request_id="hostile-input-seed",
+                client_id="SEEDED-CLIENT",
+                securities_margin_account_id="SMA-SEEDED-CLIENT",
+                credit_grade="A",
+                credit_limit=common_pb2.Amount(asset="HKD", value="1000.00"),
+                margin_agreement_version="MA-2026",
+                risk_disclosure_version="VARD-1",
+            ),
+            metadata=PRINCIPAL,
+            timeout=30,
+        )
 
 
 @pytest.fixture(scope="module")

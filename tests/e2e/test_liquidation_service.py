@@ -27,7 +27,8 @@ from harbour.api.v1 import (
     liquidation_pb2_grpc,
 )
 from harbour.api.v1.common_pb2 import Amount
-from harbour.commands import CommandRunner, domain_event
+from harbour.application.decoding import domain_event
+from harbour.application.runner import CommandRunner
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner
@@ -157,27 +158,93 @@ async def crashed_account(stack: LiquidationStack, client: str) -> None:
     assert "LiquidationStarted" in history
 
 
-async def caught_up(stack: LiquidationStack) -> None:
+# A budget of time, not of rounds: on a loaded CI machine a round (a page of every read model,
+# a 50 ms pause) takes longer, and 200 of them once ran out in the crash-over-a-book test.
+CATCH_UP_SECONDS = 120.0
+# Events up to a head position the Liquidations checkpoint has not yet passed. The feed is
+# ordered by (txid, position), so its last event need not hold the highest position: comparing
+# positions alone can wait forever for an event already applied, or stop short of one that is
+# not.
+SHORT_OF_HEAD_SQL = sa.text(
+    "SELECT count(*) FROM events WHERE position <= :head "
+    "AND (txid, position) > (CAST(:txid AS xid8), :position)"
+)
+# The oldest transaction open on the server: while it runs, the feed shows no event written
+# after it started (the horizon is the snapshot's xmin), so followers wait however often asked.
+OLDEST_OPEN_SQL = sa.text(
+    "SELECT pid, xact_start, now() - xact_start AS age, state, backend_xid::text AS xid, "
+    "left(query, 200) AS query FROM pg_stat_activity "
+    "WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start LIMIT 1"
+)
+
+
+async def caught_up(stack: LiquidationStack, within: float = CATCH_UP_SECONDS) -> None:
     """Every read model caught up with every event written so far (the feed shows an event
     once every older transaction has ended, so one pass may stop short of the head)."""
     runner = ProjectionRunner(stack.store, clock=stack.clock)
     head = await stack.store.head_position()
-    for _ in range(200):
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
         await runner.catch_up_together(all_projections())
-        if (await runner.checkpoint(Liquidations())).position >= head:
+        checkpoint = await runner.checkpoint(Liquidations())
+        async with stack.store.engine.connect() as conn:
+            short = await conn.scalar(
+                SHORT_OF_HEAD_SQL,
+                {"head": head, "txid": str(checkpoint.txid), "position": checkpoint.position},
+            )
+        if not short:
             return
+        if loop.time() >= deadline:
+            why = await why_behind(stack, head)
+            raise AssertionError(f"the read models did not catch up in {within:g} s: {why}")
         await asyncio.sleep(0.05)
-    raise AssertionError("the read models did not catch up")
 
 
-async def stepped(engine: LiquidationEngine) -> None:
+async def why_behind(stack: LiquidationStack, head: int) -> str:
+    """What a follower waits for, in one line: the head, where the Liquidations read model
+    stands and whether it is quarantined, the feed's horizon and the oldest open transaction."""
+    status = await ProjectionRunner(stack.store, clock=stack.clock).status(Liquidations())
+    checkpoint = status.checkpoint
+    async with stack.store.engine.connect() as conn:
+        short = await conn.scalar(
+            SHORT_OF_HEAD_SQL,
+            {"head": head, "txid": str(checkpoint.txid), "position": checkpoint.position},
+        )
+        horizon = await conn.scalar(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())"))
+        oldest = (await conn.execute(OLDEST_OPEN_SQL)).mappings().first()
+    quarantine = (
+        f"QUARANTINED at {status.poison.describe()}"
+        if status.quarantined and status.poison is not None
+        else ("QUARANTINED" if status.quarantined else "not quarantined")
+    )
+    open_one = (
+        "no other transaction open"
+        if oldest is None
+        else (
+            f"oldest open transaction: pid {oldest['pid']} since {oldest['xact_start']} "
+            f"({oldest['age']}), {oldest['state']}, xid {oldest['xid']}: {oldest['query']!r}"
+        )
+    )
+    return (
+        f"head position {head}; {status.name} checkpoint (txid {checkpoint.txid}, position "
+        f"{checkpoint.position}), {status.behind} events behind the feed, {short} of them at "
+        f"or before the head; {quarantine}; feed horizon xid {horizon}; {open_one}"
+    )
+
+
+async def stepped(
+    stack: LiquidationStack, engine: LiquidationEngine, within: float = CATCH_UP_SECONDS
+) -> None:
     """One round that moved something (the feed shows an event to followers once every
     transaction older than it has ended, so a round may first see nothing)."""
-    for _ in range(100):
-        if await engine.run_round():
-            return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await engine.run_round():
+        if loop.time() >= deadline:
+            why = await why_behind(stack, await stack.store.head_position())
+            raise AssertionError(f"the engine found nothing to do in {within:g} s: {why}")
         await asyncio.sleep(0.05)
-    raise AssertionError("the engine found nothing to do")
 
 
 async def venue_rows(stack: LiquidationStack) -> list[sa.RowMapping]:
@@ -446,7 +513,7 @@ async def test_a_sale_whose_answer_was_lost_is_recovered_after_a_restart_not_sol
     first, venues = engine_process(stack)
     for venue in venues:
         venue.timeout_next()  # every venue executes the order, then the answer is lost
-    await stepped(first)  # the orders were placed and sent
+    await stepped(stack, first)  # the orders were placed and sent
     state = [e.type for e in await stack.store.read_stream("account-C1")]
     assert "LiquidationOrderPlaced" in state and "LiquidationFillExecuted" not in state
     executed = [r for r in await venue_rows(stack) if r["fills"]]
@@ -610,7 +677,8 @@ async def test_a_btc_crash_over_a_book_ends_each_account_healthy_liquidated_or_i
             row[0]
             for row in await conn.execute(
                 sa.text(
-                    "SELECT data->>'fill_id' FROM events WHERE type = 'LiquidationFillExecuted'"
+                    "SELECT data->>'fill_id' FROM event_documents "
+                    "WHERE type = 'LiquidationFillExecuted'"
                 )
             )
         ]
@@ -644,6 +712,26 @@ async def test_the_loan_and_the_margin_calls_agree_while_liquidating(
     decided = loan.margin_call.issued_at.ToDatetime()
     recorded = calls.calls[0].issued_at.ToDatetime()
     assert abs((recorded - decided).total_seconds()) <= 5
+
+
+async def test_waiting_for_the_read_models_gives_up_in_time_and_says_what_holds_them_back(
+    without_engine: LiquidationStack,
+) -> None:
+    stack = without_engine
+    async with stack.store.engine.connect() as holder:
+        # A transaction with an xid, left open: every event written after it is not yet final.
+        await holder.execute(sa.text("SELECT pg_current_xact_id()"))
+        await asyncio.sleep(0.3)  # older than any short transaction of the servers' loops
+        await stack.price("BTC", "500001.00")
+        with pytest.raises(AssertionError) as gave_up:
+            await caught_up(stack, within=0.3)
+        await holder.rollback()
+    said = str(gave_up.value)
+    assert "did not catch up in 0.3 s" in said, said
+    assert "liquidations checkpoint" in said and "not quarantined" in said, said
+    assert "1 of them at or before the head" in said, said
+    assert "oldest open transaction" in said and "pg_current_xact_id" in said, said
+    await caught_up(stack)  # the transaction ended: the event is final and applied
 
 
 async def test_one_account_that_cannot_be_loaded_does_not_stop_the_others(

@@ -21,6 +21,7 @@ from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import verify_store
 from harbour.runtime.settings import libpq_url
+from tests.integration.cli_in_process import harbour_in_process
 from tests.integration.test_cli import harbour
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -166,27 +167,29 @@ async def test_the_command_line_anchors_and_catches_a_truncation(
 ) -> None:
     await seed(store)
     keyfile = tmp_path / "keys" / "audit.key"
-    made = harbour("audit", "keygen", "--out", str(keyfile), url=database_url)
+    made = harbour_in_process("audit", "keygen", "--out", str(keyfile), url=database_url)
     assert made.returncode == 0, made.stderr
     assert keyfile.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "keys" / "audit.key.pub").exists()
-    again = harbour("audit", "keygen", "--out", str(keyfile), url=database_url)
+    again = harbour_in_process("audit", "keygen", "--out", str(keyfile), url=database_url)
     assert again.returncode == 2 and "refusing to replace" in again.stderr
 
     checkpoint = tmp_path / "checkpoint.json"
-    signed = harbour(
+    signed = harbour_in_process(
         "audit", "checkpoint", "--out", str(checkpoint), "--key", str(keyfile), url=database_url
     )
     assert signed.returncode == 0, signed.stderr
     assert "checkpoint of 3 streams (9 events)" in signed.stdout
     public = str(keyfile) + ".pub"
-    clean = harbour(
+    clean = harbour_in_process(
         "audit", "verify", "--against", str(checkpoint), "--public-key", public, url=database_url
     )
     assert clean.returncode == 0, clean.stdout + clean.stderr
     assert "every head holds" in clean.stdout and "intact" in clean.stdout
 
     owner.execute("DELETE FROM events WHERE stream_id = 'sample-C1' AND version = 3")
+    # The one run as a real process (the others run in this one: the same command, without a
+    # second or more of start-up each).
     cut = harbour(
         "audit", "verify", "--against", str(checkpoint), "--public-key", public, url=database_url
     )
@@ -196,7 +199,7 @@ async def test_the_command_line_anchors_and_catches_a_truncation(
     document = json.loads(checkpoint.read_text())
     document["heads"][1][1] = 2  # lower the head to match the truncation
     checkpoint.write_text(json.dumps(document))
-    refused = harbour(
+    refused = harbour_in_process(
         "audit", "verify", "--against", str(checkpoint), "--public-key", public, url=database_url
     )
     assert refused.returncode == 1 and "REFUSED" in refused.stdout

@@ -15,6 +15,7 @@ from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
 from harbour.runtime.database import alembic_config
 from harbour.runtime.settings import libpq_url, url_with_database
+from tests.integration.cli_in_process import Ran, harbour_in_process, run_main
 
 
 def harbour(*args: str, url: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -51,20 +52,25 @@ async def test_audit_verify_replay_and_offline_export(
     store: EventStore, database_url: str, tmp_path: Path
 ) -> None:
     await seed(store)
-    verified = harbour("audit", "verify", url=database_url)
+    # In this process, but for the offline check that fails (each real process costs a second
+    # or more of start-up; `audit verify` runs as one below, with its progress line).
+    verified = harbour_in_process("audit", "verify", url=database_url)
     assert verified.returncode == 0, verified.stderr
     assert "3 events in 1 streams checked: intact" in verified.stdout
 
-    replay = harbour(
+    replay = harbour_in_process(
         "audit", "replay", "--stream", "sample-C1", "--position", "2", url=database_url
     )
     assert replay.returncode == 0, replay.stderr
     assert len(replay.stdout.splitlines()) == 2
 
     export = tmp_path / "history.jsonl"
-    exported = harbour("audit", "export", "--out", str(export), url=database_url)
+    exported = harbour_in_process("audit", "export", "--out", str(export), url=database_url)
     assert exported.returncode == 0, exported.stderr
-    assert harbour("audit", "verify", "--file", str(export), url=database_url).returncode == 0
+    assert (
+        harbour_in_process("audit", "verify", "--file", str(export), url=database_url).returncode
+        == 0
+    )
 
     # An auditor's copy that was edited no longer verifies.
     lines = export.read_text().splitlines()
@@ -81,30 +87,25 @@ async def test_audit_verify_fails_on_a_tampered_database(
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
         conn.execute('UPDATE events SET metadata = \'{"actor": "mallory"}\' WHERE version = 3')
-    result = harbour("audit", "verify", url=database_url)
+    result = harbour_in_process("audit", "verify", url=database_url)
     assert result.returncode == 1
     assert "BREAK at position 3" in result.stdout
 
 
 async def test_projections_rebuild_and_verify(store: EventStore, database_url: str) -> None:
     await seed(store)
-    rebuilt = harbour("projections", "rebuild", url=database_url)
+    # In this process (`projections verify` runs as a real one in test_poison_events).
+    rebuilt = harbour_in_process("projections", "rebuild", url=database_url)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "stream_heads: rebuilt from 3 events" in rebuilt.stdout
-    verified = harbour("projections", "verify", url=database_url)
+    verified = harbour_in_process("projections", "verify", url=database_url)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "stream_heads: matches a rebuild" in verified.stdout
 
 
 def test_bad_configuration_is_a_clear_error(database_url: str) -> None:
-    env = {**os.environ, "HARBOUR_DATABASE_URL": database_url, "HARBOUR_DB_POOL_SIZE": "lots"}
-    result = subprocess.run(
-        [sys.executable, "-m", "harbour.runtime.cli", "migrate"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env = {"HARBOUR_DATABASE_URL": database_url, "HARBOUR_DB_POOL_SIZE": "lots"}
+    result = run_main(("migrate",), env)
     assert result.returncode == 2
     assert "HARBOUR_DB_POOL_SIZE must be an integer" in result.stderr
 
@@ -128,6 +129,18 @@ def harbour_without_database(
     return result, time.monotonic() - started
 
 
+def newcomer_in_process(
+    *args: str, data_dir: Path, first: bool
+) -> tuple[subprocess.CompletedProcess[str] | Ran, float]:
+    """As :func:`harbour_without_database`: a real process for the ``first`` of a test's runs,
+    the later ones in this process (the same command without a second or more of start-up)."""
+    if first:
+        return harbour_without_database(*args, data_dir=data_dir)
+    started = time.monotonic()
+    result = run_main(args, {"HARBOUR_DATA_DIR": str(data_dir)})
+    return result, time.monotonic() - started
+
+
 def harbour_bytes(*args: str, url: str) -> subprocess.CompletedProcess[bytes]:
     """As :func:`harbour`, in bytes: text mode would turn carriage returns into newlines."""
     env = {**os.environ, "HARBOUR_DATABASE_URL": url, "HARBOUR_LOG_LEVEL": "WARNING"}
@@ -148,12 +161,14 @@ def one_line(stderr: str) -> str:
 
 def test_argument_errors_are_reported_before_anything_starts(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    for args, says in [
-        (("audit", "replay"), "audit replay needs --stream"),
-        (("audit", "export"), "audit export needs --out FILE"),
-        (("audit", "replay", "--stream", "account-C1", "--file", "x"), "--file goes with"),
-    ]:
-        result, seconds = harbour_without_database(*args, data_dir=data_dir)
+    for n, (args, says) in enumerate(
+        [
+            (("audit", "replay"), "audit replay needs --stream"),
+            (("audit", "export"), "audit export needs --out FILE"),
+            (("audit", "replay", "--stream", "account-C1", "--file", "x"), "--file goes with"),
+        ]
+    ):
+        result, seconds = newcomer_in_process(*args, data_dir=data_dir, first=n == 0)
         assert result.returncode == 2, result.stderr
         assert says in result.stderr
         assert "PostgreSQL" not in result.stderr and "Traceback" not in result.stderr
@@ -163,8 +178,8 @@ def test_argument_errors_are_reported_before_anything_starts(tmp_path: Path) -> 
 
 def test_without_a_running_database_one_line_says_how_to_point_at_it(tmp_path: Path) -> None:
     data_dir = tmp_path / "elsewhere"
-    for args in (("audit", "verify"), ("projections", "verify"), ("migrate",)):
-        result, seconds = harbour_without_database(*args, data_dir=data_dir)
+    for n, args in enumerate((("audit", "verify"), ("projections", "verify"), ("migrate",))):
+        result, seconds = newcomer_in_process(*args, data_dir=data_dir, first=n == 0)
         assert result.returncode == 2, result.stdout + result.stderr
         line = one_line(result.stderr)
         assert line.startswith(f"harbour: no PostgreSQL runs in {data_dir / 'pgdata'}"), line

@@ -38,6 +38,7 @@ from harbour.runtime.projector import read_model_loop
 from harbour.runtime.server import Runtime
 from harbour.runtime.settings import Settings
 from harbour.runtime.supervisor import Backoff, Loop, LoopState, Supervisor
+from tests.integration.cli_in_process import Ran, harbour_in_process
 from tests.integration.poison import POISON_TYPE, insert_poison
 
 
@@ -296,6 +297,10 @@ def harbour(*args: str, url: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def in_process(*args: str, url: str) -> Ran:
+    return harbour_in_process(*args, url=url, log_level="CRITICAL")
+
+
 async def test_the_cli_shows_lag_and_quarantine_and_fails_for_it(
     store: EventStore, database_url: str
 ) -> None:
@@ -303,7 +308,9 @@ async def test_the_cli_shows_lag_and_quarantine_and_fails_for_it(
     total = len((await store.read_feed(START, limit=1000)).events)
     where = f"position {poison} (account-BAD v1, {POISON_TYPE}): DecodeError: CashDeposited"
 
-    # No projector ran: verify says how far behind each was before it caught them up.
+    # No projector ran: verify says how far behind each was before it caught them up. It runs
+    # as a real process; the later commands in this one (the same code, without a second or
+    # more of start-up each).
     verified = harbour("projections", "verify", url=database_url)
     assert verified.returncode == 1, verified.stdout + verified.stderr
     for projection in all_projections():
@@ -317,7 +324,7 @@ async def test_the_cli_shows_lag_and_quarantine_and_fails_for_it(
     assert "stream_heads: matches a rebuild" in verified.stdout
     assert "balances: matches a rebuild" in verified.stdout  # up to where it stopped
 
-    status = harbour("projections", "status", url=database_url)
+    status = in_process("projections", "status", url=database_url)
     assert status.returncode == 1, status.stdout + status.stderr
     lines = {line.split(":")[0]: line for line in status.stdout.splitlines()}
     assert lines["balances"].startswith(
@@ -329,14 +336,14 @@ async def test_the_cli_shows_lag_and_quarantine_and_fails_for_it(
         == f"stream_heads: checkpoint {await feed_end(store)}, 0 events behind"
     )
 
-    retried = harbour("projections", "retry", "balances", url=database_url)
+    retried = in_process("projections", "retry", "balances", url=database_url)
     assert retried.returncode == 1  # no fix: stopped at the same event again
     assert f"balances: QUARANTINED at {where}" in retried.stdout
-    assert harbour("projections", "retry", "stream_heads", url=database_url).stdout == (
+    assert in_process("projections", "retry", "stream_heads", url=database_url).stdout == (
         f"stream_heads: not quarantined\nstream_heads: running, checkpoint "
         f"{await feed_end(store)}, 0 events behind\n"
     )
-    assert harbour("projections", "retry", url=database_url).returncode == 2
+    assert in_process("projections", "retry", url=database_url).returncode == 2
 
 
 POISONED = frozenset({"accounts", "balances", "loans"})  # they decode every account event
