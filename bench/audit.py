@@ -46,8 +46,7 @@ TARGET_EVENTS_PER_S = 200_000
 CLIENT = "C000000"  # every template's client; same width as the bench's ids
 T0 = datetime(2026, 1, 5, 1, 30, tzinfo=UTC)
 COPY_IN = (
-    "COPY events (stream_id, version, type, schema_version, data, metadata, recorded_at, hash, "
-    "content) FROM STDIN"
+    "COPY events (stream_id, version, type, schema_version, recorded_at, hash, content) FROM STDIN"
 )
 COPY_READ = "raw COPY read (ceiling)"
 VERIFY = "harbour audit verify (every hash chain)"
@@ -99,7 +98,7 @@ def rows() -> Iterator[str]:
             digest = chain_hash(heads.get(stream, b""), content)
             heads[stream] = digest
             yield (
-                f"{stream}\t{version}\t{event_type}\t1\t{data}\t{metadata}\t"
+                f"{stream}\t{version}\t{event_type}\t1\t"
                 f"{at.isoformat()}\t\\\\x{digest.hex()}\t\\\\x{content.hex()}\n"
             )
 

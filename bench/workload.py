@@ -473,7 +473,7 @@ def check(url: str, stats: Stats) -> list[str]:
         written: dict[str, list[tuple[str, int, int, int]]] = defaultdict(list)
         for rid, kind, count, low, high in conn.execute(
             "SELECT metadata->>'request_id', type, count(*), min(position), max(position) "
-            "FROM events WHERE metadata ? 'request_id' GROUP BY 1, 2"
+            "FROM event_documents WHERE metadata ? 'request_id' GROUP BY 1, 2"
         ).fetchall():
             written[rid].append((kind, count, low, high))
         for request_id, position in stats.acknowledged.items():
@@ -496,7 +496,7 @@ def check(url: str, stats: Stats) -> list[str]:
                         f"{span[0]}..{span[1]}"
                     )
         duplicated = conn.execute(
-            "SELECT metadata->>'request_id', type, count(*) FROM events "
+            "SELECT metadata->>'request_id', type, count(*) FROM event_documents "
             "WHERE type = ANY(%s) GROUP BY 1, 2 HAVING count(*) > 1",
             (list(MOVEMENTS),),
         ).fetchall()
@@ -518,7 +518,7 @@ def check(url: str, stats: Stats) -> list[str]:
 
 def _decoded(conn: psycopg.Connection[Any], where: str, params: Any) -> list[tuple[str, Any]]:
     rows = conn.execute(
-        f"SELECT stream_id, type, schema_version, data FROM events WHERE {where} "  # noqa: S608
+        f"SELECT stream_id, type, schema_version, data FROM event_documents WHERE {where} "  # noqa: S608
         "ORDER BY stream_id, version",
         params,
     ).fetchall()

@@ -1,27 +1,31 @@
-"""Every event keeps the exact bytes its hash covers; the chain trigger hashes them, not JSON.
+"""An event is the exact bytes its hash covers: ``content`` replaces the JSON columns.
 
 Revision ID: 0017
 Revises: 0016
 Create Date: 2026-12-12
 
-Until now the chain trigger of 0009 rebuilt each inserted event's canonical JSON in PL/pgSQL
-(``harbour_canonical_json``) to check its hash: 140-290 µs per insert, about three quarters of
-a bulk accrual statement, and an auditor had to rebuild the same bytes from ``jsonb`` text to
-check a chain. The writer already builds those bytes (it sends them to be hashed), so:
+Until now an event's ``data`` and ``metadata`` were ``jsonb`` columns and the chain trigger of
+0009 rebuilt the canonical JSON from them in PL/pgSQL (``harbour_canonical_json``) to check
+each insert's hash: about 210 µs per insert (three quarters of a bulk accrual statement), and
+an auditor had to rebuild the same bytes from ``jsonb`` text for every event it checked. The
+writer already builds those bytes (it sends them to be hashed). So:
 
-* ``events.content`` holds the canonical bytes of the event, exactly as hashed.
-* The trigger checks ``hash = sha256(previous hash || content)`` and that the content says
-  what the columns say (parsed by PostgreSQL's own ``jsonb`` input, in C, and compared with
-  the envelope of the row's columns). A writer that sends no content (a script) still gets
-  the old way: the trigger builds the canonical bytes itself, then checks the hash.
-* ``harbour_content_agrees(event)`` is the same comparison for a reader (the auditor): false,
-  never an error, for bytes that are not even UTF-8 JSON.
+* ``events.content`` holds the canonical bytes of the event — the envelope ``{data, metadata,
+  recorded_at, schema_version, stream_id, type, version}`` exactly as hashed — and is the one
+  place the event's data and metadata are stored. Readers (the store, the feed, replay, the
+  auditor) read these bytes; there is no second copy that could say something else.
+* ``stream_id``, ``version``, ``type``, ``schema_version`` and ``recorded_at`` stay columns
+  (indexes, the feed, ownership); the trigger checks that the bytes end with exactly what
+  those columns say (``harbour_event_tail``), that they are JSON, and that
+  ``hash = sha256(previous hash || content)``.
+* ``event_documents`` is a view with ``data`` and ``metadata`` as ``jsonb`` for people who
+  query the store by hand.
 
 Existing rows get their content from ``harbour_event_content`` (the function their hash was
-checked against when they were inserted). That one UPDATE is a change of schema, not of facts:
-it runs with the immutability trigger off, inside this migration's transaction, and every
-row's hash still covers exactly the bytes stored beside it (``harbour audit verify`` checks
-that). A store with many events should run it in a maintenance window: it rewrites each row.
+checked against when they were inserted): a change of schema, not of facts, done with the
+immutability trigger off inside this migration's transaction; every row's hash still covers
+exactly the bytes now stored (``harbour audit verify`` checks that). It rewrites each row: a
+store with many events should run it in a maintenance window.
 """
 
 from __future__ import annotations
@@ -30,40 +34,31 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0017"
 down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# What an event's canonical bytes must parse to: its columns, as the writer enveloped them
-# (``harbour.eventstore.encoding.event_content``). jsonb equality ignores key order and
-# whitespace, so this proves agreement, not canonical form; the hash covers the bytes.
-ENVELOPE = """
-CREATE FUNCTION harbour_event_envelope(e events) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object(
-        'data', e.data,
-        'metadata', e.metadata,
-        'recorded_at',
-        to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00',
-        'schema_version', e.schema_version,
-        'stream_id', e.stream_id,
-        'type', e.type,
-        'version', e.version)
-$$;
-"""
-
-# For readers: a verdict for any stored bytes. The EXCEPTION block costs a subtransaction per
-# call, which only a reader pays (the trigger lets a bad insert fail, as it should).
-AGREES = """
-CREATE FUNCTION harbour_content_agrees(e events) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
-BEGIN
-    RETURN convert_from(e.content, 'UTF8')::jsonb = harbour_event_envelope(e);
-EXCEPTION WHEN OTHERS THEN
-    RETURN false;
-END
+# The end of an event's canonical bytes, from its columns, exactly as
+# ``harbour.eventstore.encoding.event_content`` writes it (stream ids and types are
+# restricted to characters JSON never escapes).
+# Scalar arguments and STABLE (to_char is), so PostgreSQL inlines it into a query: with the
+# whole row as its argument it was a call per row, 10 µs, five times the rest of a read.
+TAIL = """
+CREATE FUNCTION harbour_event_tail(
+    recorded_at timestamptz, schema_version smallint, stream_id text, type text, version integer
+) RETURNS bytea
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT convert_to(
+        ',"recorded_at":"'
+        || to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'
+        || '","schema_version":' || schema_version
+        || ',"stream_id":"' || stream_id
+        || '","type":"' || type
+        || '","version":' || version || '}',
+        'UTF8')
 $$;
 """
 
@@ -72,6 +67,8 @@ CREATE OR REPLACE FUNCTION harbour_check_event_chain() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     previous bytea := '\\x'::bytea;
+    tail bytea := harbour_event_tail(
+        NEW.recorded_at, NEW.schema_version, NEW.stream_id, NEW.type, NEW.version);
 BEGIN
     IF NEW.version > 1 THEN
         SELECT e.hash INTO previous FROM events e
@@ -81,14 +78,14 @@ BEGIN
                 NEW.stream_id, NEW.version, NEW.version - 1 USING ERRCODE = 'HL004';
         END IF;
     END IF;
-    IF NEW.content IS NULL THEN
-        -- A writer that sent no canonical bytes: built here, the slow way.
-        NEW.content := harbour_event_content(NEW);
-    ELSIF convert_from(NEW.content, 'UTF8')::jsonb IS DISTINCT FROM harbour_event_envelope(NEW)
-    THEN
+    IF substr(NEW.content, 1, 8) IS DISTINCT FROM '\\x7b2264617461223a'::bytea  -- {"data":
+       OR substr(NEW.content, octet_length(NEW.content) - octet_length(tail) + 1) <> tail THEN
         RAISE EXCEPTION 'event % version % refused: its canonical bytes do not say what its '
-            'columns say', NEW.stream_id, NEW.version USING ERRCODE = 'HL004';
+            'columns say (they must start with {"data": and end with %)',
+            NEW.stream_id, NEW.version, convert_from(tail, 'UTF8') USING ERRCODE = 'HL004';
     END IF;
+    -- JSON at all (the json type only checks the syntax: no value is built).
+    PERFORM convert_from(NEW.content, 'UTF8')::json;
     IF NEW.hash IS DISTINCT FROM sha256(previous || NEW.content) THEN
         RAISE EXCEPTION 'event % version % refused: its hash does not extend the stream''s '
             'hash chain (sha256 of the previous hash and the event''s canonical bytes)',
@@ -99,7 +96,59 @@ END
 $$;
 """
 
-# 0009's trigger, for the downgrade.
+DOCUMENTS = """
+CREATE VIEW event_documents AS
+SELECT position, stream_id, version, type, schema_version,
+       convert_from(content, 'UTF8')::jsonb -> 'data' AS data,
+       convert_from(content, 'UTF8')::jsonb -> 'metadata' AS metadata,
+       recorded_at, txid, hash, content
+  FROM events
+"""
+
+# 0009's functions and trigger, for the downgrade.
+CANONICAL_JSON = """
+CREATE FUNCTION harbour_canonical_json(value jsonb) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    CASE jsonb_typeof(value)
+    WHEN 'object' THEN
+        RETURN '{' || coalesce((
+            SELECT string_agg(
+                       to_jsonb(o.key)::text || ':' ||
+                       CASE WHEN jsonb_typeof(o.value) IN ('object', 'array')
+                            THEN harbour_canonical_json(o.value) ELSE o.value::text END,
+                       ',' ORDER BY o.key COLLATE "C")
+              FROM jsonb_each(value) AS o), '') || '}';
+    WHEN 'array' THEN
+        RETURN '[' || coalesce((
+            SELECT string_agg(
+                       CASE WHEN jsonb_typeof(a.value) IN ('object', 'array')
+                            THEN harbour_canonical_json(a.value) ELSE a.value::text END,
+                       ',' ORDER BY a.ord)
+              FROM jsonb_array_elements(value) WITH ORDINALITY AS a(value, ord)), '') || ']';
+    ELSE
+        RETURN value::text;
+    END CASE;
+END
+$$;
+"""
+
+EVENT_CONTENT = """
+CREATE OR REPLACE FUNCTION harbour_event_content(e events) RETURNS bytea
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT convert_to(
+        '{"data":' || harbour_canonical_json(e.data)
+        || ',"metadata":' || harbour_canonical_json(e.metadata)
+        || ',"recorded_at":"'
+        || to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'
+        || '","schema_version":' || e.schema_version
+        || ',"stream_id":"' || e.stream_id
+        || '","type":"' || e.type
+        || '","version":' || e.version || '}',
+        'UTF8')
+$$;
+"""
+
 CHECK_CHAIN_0009 = """
 CREATE OR REPLACE FUNCTION harbour_check_event_chain() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
@@ -123,39 +172,37 @@ END
 $$;
 """
 
-# harbour_event_content(events) reads the row type: rebuilt once the type has its new column.
-EVENT_CONTENT = """
-CREATE OR REPLACE FUNCTION harbour_event_content(e events) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT convert_to(
-        '{"data":' || harbour_canonical_json(e.data)
-        || ',"metadata":' || harbour_canonical_json(e.metadata)
-        || ',"recorded_at":"'
-        || to_char(e.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '+00:00'
-        || '","schema_version":' || e.schema_version
-        || ',"stream_id":"' || e.stream_id
-        || '","type":"' || e.type
-        || '","version":' || e.version || '}',
-        'UTF8')
-$$;
-"""
-
 
 def upgrade() -> None:
     op.add_column("events", sa.Column("content", sa.LargeBinary, nullable=True))
-    op.execute(EVENT_CONTENT)
     op.execute("ALTER TABLE events DISABLE TRIGGER events_immutable")
     op.execute("UPDATE events e SET content = harbour_event_content(e)")
     op.execute("ALTER TABLE events ENABLE TRIGGER events_immutable")
     op.alter_column("events", "content", nullable=False)
-    op.execute(ENVELOPE)
-    op.execute(AGREES)
+    op.execute(TAIL)
     op.execute(CHECK_CHAIN)
+    op.execute("DROP FUNCTION harbour_event_content(events)")
+    op.execute("DROP FUNCTION harbour_canonical_json(jsonb)")
+    op.drop_column("events", "data")
+    op.drop_column("events", "metadata")
+    op.execute(DOCUMENTS)
+    op.execute("GRANT SELECT ON event_documents TO harbour_service")
 
 
 def downgrade() -> None:
-    op.execute(CHECK_CHAIN_0009)
-    op.execute("DROP FUNCTION harbour_content_agrees(events)")
-    op.execute("DROP FUNCTION harbour_event_envelope(events)")
-    op.drop_column("events", "content")
+    op.execute("DROP VIEW event_documents")
+    op.add_column("events", sa.Column("data", JSONB, nullable=True))
+    op.add_column("events", sa.Column("metadata", JSONB, nullable=True))
+    op.execute("ALTER TABLE events DISABLE TRIGGER events_immutable")
+    op.execute(
+        "UPDATE events SET data = convert_from(content, 'UTF8')::jsonb -> 'data', "
+        "metadata = convert_from(content, 'UTF8')::jsonb -> 'metadata'"
+    )
+    op.execute("ALTER TABLE events ENABLE TRIGGER events_immutable")
+    op.alter_column("events", "data", nullable=False)
+    op.alter_column("events", "metadata", nullable=False)
+    op.execute(CANONICAL_JSON)
     op.execute(EVENT_CONTENT)
+    op.execute(CHECK_CHAIN_0009)
+    op.execute("DROP FUNCTION harbour_event_tail(timestamptz, smallint, text, text, integer)")
+    op.drop_column("events", "content")

@@ -210,17 +210,16 @@ def insert_forged(url: str, stream_id: str, event: ev.Event, recorded_at: dateti
             recorded_at=recorded_at,
         )
         conn.execute(
-            "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-            "recorded_at, hash) VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+            "INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, "
+            "content) VALUES (%s, %s, %s, %s, %s, %s, %s)",
             (
                 stream_id,
                 version,
                 event_type,
                 schema_version,
-                canonical_json(data),
-                canonical_json(metadata),
                 recorded_at,
                 chain_hash(bytes(head[1]), content),
+                content,
             ),
         )
     return int(version)

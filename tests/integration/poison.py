@@ -46,17 +46,15 @@ def insert_poison(
             recorded_at=recorded_at,
         )
         row = conn.execute(
-            "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-            "recorded_at, hash) VALUES (%s, %s, %s, 1, %s::jsonb, %s::jsonb, %s, %s) "
-            "RETURNING position",
+            "INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, "
+            "content) VALUES (%s, %s, %s, 1, %s, %s, %s) RETURNING position",
             (
                 stream_id,
                 version,
                 event_type,
-                data_json,
-                metadata_json,
                 recorded_at,
                 chain_hash(previous, content),
+                content,
             ),
         ).fetchone()
     assert row is not None

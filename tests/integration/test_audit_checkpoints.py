@@ -62,7 +62,7 @@ def rewrite_and_rehash(conn: psycopg.Connection[Any], stream_id: str) -> None:
     still verifies."""
     rows = conn.execute(
         "SELECT version, type, schema_version, data::text, metadata::text, recorded_at "
-        "FROM events WHERE stream_id = %s ORDER BY version",
+        "FROM event_documents WHERE stream_id = %s ORDER BY version",
         (stream_id,),
     ).fetchall()
     conn.execute("DELETE FROM events WHERE stream_id = %s", (stream_id,))
@@ -80,19 +80,9 @@ def rewrite_and_rehash(conn: psycopg.Connection[Any], stream_id: str) -> None:
         )
         previous = chain_hash(previous, content)
         conn.execute(
-            "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-            "recorded_at, hash, content) VALUES (%s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s, %s)",
-            (
-                stream_id,
-                version,
-                event_type,
-                schema_version,
-                canonical_json(forged),
-                metadata,
-                recorded_at,
-                previous,
-                content,
-            ),
+            "INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, "
+            "content) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (stream_id, version, event_type, schema_version, recorded_at, previous, content),
         )
 
 

@@ -86,7 +86,11 @@ async def test_audit_verify_fails_on_a_tampered_database(
     await seed(store)
     with psycopg.connect(libpq_url(database_url), autocommit=True) as conn:
         conn.execute("SET session_replication_role = replica")
-        conn.execute('UPDATE events SET metadata = \'{"actor": "mallory"}\' WHERE version = 3')
+        conn.execute(
+            "UPDATE events SET content = convert_to(replace(convert_from(content, 'UTF8'), "
+            '\'"metadata":{\', \'"metadata":{"actor":"mallory",\'), \'UTF8\') '
+            "WHERE version = 3"
+        )
     result = harbour_in_process("audit", "verify", url=database_url)
     assert result.returncode == 1
     assert "BREAK at position 3" in result.stdout

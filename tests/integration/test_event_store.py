@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from harbour.eventstore.encoding import event_content
 from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
 from harbour.eventstore.model import NewEvent, RecordedEvent
 from harbour.eventstore.store import EventStore
@@ -206,12 +207,24 @@ def owner_connection(url: str) -> psycopg.Connection[Any]:
 
 def test_a_recorded_event_built_from_a_row_equals_one_built_normally() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    row = (7, "account-C1", 2, "CashDeposited", 1, '{"a": "1"}', "{}", at, "99", b"h" * 32)
+    content = event_content(
+        stream_id="account-C1",
+        version=2,
+        event_type="CashDeposited",
+        schema_version=1,
+        data_json='{"a":"1"}',
+        metadata_json='{"actor":"x"}',
+        recorded_at=at,
+    )
+    row = (7, "account-C1", 2, "CashDeposited", 1, content, at, "99", b"h" * 32)
     fast = RecordedEvent.from_row(row)
     assert fast == RecordedEvent(
-        7, "account-C1", 2, "CashDeposited", 1, '{"a": "1"}', "{}", at, 99, b"h" * 32
+        7, "account-C1", 2, "CashDeposited", 1, '{"a":"1"}', '{"actor":"x"}', at, 99, b"h" * 32
     )
-    assert fast.data == {"a": "1"} and fast.checkpoint.txid == 99
+    assert fast.data == {"a": "1"} and fast.metadata == {"actor": "x"}
+    assert fast.checkpoint.txid == 99 and fast.content == content
+    # Bytes that are no event's envelope read as empty data: decoding it fails downstream.
+    assert RecordedEvent.from_row((*row[:5], b"\xff[", *row[6:])).data_json == ""
     with pytest.raises(AttributeError):
         fast.position = 8  # type: ignore[misc]
 

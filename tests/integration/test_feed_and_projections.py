@@ -21,13 +21,12 @@ from harbour.eventstore.store import EventStore
 from harbour.runtime.settings import libpq_url
 
 RAW_INSERT = (
-    "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-    "recorded_at, hash) VALUES (%s, 1, 'CashDeposited', 1, '{}', '{}', %s, %s) "
-    "RETURNING position, txid::text"
+    "INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content) "
+    "VALUES (%s, 1, 'CashDeposited', 1, %s, %s, %s) RETURNING position, txid::text"
 )
 
 
-def raw_first_event(stream_id: str) -> tuple[str, datetime, bytes]:
+def raw_first_event(stream_id: str) -> tuple[str, datetime, bytes, bytes]:
     """RAW_INSERT's parameters: the database refuses a hash that does not start the chain."""
     at = datetime.now(UTC)
     content = event_content(
@@ -39,7 +38,7 @@ def raw_first_event(stream_id: str) -> tuple[str, datetime, bytes]:
         metadata_json="{}",
         recorded_at=at,
     )
-    return stream_id, at, chain_hash(GENESIS_HASH, content)
+    return stream_id, at, chain_hash(GENESIS_HASH, content), content
 
 
 def clock() -> datetime:

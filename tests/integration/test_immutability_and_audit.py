@@ -36,7 +36,7 @@ async def seed(store: EventStore) -> list[int]:
 
 
 STATEMENTS = [
-    "UPDATE events SET data = '{\"amount\": \"1000000.00\"}' WHERE stream_id = 'account-C1'",
+    "UPDATE events SET content = content || '\\x20'::bytea WHERE stream_id = 'account-C1'",
     "DELETE FROM events WHERE stream_id = 'account-C1'",
     "TRUNCATE events",
     "UPDATE command_log SET response = '{}'",
@@ -81,8 +81,8 @@ async def test_a_tampered_row_is_reported_with_its_position(
         # A superuser can switch triggers off; the chain is what still catches it.
         conn.execute("SET session_replication_role = replica")
         conn.execute(
-            "UPDATE events SET data = jsonb_set(data, '{amount}', '\"999.00\"') "
-            "WHERE position = %s",
+            "UPDATE events SET content = convert_to(replace(convert_from(content, 'UTF8'), "
+            "'\"1.00\"', '\"999.00\"'), 'UTF8') WHERE position = %s",
             (victim,),
         )
     verifier = await verify_store(store)

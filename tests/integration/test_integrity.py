@@ -61,14 +61,13 @@ def owner_of(url: str) -> str:
 # ------------------------------------------------------------------ the hash chain in SQL
 def insert_sql() -> str:
     return (
-        "INSERT INTO events (stream_id, version, type, schema_version, data, metadata, "
-        "recorded_at, hash) VALUES (%(stream_id)s, %(version)s, %(type)s, 1, %(data)s::jsonb, "
-        "%(metadata)s::jsonb, %(at)s, %(hash)s)"
+        "INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, "
+        "content) VALUES (%(stream_id)s, %(version)s, %(type)s, 1, %(at)s, %(hash)s, %(content)s)"
     )
 
 
 def raw_event(stream_id: str, version: int, previous: bytes, **override: Any) -> dict[str, Any]:
-    """An event row built by hand, its hash computed exactly as the store computes it."""
+    """An event row built by hand, its content and hash computed exactly as the store does."""
     at = datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC)
     data = {"amount": "1000000.00", "asset": "HKD", "note": 'caf\u00e9 "q"\n\u4e2d', "n": [1, {}]}
     metadata = {"actor": "script", "request_id": f"raw-{version}"}
@@ -85,10 +84,9 @@ def raw_event(stream_id: str, version: int, previous: bytes, **override: Any) ->
         "stream_id": stream_id,
         "version": version,
         "type": "CashDeposited",
-        "data": canonical_json(data),
-        "metadata": canonical_json(metadata),
         "at": at,
         "hash": chain_hash(previous, content),
+        "content": content,
     }
     row.update(override)
     return row
@@ -102,18 +100,27 @@ async def test_an_insert_whose_hash_does_not_extend_the_chain_is_refused(
         "account-C1", [NewEvent("CashDeposited", {"amount": "1.99"})], expected_version=0
     )
     (head,) = await store.read_stream("account-C1")
-    forged = [
-        raw_event("account-C1", 2, head.hash, hash=hashlib.sha256(b"trust me").digest()),
-        raw_event("account-C1", 2, b"\x00" * 32),  # chained onto the wrong predecessor
-        raw_event("account-C1", 2, head.hash, data='{"amount": "2.00"}'),  # data changed after
-        raw_event("account-C9", 1, b""),  # valid for account-C9, not for version 1 of C2:
-    ]
-    forged[3]["stream_id"] = "account-C2"
+    honest = raw_event("account-C1", 2, head.hash)
+    changed = honest["content"].replace(b'"1000000.00"', b'"2.00"')
+    forged = {
+        "does not extend": [
+            raw_event("account-C1", 2, head.hash, hash=hashlib.sha256(b"trust me").digest()),
+            raw_event("account-C1", 2, b"\x00" * 32),  # chained onto the wrong predecessor
+            raw_event("account-C1", 2, head.hash, content=changed),  # data changed after
+        ],
+        "do not say what its columns say": [
+            # Valid for account-C9, not for version 1 of account-C2 (the bytes name C9).
+            {**raw_event("account-C9", 1, b""), "stream_id": "account-C2"},
+            # Bytes that are not an event's envelope, hashed as they are.
+            {**honest, "content": b"[1]", "hash": chain_hash(head.hash, b"[1]")},
+        ],
+    }
     with connect_as(database_url, service_role("accounts")) as conn:
-        for row in forged:
-            with pytest.raises(psycopg.Error, match="does not extend") as refused:
-                conn.execute(insert_sql(), row)
-            assert refused.value.sqlstate == "HL004"
+        for reason, rows in forged.items():
+            for row in rows:
+                with pytest.raises(psycopg.Error, match=reason) as refused:
+                    conn.execute(insert_sql(), row)
+                assert refused.value.sqlstate == "HL004"
         # An event after a version the stream does not have is refused too.
         with pytest.raises(psycopg.Error, match="version 2 of its stream is not recorded"):
             conn.execute(insert_sql(), raw_event("account-C1", 3, head.hash))

@@ -129,7 +129,7 @@ class ChainScan:
 
 
 def default_parts(events: int) -> int:
-    """Processes to share the streams among: one per core, up to MAX_PARTS, one for a small
+    """Processes to share the positions among: one per core, up to MAX_PARTS, one for a small
     store."""
     if events < ONE_PROCESS_UP_TO:
         return 1
@@ -144,7 +144,7 @@ def verify_chains(
     progress: Callable[[int, int], None] | None = None,
 ) -> ChainScan:
     """Every event up to ``up_to_position`` (default: all) checked against its stream's chain,
-    as ``ChainVerifier`` checks them, by ``parts`` processes that each read a share of the
+    as ``ChainVerifier`` checks them, by ``parts`` processes that each read a range of the
     streams (default: ``default_parts``). ``progress(events checked, events at most)`` is
     called as the work goes. Blocking, and it forks: call it from a program's main thread
     (the ``harbour`` command, a benchmark), not from inside a server."""
@@ -162,7 +162,7 @@ def verify_chains(
         count = parts or default_parts(bound)
         if count == 1:
             report = None if progress is None else (lambda done: progress(done, bound))
-            results = [chainscan.scan_part(conninfo, snapshot, bound, 0, 1, report)]
+            results = [chainscan.scan_part(conninfo, snapshot, 0, bound, 0, report)]
         else:
             results = _scan_in_processes(conninfo, snapshot, bound, count, progress)
         conn.execute("COMMIT")
@@ -198,8 +198,12 @@ def _scan_in_processes(
     with ProcessPoolExecutor(
         parts, mp_context=context, initializer=chainscan.share_counters, initargs=(counters,)
     ) as pool:
+        # Equal ranges of positions: PostgreSQL reads each row once, for one part.
+        edges = [bound * part // parts for part in range(parts + 1)]
         futures: list[Future[chainscan.PartResult]] = [
-            pool.submit(chainscan.scan_share, conninfo, snapshot, bound, part, parts)
+            pool.submit(
+                chainscan.scan_share, conninfo, snapshot, edges[part], edges[part + 1], part
+            )
             for part in range(parts)
         ]
         pending: set[Future[chainscan.PartResult]] = set(futures)

@@ -1,21 +1,22 @@
 """One part of ``harbour audit verify``: a stream of stored rows checked against their chains.
 
 The hash chain covers ``sha256(previous stored hash || canonical bytes of the event)``, and
-every event keeps those bytes beside it (``events.content``, migration 0017). An event needs
-only its predecessor's *stored* hash, so the store is read once, in position order, with one
-binary COPY, and each row is checked as it arrives:
+an event *is* those bytes (``events.content``, migration 0017: its data and metadata live only
+there). An event needs only its predecessor's *stored* hash, so the store is read once, in
+position order, with one binary COPY, and each row is checked as it arrives:
 
 * its version follows its stream's last one (nothing missing, nothing moved in);
 * ``sha256(previous stored hash || content)`` is its stored hash (the bytes are as hashed);
-* its content says what its columns say — ``harbour_content_agrees``, evaluated by
-  PostgreSQL beside the read (the ``jsonb`` parse is C there; here it would be most of the
-  time): a column changed behind the chain's back is caught although its bytes still hash.
+* its content ends with what its columns say (``harbour_event_tail``: recorded_at,
+  schema_version, stream_id, type, version; compared by PostgreSQL beside the read) — a
+  column changed behind the chain's back is caught although the bytes still hash.
 
 So Python hashes exactly the stored bytes and never re-encodes JSON: a row costs a dict look-up
-and one SHA-256. A part is a share of the streams (by a hash of the stream id), so several
-processes can read the same snapshot side by side without ever needing each other's state:
-every stream is checked whole, in position order, by exactly one part. This module imports
-only what such a process needs (no SQLAlchemy, no domain).
+and one SHA-256. A part is a range of positions, so several processes read the same snapshot
+side by side and PostgreSQL reads each row once. A stream's first row in a part that does not
+start at the beginning is checked against the stored hash of the stream's event just before
+it (one indexed look-up per such stream, batched); every other row against the row before it
+in the part. This module imports only what such a process needs (no SQLAlchemy, no domain).
 """
 
 from __future__ import annotations
@@ -30,16 +31,29 @@ from psycopg import sql
 
 ROWS_SQL = """
 COPY (
-  SELECT position, stream_id, version, hash, content, harbour_content_agrees(e)
-    FROM events e
-   WHERE position <= {up_to} {share}
+  SELECT position, stream_id, version, hash, content,
+         substr(content, octet_length(content) - octet_length(tail) + 1) = tail
+    FROM (SELECT position, stream_id, version, hash, content,
+                 harbour_event_tail(recorded_at, schema_version, stream_id, type, version) AS tail
+            FROM events
+           WHERE position > %(after)s AND position <= %(up_to)s) AS e
    ORDER BY position
 ) TO STDOUT (FORMAT BINARY)
 """
 ROW_TYPES = ["int8", "text", "int4", "bytea", "bytea", "bool"]
-# Streams are shared out by hashtext(stream_id): stable within one server, which is all a
-# run needs (every part reads the same server in the same snapshot).
-SHARE_SQL = "AND (hashtext(stream_id)::bigint % {parts} + {parts}) % {parts} = {part}"
+# The stored hash before a stream's first row in a part: that of the stream's version just
+# below, by a backward probe of the (stream_id, version) index. (Where versions were swapped
+# behind the chain's back across a part's start, a row may be reported for another reason
+# than a single pass gives; it is reported either way.)
+BEFORE_SQL = """
+SELECT w.i, p.version, p.hash
+  FROM unnest(%(streams)s::text[], %(versions)s::integer[])
+       WITH ORDINALITY AS w(stream_id, version, i)
+  JOIN LATERAL (SELECT e.version, e.hash FROM events e
+                 WHERE e.stream_id = w.stream_id AND e.version < w.version
+                 ORDER BY e.version DESC LIMIT 1) AS p ON true
+"""
+LOOKUP_BATCH = 10_000  # first rows held (with their bytes) before their predecessors are read
 
 PROGRESS_ROWS = 10_000  # rows between two progress reports
 
@@ -59,53 +73,102 @@ class PartResult:
     breaks: list[Break]
 
 
-def rows_sql(up_to_position: int, part: int, parts: int) -> sql.Composed:
-    share = (
-        sql.SQL(SHARE_SQL).format(parts=sql.Literal(parts), part=sql.Literal(part))
-        if parts > 1
-        else sql.SQL("")
-    )
-    return sql.SQL(ROWS_SQL).format(up_to=sql.Literal(up_to_position), share=share)
-
-
 def scan_part(
     conninfo: str,
     snapshot: str | None,
+    after_position: int,
     up_to_position: int,
     part: int = 0,
-    parts: int = 1,
     progress: Callable[[int], None] | None = None,
 ) -> PartResult:
-    """Check every chain of this part's streams up to ``up_to_position``, in the exported
-    ``snapshot`` if one is given (so that every part sees the same history)."""
-    with psycopg.connect(conninfo) as conn:
-        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        if snapshot is not None:
-            conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
-        with conn.cursor() as cursor, cursor.copy(rows_sql(up_to_position, part, parts)) as copy:
-            copy.set_types(ROW_TYPES)
-            return check_rows(copy.rows(), part, progress)
+    """Check every event with ``after_position < position <= up_to_position`` against its
+    stream's chain, in the exported ``snapshot`` if one is given (so that every part sees the
+    same history)."""
+    with _reader(conninfo, snapshot) as conn, conn.cursor() as cursor:
+        params = {"after": after_position, "up_to": up_to_position}
+        before = None if after_position == 0 else _Predecessors(conninfo, snapshot)
+        try:
+            with cursor.copy(ROWS_SQL, params) as copy:
+                copy.set_types(ROW_TYPES)
+                return check_rows(copy.rows(), part, progress, before)
+        finally:
+            if before is not None:
+                before.close()
+
+
+def _reader(conninfo: str, snapshot: str | None) -> psycopg.Connection[Any]:
+    conn = psycopg.connect(conninfo)
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    if snapshot is not None:
+        conn.execute(sql.SQL("SET TRANSACTION SNAPSHOT {}").format(sql.Literal(snapshot)))
+    return conn
+
+
+class _Predecessors:
+    """The stored hash before a stream's first row in a part, read on a second connection in
+    the same snapshot (the first is busy with the COPY)."""
+
+    def __init__(self, conninfo: str, snapshot: str | None) -> None:
+        self._conninfo, self._snapshot = conninfo, snapshot
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def find(self, held: list[Row]) -> dict[int, tuple[int, bytes]]:
+        """For each held row, by its index: the version and stored hash of its stream's event
+        just below it; absent when there is none."""
+        if self._conn is None:
+            self._conn = _reader(self._conninfo, self._snapshot)
+        rows = self._conn.execute(
+            BEFORE_SQL,
+            {"streams": [row[1] for row in held], "versions": [row[2] for row in held]},
+        ).fetchall()
+        return {int(i) - 1: (int(version), bytes(digest)) for i, version, digest in rows}
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+Row = tuple[int, str, int, bytes, bytes, bool]
 
 
 def check_rows(
-    rows: Iterable[tuple[Any, ...]], part: int, progress: Callable[[int], None] | None
+    rows: Iterable[Row],
+    part: int,
+    progress: Callable[[int], None] | None,
+    before: _Predecessors | None = None,
 ) -> PartResult:
-    """Rows of ``ROWS_SQL`` (position, stream, version, hash, content, agrees), in position
-    order, checked against their streams' chains."""
+    """Rows of ``ROWS_SQL`` (position, stream, version, hash, content, whether the content
+    ends with what the columns say), in position order, checked against their streams'
+    chains. Without ``before`` the rows start at the beginning of the store: a stream's first
+    row has no predecessor."""
     # Each stream's last version and stored hash.
     heads: dict[str, tuple[int, bytes]] = {}
     breaks: list[Break] = []
-    checked = 0
+    held: list[Row] = []  # first rows of their streams, waiting for their predecessors
+    checked = streams = 0
     next_report = PROGRESS_ROWS
     # Bound once: attribute and global look-ups cost as much as the work at this rate.
-    head_of, digest_of, empty, start = heads.get, sha256, b"", (0, b"")
-    for position, stream, version, stored, content, agrees in rows:
-        previous_version, previous = head_of(stream, start)
+    head_of, digest_of, start = heads.get, sha256, (0, b"")
+    for row in rows:
+        position, stream, version, stored, content, says_columns = row
+        head = head_of(stream)
+        if head is None:
+            if before is not None:
+                held.append(row)
+                heads[stream] = (version, stored)
+                if len(held) >= LOOKUP_BATCH:
+                    streams += _check_held(held, before, breaks)
+                    held = []
+                checked += 1
+                continue
+            head = start
+            streams += 1
+        previous_version, previous = head
         if version != previous_version + 1:
             reason = MISSING.format(version=version, previous=previous_version)
             breaks.append((position, stream, version, reason))
-        stored = stored or empty  # NULL: no hash at all (only a table without its constraint)
-        if not agrees or digest_of(previous + (content or empty)).digest() != stored:
+        # Both columns are NOT NULL: a constraint no trigger switch turns off.
+        if not says_columns or digest_of(previous + content).digest() != stored:
             breaks.append((position, stream, version, MISMATCH))
         # Go on from the stored hash: one altered row is reported once, not for ever after.
         heads[stream] = (version, stored)
@@ -113,9 +176,28 @@ def check_rows(
         if progress is not None and checked >= next_report:
             next_report += PROGRESS_ROWS
             progress(checked)
+    if held and before is not None:
+        streams += _check_held(held, before, breaks)
     if progress is not None:
         progress(checked)
-    return PartResult(part, checked, len(heads), breaks)
+    breaks.sort(key=lambda found: found[0])  # stable: a row's own breaks keep their order
+    return PartResult(part, checked, streams, breaks)
+
+
+def _check_held(held: list[Row], before: _Predecessors, breaks: list[Break]) -> int:
+    """Check first rows against their predecessors; returns how many had none (streams that
+    begin in this part)."""
+    found = before.find(held)
+    beginning = 0
+    for index, (position, stream, version, stored, content, says_columns) in enumerate(held):
+        previous_version, previous = found.get(index, (0, b""))
+        beginning += index not in found
+        if version != previous_version + 1:
+            reason = MISSING.format(version=version, previous=previous_version)
+            breaks.append((position, stream, version, reason))
+        if not says_columns or sha256(previous + content).digest() != stored:
+            breaks.append((position, stream, version, MISMATCH))
+    return beginning
 
 
 # ------------------------------------------------------------------ a part in its own process
@@ -131,7 +213,7 @@ def share_counters(counters: Any) -> None:
 
 
 def scan_share(
-    conninfo: str, snapshot: str, up_to_position: int, part: int, parts: int
+    conninfo: str, snapshot: str, after_position: int, up_to_position: int, part: int
 ) -> PartResult:
     """``scan_part`` in a worker process, its progress written to the shared counters."""
 
@@ -139,4 +221,4 @@ def scan_share(
         if _counters is not None:
             _counters[part] = done
 
-    return scan_part(conninfo, snapshot, up_to_position, part, parts, report)
+    return scan_part(conninfo, snapshot, after_position, up_to_position, part, report)

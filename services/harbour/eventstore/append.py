@@ -52,10 +52,9 @@ head AS (
      WHERE e.stream_id = %(stream_id)s ORDER BY e.version DESC LIMIT 1
 ),
 inserted AS (
-    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash, content)
+    INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT %(stream_id)s, %(expected_version)s + 1, %(type)s, %(schema_version)s,
-           %(data)s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
+           %(recorded_at)s,
            sha256(coalesce((SELECT hash FROM head), '\\x'::bytea) || %(content)s), %(content)s
      WHERE coalesce((SELECT version FROM head), 0) = %(expected_version)s
     RETURNING position
@@ -75,7 +74,7 @@ SELECT r.p, r.p, (r.p IS NOT NULL)::integer, r.head,
                coalesce((SELECT version FROM head), 0) AS head) AS r
 """
 
-# A batch: ``%(events)s`` is ``[[type, schema_version, data, content_hex], ...]``; the chain
+# A batch: ``%(events)s`` is ``[[type, schema_version, content_hex], ...]``; the chain
 # is extended event by event in a recursive CTE.
 APPEND_MANY_SQL = (  # constant text, no input is interpolated
     "WITH RECURSIVE"
@@ -88,15 +87,13 @@ batch AS (
 chain AS (
     SELECT 0 AS ord, head.hash FROM head WHERE head.version = %(expected_version)s
     UNION ALL
-    SELECT b.ord, sha256(c.hash || decode(b.event ->> 3, 'hex'))
+    SELECT b.ord, sha256(c.hash || decode(b.event ->> 2, 'hex'))
       FROM chain c JOIN batch b ON b.ord = c.ord + 1
 ),
 inserted AS (
-    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash, content)
+    INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT %(stream_id)s, %(expected_version)s + b.ord, b.event ->> 0,
-           (b.event ->> 1)::smallint, b.event -> 2, %(metadata)s::jsonb, %(recorded_at)s,
-           c.hash, decode(b.event ->> 3, 'hex')
+           (b.event ->> 1)::smallint, %(recorded_at)s, c.hash, decode(b.event ->> 2, 'hex')
       FROM batch b JOIN chain c ON c.ord = b.ord
      ORDER BY b.ord
     RETURNING position
@@ -117,12 +114,11 @@ SELECT request_id, fingerprint, stream_id, stream_version, first_position, last_
 """
 
 
-def _gated_inserts(streams: int, metadata: str, returning: str) -> list[str]:
+def _gated_inserts(streams: int, returning: str) -> list[str]:
     """The CTEs shared by the multi-stream statements: each head read in the statement's
     snapshot, the gate (every head at its expected version), and per stream the batch, its
-    chain and its insert — which writes nothing unless the gate opened. ``metadata`` is the
-    SQL of an event's metadata (``b.event`` is its batch row); ``returning`` what the insert
-    returns."""
+    chain and its insert — which writes nothing unless the gate opened; ``returning`` what
+    the insert returns."""
     parts = [
         f"""
 head_{i} AS (
@@ -148,15 +144,13 @@ batch_{i} AS (
 chain_{i} AS (
     SELECT 0 AS ord, head_{i}.hash FROM head_{i}, gate WHERE gate.ok
     UNION ALL
-    SELECT b.ord, sha256(c.hash || decode(b.event ->> 3, 'hex'))
+    SELECT b.ord, sha256(c.hash || decode(b.event ->> 2, 'hex'))
       FROM chain_{i} c JOIN batch_{i} b ON b.ord = c.ord + 1
 ),
 inserted_{i} AS (
-    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash, content)
+    INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT %(stream_id_{i})s, %(expected_version_{i})s + b.ord, b.event ->> 0,
-           (b.event ->> 1)::smallint, b.event -> 2, {metadata}, %(recorded_at)s, c.hash,
-           decode(b.event ->> 3, 'hex')
+           (b.event ->> 1)::smallint, %(recorded_at)s, c.hash, decode(b.event ->> 2, 'hex')
       FROM batch_{i} b JOIN chain_{i} c ON c.ord = b.ord
      ORDER BY b.ord
     RETURNING {returning}
@@ -176,7 +170,7 @@ def append_together_sql(streams: int) -> str:
     """
     if streams < 2:
         raise ValueError("use APPEND_ONE_SQL / APPEND_MANY_SQL for one stream")
-    parts = _gated_inserts(streams, "%(metadata)s::jsonb", "position")
+    parts = _gated_inserts(streams, "position")
     heads = ", ".join(f"(SELECT version FROM head_{i})" for i in range(streams))
     return "WITH RECURSIVE" + ",".join(parts) + "," + _together_tail(streams, heads)
 
@@ -186,7 +180,7 @@ def append_together_one_each_sql(streams: int) -> str:
     and the exposure's): no recursion and no JSON batch, like ``APPEND_ONE_SQL``.
 
     Parameters per stream: ``stream_id_i``, ``expected_version_i``, ``type_i``,
-    ``schema_version_i``, ``data_i``, ``content_i``.
+    ``schema_version_i``, ``content_i``.
     """
     heads = [
         f"""
@@ -203,10 +197,9 @@ head_{i} AS (
     inserts = [
         f"""
 inserted_{i} AS (
-    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash, content)
+    INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT %(stream_id_{i})s, %(expected_version_{i})s + 1, %(type_{i})s,
-           %(schema_version_{i})s, %(data_{i})s::jsonb, %(metadata)s::jsonb, %(recorded_at)s,
+           %(schema_version_{i})s, %(recorded_at)s,
            sha256(coalesce((SELECT hash FROM head_{i}), '\\x'::bytea) || %(content_{i})s),
            %(content_{i})s
      WHERE (SELECT ok FROM gate)
@@ -260,8 +253,8 @@ SELECT s.first_position, s.last_position, {appended}, {heads} FROM span s
 # Like the multi-stream append: every head read in the statement's snapshot, nothing written
 # unless every stream is at its expected version; but a stream's events may come from several
 # commands (each starting where the previous ended) and each event carries its own command's
-# metadata. ``streams``: ``[[i, stream_id, expected_version], ...]``; ``events``: ``[[i, ord,
-# type, schema_version, data, content_hex, metadata], ...]`` (``ord`` 1-based per stream);
+# metadata (inside its content). ``streams``: ``[[i, stream_id, expected_version], ...]``;
+# ``events``: ``[[i, ord, type, schema_version, content_hex], ...]`` (``ord`` 1-based per stream);
 # ``owned``: ``[[k, i, version], ...]``; ``commands``: one object per command ``k``. Returns
 # one row: whether the gate opened, each head as read (by ``i``), and each command's span as
 # ``[[k, first, last], ...]``.
@@ -288,14 +281,13 @@ batch AS (
 chain AS (
     SELECT h.i, 0 AS ord, h.hash FROM head h, gate WHERE gate.ok
     UNION ALL
-    SELECT c.i, b.ord, sha256(c.hash || decode(b.event ->> 5, 'hex'))
+    SELECT c.i, b.ord, sha256(c.hash || decode(b.event ->> 4, 'hex'))
       FROM chain c JOIN batch b ON b.i = c.i AND b.ord = c.ord + 1
 ),
 inserted AS (
-    INSERT INTO events (stream_id, version, type, schema_version, data, metadata,
-                        recorded_at, hash, content)
+    INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT h.stream_id, h.expected + b.ord, b.event ->> 2, (b.event ->> 3)::smallint,
-           b.event -> 4, b.event -> 6, %(recorded_at)s, c.hash, decode(b.event ->> 5, 'hex')
+           %(recorded_at)s, c.hash, decode(b.event ->> 4, 'hex')
       FROM batch b
       JOIN chain c ON c.i = b.i AND c.ord = b.ord
       JOIN head h ON h.i = b.i

@@ -152,19 +152,30 @@ def event_content(
     metadata_json: str,
     recorded_at: datetime,
 ) -> bytes:
-    """The canonical bytes of one event, as the hash chain covers them.
+    """The canonical bytes of one event, as the hash chain covers them and the store keeps
+    them (``events.content``).
 
     Equal to ``canonical_json`` of the envelope {data, metadata, recorded_at, schema_version,
     stream_id, type, version} (a unit test holds it to that), built by concatenation because
     it runs on every append: ``data_json``/``metadata_json`` are already canonical, and stream
     ids and types are restricted to characters JSON never escapes.
     """
+    return ('{"data":' + data_json + ',"metadata":' + metadata_json).encode("utf-8") + event_tail(
+        stream_id=stream_id,
+        version=version,
+        event_type=event_type,
+        schema_version=schema_version,
+        recorded_at=recorded_at,
+    )
+
+
+def event_tail(
+    *, stream_id: str, version: int, event_type: str, schema_version: int, recorded_at: datetime
+) -> bytes:
+    """How an event's canonical bytes end: what its columns say (the database's
+    ``harbour_event_tail``, which the chain trigger and the auditor compare with)."""
     return (
-        '{"data":'
-        + data_json
-        + ',"metadata":'
-        + metadata_json
-        + ',"recorded_at":"'
+        ',"recorded_at":"'
         + timestamp_text(recorded_at)
         + '","schema_version":'
         + str(schema_version)

@@ -21,8 +21,7 @@ from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.upcasting import Upcasters
 
 COLUMNS = (
-    "position, stream_id, version, type, schema_version, data::text, metadata::text, "
-    "recorded_at, txid::text, hash"
+    "position, stream_id, version, type, schema_version, content, recorded_at, txid::text, hash"
 )
 STREAMS_BEFORE_SQL = sa.text(
     f"SELECT {COLUMNS} FROM public.events "  # noqa: S608 - constant column list

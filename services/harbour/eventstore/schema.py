@@ -33,12 +33,11 @@ events = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("type", sa.Text, nullable=False),
     sa.Column("schema_version", sa.SmallInteger, nullable=False),
-    sa.Column("data", pg.JSONB, nullable=False),
-    sa.Column("metadata", pg.JSONB, nullable=False),
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("txid", Xid8(), nullable=False, server_default=sa.text("pg_current_xact_id()")),
     sa.Column("hash", sa.LargeBinary, nullable=False),
-    # The canonical bytes the hash covers, exactly as hashed (migration 0017).
+    # The event itself: its canonical bytes (data, metadata and the columns above), exactly
+    # as hashed (migration 0017).
     sa.Column("content", sa.LargeBinary, nullable=False),
     sa.UniqueConstraint("stream_id", "version", name="events_stream_version_key"),
     sa.CheckConstraint("version >= 1", name="events_version_positive"),

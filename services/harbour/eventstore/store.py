@@ -69,9 +69,10 @@ log = logging.getLogger("harbour.eventstore")
 MAX_EVENTS_PER_APPEND = 1000
 MAX_REQUEST_ID_LENGTH = 128
 
+# ``content`` is the event (its data and metadata inside): RecordedEvent splits it.
 EVENT_COLUMNS = (
-    "position, stream_id, version, type, schema_version, data::text, metadata::text, "
-    "recorded_at, txid::text AS txid_text, hash"
+    "position, stream_id, version, type, schema_version, content, recorded_at, "
+    "txid::text AS txid_text, hash"
 )
 STREAM_SQL = (
     f"SELECT {EVENT_COLUMNS} FROM events WHERE stream_id = %(stream_id)s "  # noqa: S608
@@ -211,20 +212,18 @@ class EventStore:
             "expected_version": expected_version,
             "request_id": request_id,
             "fingerprint": fingerprint,
-            "metadata": metadata_json,
             "recorded_at": recorded_at,
             "response": canonical_json(response) if response is not None else None,
         }
         # The feed's wake-up rides in the one-event statement when one is due: one commit.
         notify = False
         if len(encoded) == 1:
-            event_type, schema_version, data_json, content = encoded[0]
+            event_type, schema_version, _, content = encoded[0]
             statement = APPEND_ONE_SQL
             notify = self._notifier is not None and self._notifier.claim()
             params.update(
                 type=event_type,
                 schema_version=schema_version,
-                data=data_json,
                 content=content,
                 notify=notify,
                 channel=CHANNEL,
@@ -232,7 +231,7 @@ class EventStore:
         else:
             statement = APPEND_MANY_SQL
             params["events"] = (
-                "[" + ",".join(f'["{t}",{v},{d},"{c.hex()}"]' for t, v, d, c in encoded) + "]"
+                "[" + ",".join(f'["{t}",{v},"{c.hex()}"]' for t, v, _, c in encoded) + "]"
             )
         # getconn/putconn rather than the pool's connection() context: same checkout and
         # return, without the generator and the connection's own context (a commit check
@@ -312,7 +311,6 @@ class EventStore:
         metadata_json = canonical_json(meta)
         params: dict[str, Any] = {
             "request_id": request_id,
-            "metadata": metadata_json,
             "recorded_at": recorded_at,
             "response": canonical_json(response) if response is not None else None,
         }
@@ -333,14 +331,13 @@ class EventStore:
             params[f"stream_id_{index}"] = write.stream_id
             params[f"expected_version_{index}"] = write.expected_version
             if single:
-                ((event_type, schema_version, data_json, content),) = encoded
+                ((event_type, schema_version, _, content),) = encoded
                 params[f"type_{index}"] = event_type
                 params[f"schema_version_{index}"] = schema_version
-                params[f"data_{index}"] = data_json
                 params[f"content_{index}"] = content
             else:
                 params[f"events_{index}"] = (
-                    "[" + ",".join(f'["{t}",{v},{d},"{c.hex()}"]' for t, v, d, c in encoded) + "]"
+                    "[" + ",".join(f'["{t}",{v},"{c.hex()}"]' for t, v, _, c in encoded) + "]"
                 )
             described.append(
                 [
@@ -398,7 +395,7 @@ class EventStore:
         recorded_at = self._clock()
         # stream -> (its index in the statement, expected version, versions of its events)
         streams: dict[str, tuple[int, int, list[int]]] = {}
-        rows: list[str] = []  # every event: [i, ord, type, schema_version, data, content, meta]
+        rows: list[str] = []  # every event: [i, ord, type, schema_version, content]
         owned: list[list[int]] = []
         logs: list[dict[str, Any]] = []
         for k, command in enumerate(commands):
@@ -420,13 +417,11 @@ class EventStore:
                     )
                 for n, event in enumerate(write.events, start=1):
                     version = write.expected_version + n
-                    t, v, d, c = self._encode(
+                    t, v, _, c = self._encode(
                         event, write.stream_id, version, metadata_json, recorded_at
                     )
                     versions.append(version)
-                    rows.append(
-                        f'[{index},{len(versions)},"{t}",{v},{d},"{c.hex()}",{metadata_json}]'
-                    )
+                    rows.append(f'[{index},{len(versions)},"{t}",{v},"{c.hex()}"]')
                     owned.append([k, index, version])
             first = command.writes[0]
             if command.response is not None:

@@ -1,8 +1,10 @@
-"""Audit verification: recompute every hash chain from the stored rows.
+"""Audit verification: check every hash chain, row by row, from the stored events.
 
-Independent of the writer: the canonical bytes are rebuilt in Python from what PostgreSQL
-returns, so a row altered by any means (even by a superuser with triggers disabled) breaks the
-chain at that row, and a deleted or reordered row breaks the version sequence.
+An event read from the store carries its canonical bytes as stored (``content``): they must
+hash onto the previous stored hash and end with what the row's columns say. An event from
+elsewhere (an export read back) has its bytes rebuilt from its fields. Either way a row
+altered by any means (even by a superuser with triggers disabled) breaks the chain at that
+row, and a deleted or reordered row breaks the version sequence.
 """
 
 from __future__ import annotations
@@ -10,7 +12,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
-from harbour.eventstore.encoding import GENESIS_HASH, canonical_json, chain_hash, event_content
+from harbour.eventstore.encoding import (
+    GENESIS_HASH,
+    canonical_json,
+    chain_hash,
+    event_content,
+    event_tail,
+)
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 
@@ -43,19 +51,9 @@ class ChainVerifier:
                     f"version {event.version} follows version {version}: an event is missing",
                 )
             )
-        expected = chain_hash(
-            previous,
-            event_content(
-                stream_id=event.stream_id,
-                version=event.version,
-                event_type=event.type,
-                schema_version=event.schema_version,
-                data_json=canonical_json(event.stored_data),
-                metadata_json=canonical_json(event.metadata),
-                recorded_at=event.recorded_at,
-            ),
-        )
-        if expected != event.hash:
+        if chain_hash(previous, self._content(event)) != event.hash or (
+            event.content and not event.content.endswith(_tail(event))
+        ):
             self.breaks.append(
                 ChainBreak(
                     event.position,
@@ -66,6 +64,21 @@ class ChainVerifier:
             )
         # Continue from the stored hash so one altered row is reported once, not for ever after.
         self.heads[event.stream_id] = (event.version, event.hash)
+
+    @staticmethod
+    def _content(event: RecordedEvent) -> bytes:
+        """The bytes the hash must cover: as stored, or rebuilt from the event's fields."""
+        if event.content:
+            return event.content
+        return event_content(
+            stream_id=event.stream_id,
+            version=event.version,
+            event_type=event.type,
+            schema_version=event.schema_version,
+            data_json=canonical_json(event.stored_data),
+            metadata_json=canonical_json(event.metadata),
+            recorded_at=event.recorded_at,
+        )
 
     def check_all(self, events: Iterable[RecordedEvent]) -> None:
         for event in events:
@@ -82,6 +95,16 @@ class ChainVerifier:
     @property
     def streams_checked(self) -> int:
         return len(self.heads)
+
+
+def _tail(event: RecordedEvent) -> bytes:
+    return event_tail(
+        stream_id=event.stream_id,
+        version=event.version,
+        event_type=event.type,
+        schema_version=event.schema_version,
+        recorded_at=event.recorded_at,
+    )
 
 
 async def verify_stream(store: EventStore, stream_id: str) -> ChainVerifier:
