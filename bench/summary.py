@@ -6,7 +6,17 @@ import json
 
 from bench.common import RESULTS
 
-ORDER = ("store", "accounts", "audit", "valuation", "risk", "liquidation", "lending", "load")
+ORDER = (
+    "store",
+    "accounts",
+    "audit",
+    "valuation",
+    "risk",
+    "liquidation",
+    "lending",
+    "scaling",
+    "load",
+)
 
 
 def main() -> None:
