@@ -36,7 +36,7 @@ class CommandWrite:
     and its command-log row, which names the first write's stream."""
 
     writes: Sequence[StreamWrite]
-    request_id: str
+    request_id: str | None  # None: an append that is not logged (no idempotency key)
     fingerprint: bytes
     metadata: Mapping[str, Any]
     response: Mapping[str, Any] | None = None

@@ -8,7 +8,6 @@ nothing to do or conflicts on the command log, and is answered from the log.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import logging
@@ -20,14 +19,7 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from harbour.eventstore.append import (
-    APPEND_BATCH_SQL,
-    APPEND_MANY_SQL,
-    APPEND_ONE_SQL,
-    LOOKUP_COMMAND_SQL,
-    append_together_one_each_sql,
-    append_together_sql,
-)
+from harbour.eventstore.append import APPEND_BATCH_SQL, APPEND_ONE_SQL, LOOKUP_COMMAND_SQL
 from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import (
     canonical_json,
@@ -186,27 +178,32 @@ class EventStore:
         if response is not None:
             check_json_object(response, "response")
         recorded_at = self._clock()
+        if len(events) > 1:
+            if fingerprint is None:
+                _check_new_events(events)
+                fingerprint = request_fingerprint([stream_id, expected_version, _described(events)])
+            write = StreamWrite(stream_id, events, expected_version)
+            command = CommandWrite([write], request_id, fingerprint, meta, response)
+            return await self._append_command(command, recorded_at)
+        # One event (the hot path): its own statement, which also carries the feed's wake-up.
         metadata_json = canonical_json(meta)
-        encoded = [
-            self._encode(event, stream_id, expected_version + offset, metadata_json, recorded_at)
-            for offset, event in enumerate(events, start=1)
-        ]
+        event_type, schema_version, data_json, content = self._encode(
+            events[0], stream_id, expected_version + 1, metadata_json, recorded_at
+        )
         if fingerprint is None:
             # request_fingerprint([stream_id, expected_version, [[type, schema_version, data]]])
             # assembled from the canonical data already encoded, byte for byte the same:
             # stream ids and types are restricted to characters JSON never escapes. Anything
             # unusual (an int subclass) takes the generic path.
-            plain = type(expected_version) is int
-            parts = []
-            for event_type, schema_version, data_json, _ in encoded:
-                plain = plain and type(schema_version) is int
-                parts.append(f'["{event_type}",{schema_version},{data_json}]')
-            if plain:
-                text = f'["{stream_id}",{expected_version},[{",".join(parts)}]]'
+            if type(expected_version) is int and type(schema_version) is int:
+                text = (
+                    f'["{stream_id}",{expected_version},'
+                    f'[["{event_type}",{schema_version},{data_json}]]]'
+                )
                 fingerprint = hashlib.sha256(text.encode("utf-8")).digest()
             else:
-                described = [[e.type, e.schema_version, e.data] for e in events]
-                fingerprint = request_fingerprint([stream_id, expected_version, described])
+                fingerprint = request_fingerprint([stream_id, expected_version, _described(events)])
+        notify = self._notifier is not None and self._notifier.claim()
         params: dict[str, Any] = {
             "stream_id": stream_id,
             "expected_version": expected_version,
@@ -214,25 +211,12 @@ class EventStore:
             "fingerprint": fingerprint,
             "recorded_at": recorded_at,
             "response": canonical_json(response) if response is not None else None,
+            "type": event_type,
+            "schema_version": schema_version,
+            "content": content,
+            "notify": notify,
+            "channel": CHANNEL,
         }
-        # The feed's wake-up rides in the one-event statement when one is due: one commit.
-        notify = False
-        if len(encoded) == 1:
-            event_type, schema_version, _, content = encoded[0]
-            statement = APPEND_ONE_SQL
-            notify = self._notifier is not None and self._notifier.claim()
-            params.update(
-                type=event_type,
-                schema_version=schema_version,
-                content=content,
-                notify=notify,
-                channel=CHANNEL,
-            )
-        else:
-            statement = APPEND_MANY_SQL
-            params["events"] = (
-                "[" + ",".join(f'["{t}",{v},"{c.hex()}"]' for t, v, _, c in encoded) + "]"
-            )
         # getconn/putconn rather than the pool's connection() context: same checkout and
         # return, without the generator and the connection's own context (a commit check
         # under the connection lock), which cost ~25 µs of CPU per append.
@@ -241,7 +225,7 @@ class EventStore:
         row = None
         try:
             try:
-                row = await (await conn.execute(statement, params)).fetchone()
+                row = await (await conn.execute(APPEND_ONE_SQL, params)).fetchone()
             except psycopg.errors.UniqueViolation:
                 # Lost a race: to another writer of this stream, or to a concurrent first
                 # attempt of this very request. The command log tells which.
@@ -305,76 +289,50 @@ class EventStore:
         meta = dict(check_json_object(metadata or {}, "metadata"))
         if request_id is not None:
             meta["request_id"] = request_id
-        if response is not None:
-            check_json_object(response, "response")
-        recorded_at = self._clock()
-        metadata_json = canonical_json(meta)
-        params: dict[str, Any] = {
-            "request_id": request_id,
-            "recorded_at": recorded_at,
-            "response": canonical_json(response) if response is not None else None,
-        }
-        described = []
-        # One event per stream (the common case) takes the statement without recursion.
-        single = all(len(write.events) == 1 for write in writes)
-        for index, write in enumerate(writes):
-            check_stream_id(write.stream_id)
-            _check_expected_version(write.expected_version)
+        for write in writes:
             if not write.events or len(write.events) > MAX_EVENTS_PER_APPEND:
                 raise InvalidAppend("events", f"1 to {MAX_EVENTS_PER_APPEND} events per stream")
-            encoded = [
-                self._encode(
-                    event, write.stream_id, write.expected_version + n, metadata_json, recorded_at
-                )
-                for n, event in enumerate(write.events, start=1)
-            ]
-            params[f"stream_id_{index}"] = write.stream_id
-            params[f"expected_version_{index}"] = write.expected_version
-            if single:
-                ((event_type, schema_version, _, content),) = encoded
-                params[f"type_{index}"] = event_type
-                params[f"schema_version_{index}"] = schema_version
-                params[f"content_{index}"] = content
-            else:
-                params[f"events_{index}"] = (
-                    "[" + ",".join(f'["{t}",{v},"{c.hex()}"]' for t, v, _, c in encoded) + "]"
-                )
-            described.append(
-                [
-                    write.stream_id,
-                    write.expected_version,
-                    [[e.type, e.schema_version, e.data] for e in write.events],
-                ]
+        if fingerprint is None:
+            for write in writes:
+                _check_new_events(write.events)
+            fingerprint = request_fingerprint(
+                [[w.stream_id, w.expected_version, _described(w.events)] for w in writes]
             )
-        params["fingerprint"] = fingerprint or request_fingerprint(described)
-        statement = _together_sql(len(writes), single)
+        command = CommandWrite(writes, request_id, fingerprint, meta, response)
+        return await self._append_command(command, self._clock())
+
+    async def _append_command(self, command: CommandWrite, recorded_at: datetime) -> AppendResult:
+        """One command's events on one or more streams, all or none, by the batch statement
+        (the one append path for anything but a single event): every stream at its expected
+        version or nothing written; a repeat of an applied request answered from the log."""
+        params, _ = self._batch_params([command], recorded_at)
+        writes = command.writes
         pool = self._database.pool
         conn = await pool.getconn()
         try:
             try:
-                row = await (await conn.execute(statement, params)).fetchone()
+                row = await (await conn.execute(APPEND_BATCH_SQL, params)).fetchone()
             except psycopg.errors.UniqueViolation:
                 row = None  # lost a race on one of the streams (or to this very request)
             except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
                 raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
-            count = len(writes)
-            if row is not None and row[2] > 0:
+            if row is not None and row[0]:
                 if self._notifier is not None:
                     self._notifier.poke()
                 count_appended(e.type for w in writes for e in w.events)
-                first = writes[0]
+                ((_, first, last),) = row[2]
                 return AppendResult(
-                    first.stream_id,
-                    first.expected_version + row[2],
-                    row[0],
-                    row[1],
+                    writes[0].stream_id,
+                    writes[0].expected_version + len(writes[0].events),
+                    first,
+                    last,
                     False,
-                    None if response is None else dict(response),
+                    None if command.response is None else dict(command.response),
                 )
-            replayed = await self._replayed(conn, request_id, params["fingerprint"])
+            replayed = await self._replayed(conn, command.request_id, command.fingerprint)
             if replayed is not None:
                 return replayed
-            heads = [None] * count if row is None else [int(h) for h in row[2 + count :]]
+            heads = [None] * len(writes) if row is None else [int(h) for h in row[1]]
             for write, head in zip(writes, heads, strict=True):
                 if head != write.expected_version:
                     raise ConcurrencyConflict(write.stream_id, write.expected_version, head)
@@ -392,57 +350,7 @@ class EventStore:
         """
         if not commands:
             return []
-        recorded_at = self._clock()
-        # stream -> (its index in the statement, expected version, versions of its events)
-        streams: dict[str, tuple[int, int, list[int]]] = {}
-        rows: list[str] = []  # every event: [i, ord, type, schema_version, content]
-        owned: list[list[int]] = []
-        logs: list[dict[str, Any]] = []
-        for k, command in enumerate(commands):
-            check_request_id(command.request_id)
-            if not command.writes:
-                raise InvalidAppend("writes", "a command in a batch must write something")
-            meta = dict(check_json_object(command.metadata, "metadata"))
-            meta["request_id"] = command.request_id
-            metadata_json = canonical_json(meta)
-            for write in command.writes:
-                check_stream_id(write.stream_id)
-                _check_expected_version(write.expected_version)
-                index, expected, versions = streams.setdefault(
-                    write.stream_id, (len(streams), write.expected_version, [])
-                )
-                if write.expected_version != expected + len(versions):
-                    raise InvalidAppend(
-                        "expected_version", f"{write.stream_id}: commands must follow each other"
-                    )
-                for n, event in enumerate(write.events, start=1):
-                    version = write.expected_version + n
-                    t, v, _, c = self._encode(
-                        event, write.stream_id, version, metadata_json, recorded_at
-                    )
-                    versions.append(version)
-                    rows.append(f'[{index},{len(versions)},"{t}",{v},"{c.hex()}"]')
-                    owned.append([k, index, version])
-            first = command.writes[0]
-            if command.response is not None:
-                check_json_object(command.response, "response")
-            logs.append(
-                {
-                    "k": k,
-                    "request_id": command.request_id,
-                    "fingerprint": command.fingerprint.hex(),
-                    "stream_id": first.stream_id,
-                    "stream_version": first.expected_version + len(first.events),
-                    "response": None if command.response is None else dict(command.response),
-                }
-            )
-        params: dict[str, Any] = {
-            "recorded_at": recorded_at,
-            "owned": json.dumps(owned),
-            "commands": canonical_json(logs),
-        }
-        params["streams"] = json.dumps([[i, s, e] for s, (i, e, _) in streams.items()])
-        params["events"] = "[" + ",".join(rows) + "]"
+        params, streams = self._batch_params(commands, self._clock())
         async with self._database.pool.connection() as conn:
             try:
                 row = await (await conn.execute(APPEND_BATCH_SQL, params)).fetchone()
@@ -469,6 +377,66 @@ class EventStore:
             )
             for k, c in enumerate(commands)
         ]
+
+    def _batch_params(
+        self, commands: Sequence[CommandWrite], recorded_at: datetime
+    ) -> tuple[dict[str, Any], dict[str, tuple[int, int, list[int]]]]:
+        """The parameters of APPEND_BATCH_SQL for ``commands`` (checked and encoded), and each
+        stream's index, expected version and versions written."""
+        # stream -> (its index in the statement, expected version, versions of its events)
+        streams: dict[str, tuple[int, int, list[int]]] = {}
+        rows: list[str] = []  # every event: [i, ord, type, schema_version, content]
+        owned: list[list[int]] = []
+        logs: list[dict[str, Any]] = []
+        for k, command in enumerate(commands):
+            check_request_id(command.request_id)
+            if not command.writes:
+                raise InvalidAppend("writes", "a command in a batch must write something")
+            meta = dict(check_json_object(command.metadata, "metadata"))
+            if command.request_id is not None:
+                meta["request_id"] = command.request_id
+            metadata_json = canonical_json(meta)
+            for write in command.writes:
+                check_stream_id(write.stream_id)
+                _check_expected_version(write.expected_version)
+                index, expected, versions = streams.setdefault(
+                    write.stream_id, (len(streams), write.expected_version, [])
+                )
+                if write.expected_version != expected + len(versions):
+                    raise InvalidAppend(
+                        "expected_version", f"{write.stream_id}: commands must follow each other"
+                    )
+                for n, event in enumerate(write.events, start=1):
+                    version = write.expected_version + n
+                    t, v, _, c = self._encode(
+                        event, write.stream_id, version, metadata_json, recorded_at
+                    )
+                    versions.append(version)
+                    rows.append(f'[{index},{len(versions)},"{t}",{v},"{c.hex()}"]')
+                    owned.append([k, index, version])
+            first = command.writes[0]
+            if not first.events:
+                raise InvalidAppend("events", "at least one event is required")
+            if command.response is not None:
+                check_json_object(command.response, "response")
+            logs.append(
+                {
+                    "k": k,
+                    "request_id": command.request_id,
+                    "fingerprint": command.fingerprint.hex(),
+                    "stream_id": first.stream_id,
+                    "stream_version": first.expected_version + len(first.events),
+                    "response": None if command.response is None else dict(command.response),
+                }
+            )
+        params: dict[str, Any] = {
+            "recorded_at": recorded_at,
+            "owned": json.dumps(owned),
+            "commands": canonical_json(logs),
+        }
+        params["streams"] = json.dumps([[i, s, e] for s, (i, e, _) in streams.items()])
+        params["events"] = "[" + ",".join(rows) + "]"
+        return params, streams
 
     @staticmethod
     def _encode(
@@ -770,9 +738,16 @@ class EventStore:
         return snapshot.version, snapshot.schema_version, snapshot.state
 
 
-@functools.lru_cache(maxsize=8)
-def _together_sql(streams: int, one_each: bool) -> str:
-    return append_together_one_each_sql(streams) if one_each else append_together_sql(streams)
+def _check_new_events(events: Sequence[NewEvent]) -> None:
+    """Refuse what ``_encode`` would refuse, before a fingerprint is taken of the events."""
+    for event in events:
+        check_event_type(event.type)
+        check_json_object(event.data, "data")
+
+
+def _described(events: Sequence[NewEvent]) -> list[list[Any]]:
+    """Events as a request fingerprint covers them."""
+    return [[e.type, e.schema_version, e.data] for e in events]
 
 
 def _check_expected_version(expected_version: object) -> None:
