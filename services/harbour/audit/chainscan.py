@@ -148,9 +148,9 @@ def check_rows(
     checked = streams = 0
     next_report = PROGRESS_ROWS
     # Bound once: attribute and global look-ups cost as much as the work at this rate.
-    head_of, digest_of, start = heads.get, sha256, (0, b"")
+    head_of, judge, start = heads.get, _judge, (0, b"")
     for row in rows:
-        position, stream, version, stored, content, says_columns = row
+        _, stream, version, stored, _, _ = row
         head = head_of(stream)
         if head is None:
             if before is not None:
@@ -163,13 +163,7 @@ def check_rows(
                 continue
             head = start
             streams += 1
-        previous_version, previous = head
-        if version != previous_version + 1:
-            reason = MISSING.format(version=version, previous=previous_version)
-            breaks.append((position, stream, version, reason))
-        # Both columns are NOT NULL: a constraint no trigger switch turns off.
-        if not says_columns or digest_of(previous + content).digest() != stored:
-            breaks.append((position, stream, version, MISMATCH))
+        judge(row, head, breaks)
         # Go on from the stored hash: one altered row is reported once, not for ever after.
         heads[stream] = (version, stored)
         checked += 1
@@ -189,15 +183,22 @@ def _check_held(held: list[Row], before: _Predecessors, breaks: list[Break]) -> 
     begin in this part)."""
     found = before.find(held)
     beginning = 0
-    for index, (position, stream, version, stored, content, says_columns) in enumerate(held):
-        previous_version, previous = found.get(index, (0, b""))
+    for index, row in enumerate(held):
         beginning += index not in found
-        if version != previous_version + 1:
-            reason = MISSING.format(version=version, previous=previous_version)
-            breaks.append((position, stream, version, reason))
-        if not says_columns or sha256(previous + content).digest() != stored:
-            breaks.append((position, stream, version, MISMATCH))
+        _judge(row, found.get(index, (0, b"")), breaks)
     return beginning
+
+
+def _judge(row: Row, head: tuple[int, bytes], breaks: list[Break]) -> None:
+    """One row against the version and stored hash of the event before it in its stream."""
+    position, stream, version, stored, content, says_columns = row
+    previous_version, previous = head
+    if version != previous_version + 1:
+        reason = MISSING.format(version=version, previous=previous_version)
+        breaks.append((position, stream, version, reason))
+    # Both columns are NOT NULL: a constraint no trigger switch turns off.
+    if not says_columns or sha256(previous + content).digest() != stored:
+        breaks.append((position, stream, version, MISMATCH))
 
 
 # ------------------------------------------------------------------ a part in its own process

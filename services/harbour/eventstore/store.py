@@ -289,9 +289,6 @@ class EventStore:
         meta = dict(check_json_object(metadata or {}, "metadata"))
         if request_id is not None:
             meta["request_id"] = request_id
-        for write in writes:
-            if not write.events or len(write.events) > MAX_EVENTS_PER_APPEND:
-                raise InvalidAppend("events", f"1 to {MAX_EVENTS_PER_APPEND} events per stream")
         if fingerprint is None:
             for write in writes:
                 _check_new_events(write.events)
@@ -399,6 +396,8 @@ class EventStore:
             for write in command.writes:
                 check_stream_id(write.stream_id)
                 _check_expected_version(write.expected_version)
+                if not write.events or len(write.events) > MAX_EVENTS_PER_APPEND:
+                    raise InvalidAppend("events", f"1 to {MAX_EVENTS_PER_APPEND} events per stream")
                 index, expected, versions = streams.setdefault(
                     write.stream_id, (len(streams), write.expected_version, [])
                 )
@@ -415,8 +414,6 @@ class EventStore:
                     rows.append(f'[{index},{len(versions)},"{t}",{v},"{c.hex()}"]')
                     owned.append([k, index, version])
             first = command.writes[0]
-            if not first.events:
-                raise InvalidAppend("events", "at least one event is required")
             if command.response is not None:
                 check_json_object(command.response, "response")
             logs.append(
