@@ -142,11 +142,13 @@ def verify_chains(
     up_to_position: int | None = None,
     parts: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    chunk_rows: int = chainscan.CHUNK_ROWS,
 ) -> ChainScan:
     """Every event up to ``up_to_position`` (default: all) checked against its stream's chain,
     as ``ChainVerifier`` checks them, by ``parts`` processes that each read a range of the
-    streams (default: ``default_parts``). ``progress(events checked, events at most)`` is
-    called as the work goes. Blocking, and it forks: call it from a program's main thread
+    streams (default: ``default_parts``), ``chunk_rows`` positions to a COPY row (smaller in
+    tests, to cross chunks). ``progress(events checked, events at most)`` is called as the
+    work goes. Blocking, and it forks: call it from a program's main thread
     (the ``harbour`` command, a benchmark), not from inside a server."""
     with psycopg.connect(conninfo, autocommit=True) as conn:
         # The parts import this transaction's snapshot, so it stays open, idle, until they
@@ -162,9 +164,9 @@ def verify_chains(
         count = parts or default_parts(bound)
         if count == 1:
             report = None if progress is None else (lambda done: progress(done, bound))
-            results = [chainscan.scan_part(conninfo, snapshot, 0, bound, 0, report)]
+            results = [chainscan.scan_part(conninfo, snapshot, 0, bound, 0, report, chunk_rows)]
         else:
-            results = _scan_in_processes(conninfo, snapshot, bound, count, progress)
+            results = _scan_in_processes(conninfo, snapshot, bound, count, progress, chunk_rows)
         conn.execute("COMMIT")
     breaks = sorted(
         (
@@ -189,6 +191,7 @@ def _scan_in_processes(
     bound: int,
     parts: int,
     progress: Callable[[int, int], None] | None,
+    chunk_rows: int,
 ) -> list[chainscan.PartResult]:
     # Forked, not spawned: a spawned process imports the whole command again (most of a
     # second); a fork shares what is loaded. The parts touch nothing of the parent but the
@@ -202,7 +205,13 @@ def _scan_in_processes(
         edges = [bound * part // parts for part in range(parts + 1)]
         futures: list[Future[chainscan.PartResult]] = [
             pool.submit(
-                chainscan.scan_share, conninfo, snapshot, edges[part], edges[part + 1], part
+                chainscan.scan_share,
+                conninfo,
+                snapshot,
+                edges[part],
+                edges[part + 1],
+                part,
+                chunk_rows,
             )
             for part in range(parts)
         ]
