@@ -18,6 +18,7 @@ from decimal import Decimal
 from bench.common import Row
 from harbour.application.outcome import new_event
 from harbour.audit.auditor import rederive, replay_state
+from harbour.eventstore.model import CommandWrite, StreamWrite
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
 from harbour.ledger import journals
@@ -88,9 +89,20 @@ def advances(client: str, count: int) -> tuple[ev.PriceObserved, list[ev.Event]]
 
 
 async def _append(store: EventStore, stream: str, events: list[ev.Event]) -> None:
+    """Each event its own decision, as the services append them (its own metadata: the
+    re-derivation judges the events of one append on the state before the first of them),
+    BATCH decisions to a statement as group commit writes them."""
     for start in range(0, len(events), BATCH):
-        await store.append(
-            stream, [new_event(e) for e in events[start : start + BATCH]], expected_version=start
+        await store.append_batch(
+            [
+                CommandWrite(
+                    [StreamWrite(stream, [new_event(event)], version)],
+                    None,
+                    b"",
+                    {"decision": f"{stream}@{version + 1}"},
+                )
+                for version, event in enumerate(events[start : start + BATCH], start=start)
+            ]
         )
 
 
