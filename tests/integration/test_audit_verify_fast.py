@@ -11,6 +11,7 @@ from typing import Any
 import psycopg
 
 from harbour.audit.auditor import ChainScan, verify_chains
+from harbour.audit.chainscan import PACKED_EVENT_BYTES
 from harbour.eventstore.encoding import canonical_json, chain_hash, event_content
 from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
@@ -172,6 +173,27 @@ async def test_a_store_that_was_not_tampered_with_is_intact_in_any_number_of_par
         assert result.intact, found(result)
         assert (result.events_checked, result.streams_checked) == (47, 10)
     assert scan(database_url, parts=2, up_to_position=10).events_checked == 10
+
+
+async def test_an_event_too_large_to_pack_is_checked_on_its_own(
+    store: EventStore, database_url: str
+) -> None:
+    # A chunk holds events of at most PACKED_EVENT_BYTES each (its size stays bounded
+    # whatever the store holds): one with a larger event is read event by event.
+    await seed(store)
+    blob = {"note": "x" * (PACKED_EVENT_BYTES + 1)}
+    await store.append("account-C0", [NewEvent("CashDeposited", blob)], expected_version=5)
+    for parts, chunk_rows in ((1, 2_000), (2, 4)):
+        result = scan(database_url, parts=parts, chunk_rows=chunk_rows)
+        assert result.intact, found(result)
+        assert result.events_checked == 48
+    with owner(database_url) as conn:
+        edit = {"stream": "account-C0", "version": 6, "old": "xxx", "new": "xxy"}
+        assert conn.execute(EDIT + AT, edit).rowcount == 1
+    expected = found(await verify_store(store))
+    assert [(b[1], b[2]) for b in expected] == [("account-C0", 6)]
+    for parts, chunk_rows in ((1, 2_000), (2, 4)):
+        assert found(scan(database_url, parts=parts, chunk_rows=chunk_rows)) == expected
 
 
 def forged_row(stream: str, data_json: str, at: datetime = FORGED_AT) -> dict[str, Any]:

@@ -35,24 +35,30 @@ import psycopg
 from psycopg import sql
 
 CHUNK_ROWS = 2_000  # positions in one COPY row (about 1.5 MB at today's event sizes)
-# ``clean``: every event of the chunk has a SHA-256 as its stored hash and content that ends
-# with what its columns say (the tail is computed once per event, in the inner query).
-# ``heads``: a fixed-size record per event (HEAD); ``streams``: the stream ids in the same
-# order, NUL-separated (text never holds a NUL); ``contents``: the stored bytes end to end.
-# A chunk that is not clean is read again with ROWS_SQL: its records may not even be
-# fixed-size.
+# Bytes of an event packed into a chunk, at most: a chunk is then at most CHUNK_ROWS x this
+# (64 MB, far below PostgreSQL's 1 GB a value) however large the store's events are. A chunk
+# holding a larger event is read event by event.
+PACKED_EVENT_BYTES = 32_768
+# ``clean``: every event of the chunk has a SHA-256 as its stored hash, content that ends
+# with what its columns say (the tail is computed once per event, in the inner query) and
+# fits PACKED_EVENT_BYTES. ``heads``: a fixed-size record per event (HEAD); ``streams``: the
+# stream ids in the same order, NUL-separated (text never holds a NUL); ``contents``: the
+# stored bytes end to end (only events that fit). A chunk that is not clean is read again
+# with ROWS_SQL: its records may not even be fixed-size.
 CHUNKS_SQL = """
 COPY (
   SELECT s.start, c.clean, c.heads, c.streams, c.contents
     FROM generate_series(%(after)s::bigint, %(up_to)s::bigint - 1, %(chunk)s) AS s(start)
    CROSS JOIN LATERAL (
      SELECT bool_and(octet_length(hash) = 32
+                     AND octet_length(content) <= %(packed_bytes)s
                      AND substr(content, octet_length(content) - octet_length(tail) + 1)
                          = tail) AS clean,
             string_agg(int4send(version) || hash || int4send(octet_length(content)),
                        ''::bytea) AS heads,
             string_agg(textsend(stream_id), '\\x00'::bytea) AS streams,
-            string_agg(content, ''::bytea) AS contents
+            string_agg(content, ''::bytea)
+              FILTER (WHERE octet_length(content) <= %(packed_bytes)s) AS contents
        FROM (SELECT stream_id, version, hash, content,
                     harbour_event_tail(recorded_at, schema_version, stream_id, type, version)
                       AS tail
@@ -134,12 +140,13 @@ def scan_part(
     stream's chain, in the exported ``snapshot`` if one is given (so that every part sees the
     same history), ``chunk_rows`` positions to a COPY row."""
     bounds = {"after": after_position, "up_to": up_to_position, "chunk": chunk_rows}
+    packing = {**bounds, "packed_bytes": PACKED_EVENT_BYTES}
     side = _SideReader(conninfo, snapshot, bounds)
     try:
         with (
             _reader(conninfo, snapshot) as conn,
             conn.cursor() as cursor,
-            cursor.copy(CHUNKS_SQL, bounds) as copy,
+            cursor.copy(CHUNKS_SQL, packing) as copy,
         ):
             copy.set_types(CHUNK_TYPES)
             scan = _PartScan(side, first=after_position == 0)
