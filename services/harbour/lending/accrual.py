@@ -195,9 +195,10 @@ async def accrue_in_bulk(
     run = AccrualRun(through)
     after = ""
     # Pages' batches are written while the next page is read and decided, two at a time: the
-    # database works on two statements (most of each is the hash-chain trigger, one CPU each)
-    # while this process decides. The pages hold different accounts, so the order in which
-    # their batches land does not matter (month ends take turns on the exposure stream).
+    # database works on two statements (an insert per event, with its hash-chain check and
+    # its indexes: one CPU each) while this process decides. The pages hold different
+    # accounts, so the order in which their batches land does not matter (month ends take
+    # turns on the exposure stream).
     writing: deque[asyncio.Task[list[str]]] = deque()
     try:
         while True:
