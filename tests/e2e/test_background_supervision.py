@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,6 +83,15 @@ class Deployment:
     lending: RunningServer
     projector: Supervisor
     health: HealthLog
+
+    @asynccontextmanager
+    async def postgres_down(self) -> AsyncIterator[None]:
+        """PostgreSQL stopped for the block, started again after it (also when it fails)."""
+        await asyncio.to_thread(self.postgres.pause)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(self.postgres.resume)
 
 
 class HealthLog:
@@ -213,13 +223,10 @@ async def test_the_risk_monitor_survives_a_postgres_restart_and_calls_margin_aft
     deployment.health.start()
     await deployment.health.until(SERVING, within=5)
 
-    await asyncio.to_thread(deployment.postgres.pause)
-    try:
+    async with deployment.postgres_down():
         # The monitor's LISTEN connection is gone: it is down, and health says so.
         await deployment.health.until(NOT_SERVING, within=15)
         assert not lending.supervisor.status("risk-monitor").up
-    finally:
-        await asyncio.to_thread(deployment.postgres.resume)
 
     # A price crash right after the restart (retried while the pools reconnect): 0700.HK at
     # 280 makes CV 392,000 for a debt of 400,000 -> U 1.0204, a margin call.
@@ -263,14 +270,11 @@ async def test_a_command_during_the_outage_is_unavailable_and_its_retry_applies_
     await a_borrower_at(deployment, "C2", "100000.00")
     draw = lending_pb2.DrawLoanRequest(request_id=rid(), client_id="C2", amount=hkd("1000.00"))
 
-    await asyncio.to_thread(deployment.postgres.pause)
-    try:
+    async with deployment.postgres_down():
         started = time.monotonic()
         with pytest.raises(grpc.aio.AioRpcError) as during:
             await stack.lending.DrawLoan(draw, metadata=PLATFORM, timeout=30)
         answered_in = time.monotonic() - started
-    finally:
-        await asyncio.to_thread(deployment.postgres.resume)
     assert during.value.code() == grpc.StatusCode.UNAVAILABLE, during.value
     message = during.value.details() or ""
     assert "database is unavailable" in message
@@ -303,11 +307,9 @@ async def test_the_liquidation_engine_survives_a_postgres_restart_and_sells_afte
     try:
         await a_borrower_at(deployment, "C1", "400000.00")
         await until(lambda: liquidation.supervisor.status("liquidation-engine").up, within=10)
-        await asyncio.to_thread(deployment.postgres.pause)
-        try:  # its LISTEN connection is gone: the engine's loop is down
+        # Its LISTEN connection is gone: the engine's loop is down.
+        async with deployment.postgres_down():
             await until(lambda: not liquidation.supervisor.status("liquidation-engine").up, 15)
-        finally:
-            await asyncio.to_thread(deployment.postgres.resume)
         # After the restart: BTC -50% and the shares to 290 -> U 1.32, a forced sale.
         for code, value in (("BTC", "250000.00"), ("0700.HK", "290.00")):
             stack.clock.advance(timedelta(seconds=1))
@@ -346,12 +348,10 @@ async def test_the_limit_monitor_survives_a_postgres_restart_and_records_a_breac
     deployment.health.start()
     await deployment.health.until(SERVING, within=5)
 
-    await asyncio.to_thread(deployment.postgres.pause)
-    try:  # its LISTEN connection is gone: the limit monitor is down, and health says so
+    # Its LISTEN connection is gone: the limit monitor is down, and health says so.
+    async with deployment.postgres_down():
         await until(lambda: not supervisor.status("limit-monitor").up, within=15)
         await deployment.health.until(NOT_SERVING, within=5)
-    finally:
-        await asyncio.to_thread(deployment.postgres.resume)
 
     # After the restart BTC rises past the limit: a breach only a running monitor records.
     stack.clock.advance(timedelta(seconds=1))
@@ -400,12 +400,10 @@ async def test_the_checkpoint_publisher_survives_a_postgres_restart_and_signs_af
         health.start()
         await health.until(SERVING, within=5)
 
-        await asyncio.to_thread(deployment.postgres.pause)
-        try:  # its next round finds no database: the publisher is down, and health says so
+        # Its next round finds no database: the publisher is down, and health says so.
+        async with deployment.postgres_down():
             await until(lambda: not supervisor.status(PUBLISHER).up, within=15)
             await health.until(NOT_SERVING, within=5)
-        finally:
-            await asyncio.to_thread(deployment.postgres.resume)
 
         # An event written after the restart is in a checkpoint signed after it.
         stack.clock.advance(timedelta(seconds=1))
