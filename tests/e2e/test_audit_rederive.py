@@ -29,7 +29,6 @@ from harbour.audit.keys import generate_key_files
 from harbour.audit.replay import account_document
 from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import canonical_json, chain_hash, event_content
-from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.verify import verify_store
 from harbour.ledger import events as ev
 from harbour.ledger import journals
@@ -42,6 +41,7 @@ from harbour.liquidation.sizing import liquidation_fee, proceeds_of
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings, libpq_url
 from tests.e2e.callers import OPERATOR, rid
+from tests.e2e.followers import caught_up
 from tests.e2e.test_liquidation_service import LiquidationStack, serving
 
 AUDITOR = (("x-harbour-principal", "ana:auditor"),)
@@ -92,7 +92,7 @@ async def lifecycle(stack: LiquidationStack) -> list[tuple[MarginAccount, int]]:
     stack.clock.now += timedelta(days=3)
     await stack.price("BTC", "400000.00")
     await stack.price("0700.HK", "400.00")
-    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Loans())
+    await caught_up(stack.store, [Loans()], clock=stack.clock)
     through = (stack.clock.now + timedelta(hours=8)).date() - timedelta(days=1)
     await stack.lending.AccrueInterest(
         lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat()),

@@ -16,7 +16,6 @@ from harbour.api.v1.common_pb2 import Amount, Price
 from harbour.collateral.projections import Prices
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
-from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
@@ -32,6 +31,7 @@ from tests.e2e.callers import (
     event_count,
     rid,
 )
+from tests.e2e.followers import caught_up
 from tests.e2e.test_audit_service import details
 
 
@@ -104,7 +104,7 @@ async def test_prices_are_recorded_rejected_with_a_reason_and_read_back(stack: S
     assert not jump.accepted and jump.rejection_reason == "jump_beyond_band"
     await record(stack, "BTC", "655000.00", now - timedelta(seconds=2))
 
-    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Prices())
+    await caught_up(stack.store, [Prices()], clock=stack.clock)
     latest = await stack.collateral.GetPrice(pb.GetPriceRequest(asset="BTC"), metadata=RISK)
     assert latest.price.value == "655000.00" and not latest.stale
     earlier = await stack.collateral.GetPrice(
@@ -319,7 +319,7 @@ async def test_valuing_many_accounts_streams_them_back(stack: Stack) -> None:
     for client in ("C1", "C2", "C3"):
         await onboard_with_collateral(stack, client)
     await record(stack, "BTC", "500000.00", stack.clock.now)
-    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Balances())
+    await caught_up(stack.store, [Balances()], clock=stack.clock)
     chunks = [
         c async for c in stack.collateral.ValueAccounts(pb.ValueAccountsRequest(), metadata=RISK)
     ]

@@ -43,6 +43,7 @@ from tests.e2e.callers import (
     at,
     rid,
 )
+from tests.e2e.followers import caught_up
 from tests.e2e.test_audit_service import details
 
 RISK_EVENTS = {
@@ -253,9 +254,7 @@ async def test_the_margin_lifecycle_draw_warning_call_cure(stack: Stack) -> None
         "AdvancesResumed",
     ]
 
-    runner = ProjectionRunner(stack.store, clock=stack.clock)
-    await runner.catch_up(MarginCalls())
-    await runner.catch_up(Loans())
+    await caught_up(stack.store, [MarginCalls(), Loans()], clock=stack.clock)
     calls = await stack.lending.ListMarginCalls(lending_pb2.ListMarginCallsRequest(), metadata=RISK)
     assert [(c.client_id, c.state, c.amount.value) for c in calls.calls] == [
         ("C1", "met", "8000.00")
@@ -268,7 +267,7 @@ async def test_the_risk_monitor_reacts_to_a_price_change_by_itself(stack: Stack)
     await stack.borrower("C1")
     await stack.draw("C1", "400000.00")
     await stack.withdraw_cash("C1", "400000.00")
-    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Balances())  # who holds what
+    await caught_up(stack.store, [Balances()], clock=stack.clock)  # who holds what
     await stack.price("0700.HK", "340.00")
     for _ in range(100):
         if (await stack.loan("C1")).risk_state == "warning":
@@ -417,7 +416,7 @@ async def test_interest_accrues_once_per_day_and_repayment_pays_interest_first(
     await stack.price("BTC", "500000.00")
     await stack.price("0700.HK", "400.00")
     through = (stack.clock.now + timedelta(hours=8)).date() - timedelta(days=1)
-    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Loans())  # the borrowers
+    await caught_up(stack.store, [Loans()], clock=stack.clock)  # the borrowers
     run = lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat())
     first = await stack.lending.AccrueInterest(run, metadata=OPERATOR)
     again = await stack.lending.AccrueInterest(
@@ -560,9 +559,9 @@ async def test_every_read_model_equals_a_rebuild_after_the_lifecycle(stack: Stac
     await stack.withdraw_cash("C1", "300000.00")
     await stack.price("0700.HK", "200.00")
     await stack.check("C1")
+    await caught_up(stack.store, all_projections(), clock=stack.clock)
     runner = ProjectionRunner(stack.store, clock=stack.clock)
     for projection in all_projections():
-        await runner.catch_up(projection)
         assert await runner.verify(projection) == [], projection.name
     async with stack.store.engine.connect() as conn:
         trial = (await conn.execute(sa.text(TRIAL_BALANCE_SQL))).all()

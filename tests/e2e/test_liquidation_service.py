@@ -44,7 +44,9 @@ from harbour.liquidation.venues import SimulatedVenue, cached_marks, default_ven
 from harbour.runtime.projections import all_projections
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from tests.e2e import followers
 from tests.e2e.callers import OPERATOR, PLATFORM, RISK, ManualClock, event_count, rid
+from tests.e2e.followers import CATCH_UP_SECONDS
 from tests.e2e.test_audit_service import details
 from tests.e2e.test_lending_service import Stack
 from tests.integration.poison import insert_poison
@@ -74,7 +76,7 @@ class LiquidationStack(Stack):
         await self.borrower(client)
         await self.draw(client, value)
         await self.withdraw_cash(client, value)  # the proceeds leave: only collateral is left
-        await ProjectionRunner(self.store, clock=self.clock).catch_up(Balances())
+        await followers.caught_up(self.store, [Balances()], clock=self.clock)
 
     async def settled(self, client: str, within: float = 30.0) -> liquidation_pb2.Liquidation:
         """The client's liquidation once the engine (running in the server) ended it."""
@@ -158,79 +160,9 @@ async def crashed_account(stack: LiquidationStack, client: str) -> None:
     assert "LiquidationStarted" in history
 
 
-# A budget of time, not of rounds: on a loaded CI machine a round (a page of every read model,
-# a 50 ms pause) takes longer, and 200 of them once ran out in the crash-over-a-book test.
-CATCH_UP_SECONDS = 120.0
-# Events up to a head position the Liquidations checkpoint has not yet passed. The feed is
-# ordered by (txid, position), so its last event need not hold the highest position: comparing
-# positions alone can wait forever for an event already applied, or stop short of one that is
-# not.
-SHORT_OF_HEAD_SQL = sa.text(
-    "SELECT count(*) FROM events WHERE position <= :head "
-    "AND (txid, position) > (CAST(:txid AS xid8), :position)"
-)
-# The oldest transaction open on the server: while it runs, the feed shows no event written
-# after it started (the horizon is the snapshot's xmin), so followers wait however often asked.
-OLDEST_OPEN_SQL = sa.text(
-    "SELECT pid, xact_start, now() - xact_start AS age, state, backend_xid::text AS xid, "
-    "left(query, 200) AS query FROM pg_stat_activity "
-    "WHERE xact_start IS NOT NULL AND pid <> pg_backend_pid() ORDER BY xact_start LIMIT 1"
-)
-
-
 async def caught_up(stack: LiquidationStack, within: float = CATCH_UP_SECONDS) -> None:
-    """Every read model caught up with every event written so far (the feed shows an event
-    once every older transaction has ended, so one pass may stop short of the head)."""
-    runner = ProjectionRunner(stack.store, clock=stack.clock)
-    head = await stack.store.head_position()
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        await runner.catch_up_together(all_projections())
-        checkpoint = await runner.checkpoint(Liquidations())
-        async with stack.store.engine.connect() as conn:
-            short = await conn.scalar(
-                SHORT_OF_HEAD_SQL,
-                {"head": head, "txid": str(checkpoint.txid), "position": checkpoint.position},
-            )
-        if not short:
-            return
-        if loop.time() >= deadline:
-            why = await why_behind(stack, head)
-            raise AssertionError(f"the read models did not catch up in {within:g} s: {why}")
-        await asyncio.sleep(0.05)
-
-
-async def why_behind(stack: LiquidationStack, head: int) -> str:
-    """What a follower waits for, in one line: the head, where the Liquidations read model
-    stands and whether it is quarantined, the feed's horizon and the oldest open transaction."""
-    status = await ProjectionRunner(stack.store, clock=stack.clock).status(Liquidations())
-    checkpoint = status.checkpoint
-    async with stack.store.engine.connect() as conn:
-        short = await conn.scalar(
-            SHORT_OF_HEAD_SQL,
-            {"head": head, "txid": str(checkpoint.txid), "position": checkpoint.position},
-        )
-        horizon = await conn.scalar(sa.text("SELECT pg_snapshot_xmin(pg_current_snapshot())"))
-        oldest = (await conn.execute(OLDEST_OPEN_SQL)).mappings().first()
-    quarantine = (
-        f"QUARANTINED at {status.poison.describe()}"
-        if status.quarantined and status.poison is not None
-        else ("QUARANTINED" if status.quarantined else "not quarantined")
-    )
-    open_one = (
-        "no other transaction open"
-        if oldest is None
-        else (
-            f"oldest open transaction: pid {oldest['pid']} since {oldest['xact_start']} "
-            f"({oldest['age']}), {oldest['state']}, xid {oldest['xid']}: {oldest['query']!r}"
-        )
-    )
-    return (
-        f"head position {head}; {status.name} checkpoint (txid {checkpoint.txid}, position "
-        f"{checkpoint.position}), {status.behind} events behind the feed, {short} of them at "
-        f"or before the head; {quarantine}; feed horizon xid {horizon}; {open_one}"
-    )
+    """Every read model caught up with every event written so far."""
+    await followers.caught_up(stack.store, all_projections(), clock=stack.clock, within=within)
 
 
 async def stepped(
@@ -242,7 +174,10 @@ async def stepped(
     deadline = loop.time() + within
     while not await engine.run_round():
         if loop.time() >= deadline:
-            why = await why_behind(stack, await stack.store.head_position())
+            runner = ProjectionRunner(stack.store, clock=stack.clock)
+            head = await stack.store.head_position()
+            behind = await followers.short_of_head(stack.store, runner, all_projections(), head)
+            why = await followers.why_behind(stack.store, runner, behind or [Liquidations()], head)
             raise AssertionError(f"the engine found nothing to do in {within:g} s: {why}")
         await asyncio.sleep(0.05)
 
@@ -271,7 +206,7 @@ async def assert_sold_once(stack: LiquidationStack, *clients: str) -> None:
 
 
 async def _trial_balance(store: EventStore) -> list[tuple[str, Decimal]]:
-    await ProjectionRunner(store, clock=lambda: datetime.now(UTC)).catch_up(Balances())
+    await followers.caught_up(store, [Balances()], clock=lambda: datetime.now(UTC))
     async with store.engine.connect() as conn:
         return [(a, t) for a, t in (await conn.execute(sa.text(TRIAL_BALANCE_SQL))).all()]
 
@@ -728,7 +663,8 @@ async def test_waiting_for_the_read_models_gives_up_in_time_and_says_what_holds_
         await holder.rollback()
     said = str(gave_up.value)
     assert "did not catch up in 0.3 s" in said, said
-    assert "liquidations checkpoint" in said and "not quarantined" in said, said
+    assert "short of it: " in said and "liquidations" in said, said
+    assert "checkpoint (txid" in said and "not quarantined" in said, said
     assert "1 of them at or before the head" in said, said
     assert "oldest open transaction" in said and "pg_current_xact_id" in said, said
     await caught_up(stack)  # the transaction ended: the event is final and applied

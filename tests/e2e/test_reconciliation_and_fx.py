@@ -17,9 +17,9 @@ from harbour.accounts.projections import Balances
 from harbour.api.v1 import accounts_pb2
 from harbour.api.v1.common_pb2 import Amount, PageRequest
 from harbour.application.decoding import domain_event
-from harbour.eventstore.projections import ProjectionRunner
 from harbour.ledger import events as ev
 from tests.e2e.callers import OPERATOR, PLATFORM, rid
+from tests.e2e.followers import caught_up
 from tests.e2e.test_audit_service import details
 from tests.e2e.test_lending_service import Stack, stack
 
@@ -75,7 +75,7 @@ async def test_usd_and_usdt_cash_count_at_the_rate_and_a_rate_moves_risk(stack: 
 
     # USDT loses its peg: 10,000 at 6.00 less 10% = 54,000, CV 541,410, U 0.905 > 90%. The
     # rate is a price tick: the risk monitor warns by itself.
-    await ProjectionRunner(stack.store, clock=stack.clock).catch_up(Balances())
+    await caught_up(stack.store, [Balances()], clock=stack.clock)
     await stack.price("USDT", "6.00")
     warning = await until_recorded(stack, "C1", "EarlyWarningIssued")
     assert isinstance(warning, ev.EarlyWarningIssued)
