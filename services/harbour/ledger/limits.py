@@ -164,6 +164,26 @@ def broker_figures(
     ]
 
 
+def limits_moved(
+    before: CollateralPolicy | None, after: CollateralPolicy
+) -> frozenset[tuple[str, str]]:
+    """The limits whose amount a policy version taking effect changed, by (kind, subject);
+    ``(SINGLE_CLIENT, "")`` stands for every group's. A limit that flips while its amount
+    moved is put down to the broker's figures, whatever else moved in the same round: the
+    cause must not depend on how a monitor happened to group the events it read."""
+    if before is None:
+        return frozenset()
+    moved = set()
+    if before.total_loans_limit != after.total_loans_limit:
+        moved.add((TOTAL_LOANS, BROKER))
+    if before.single_client_limit_amount != after.single_client_limit_amount:
+        moved.add((SINGLE_CLIENT, ""))
+    for code in set(before.asset_exposure_limits) | set(after.asset_exposure_limits):
+        if before.asset_exposure_limit(code) != after.asset_exposure_limit(code):
+            moved.add((concentration_kind(code), code))
+    return frozenset(moved)
+
+
 def limit_report(
     exposure: BrokerExposure,
     held: Mapping[str, int],

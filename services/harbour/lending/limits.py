@@ -197,6 +197,9 @@ class LimitMonitor:
         self._clock = clock
         # The policy version every limit was last measured under; None: not since the start.
         self.measured_version: int | None = None
+        self._measured_policy: CollateralPolicy | None = None
+        # Limits whose amount a version taking effect moved, not decided broker-wide yet.
+        self._moved_limits: frozenset[tuple[str, str]] = frozenset()
         # Broker-wide limits moved by pages applied but not decided yet (with their causes),
         # and the cause for every other broker-wide limit when all are due (None: not all).
         self._pending: dict[tuple[str, str], str] = {}
@@ -224,11 +227,11 @@ class LimitMonitor:
         if self.measured_version != market_now.policy.version:
             # First page since a start, or a version took effect: every limit, once.
             otherwise = self._everything_cause()
+            group_causes = {} if self._measure(market_now.policy) else page.group_causes
             await self._decide_groups(
-                conn, market_now, None, page.group_causes, otherwise, page.clients, anchor
+                conn, market_now, None, group_causes, otherwise, page.clients, anchor
             )
             self._pending_all = otherwise
-            self.measured_version = market_now.policy.version
             return
         only = None if page.every_group else list(page.group_causes)
         await self._decide_groups(
@@ -250,17 +253,29 @@ class LimitMonitor:
         async with self._runner.store.engine.connect() as conn:
             if self.measured_version != market_now.policy.version:
                 otherwise = self._everything_cause()
+                self._measure(market_now.policy)
                 await self._decide_groups(conn, market_now, None, {}, otherwise, {}, anchor)
                 self._pending_all = otherwise
-                self.measured_version = market_now.policy.version
             if self._pending or self._pending_all:
                 causes = dict(self._pending)
+                moved = dict.fromkeys(self._moved_limits, limits.CAUSE_BROKER_FIGURES)
                 rest = self._pending_all or limits.CAUSE_RECHECK
-                await self._decide_broker(conn, market_now, causes, anchor, otherwise=rest)
+                await self._decide_broker(
+                    conn, market_now, {**causes, **moved}, anchor, otherwise=rest
+                )
                 for key in causes:
                     self._pending.pop(key, None)
                 self._pending_all = None
+                self._moved_limits = frozenset()
             await conn.commit()
+
+    def _measure(self, policy: CollateralPolicy) -> bool:
+        """Every limit is now measured under ``policy``; says whether every group's limit
+        moved. The broker-wide limits it moved are kept for their decision (on time)."""
+        moved = limits.limits_moved(self._measured_policy, policy)
+        self._moved_limits |= moved
+        self.measured_version, self._measured_policy = policy.version, policy
+        return (limits.SINGLE_CLIENT, "") in moved
 
     def _everything_cause(self) -> str:
         """Why every limit is measured: a restart (re-checked) or a version taking effect."""

@@ -107,3 +107,37 @@ def test_old_concentration_events_decode_with_the_new_fields_defaulted() -> None
     decoded = ev.decode(name, version, old)
     assert isinstance(decoded, ev.ConcentrationLimitBreached)
     assert (decoded.subject, decoded.cause, decoded.basis) == ("", "", None)
+
+
+def test_a_version_moves_only_the_limits_whose_amount_it_changed() -> None:
+    assert limits.limits_moved(None, POLICY) == frozenset()  # a start: nothing was measured
+    assert limits.limits_moved(POLICY, replace(POLICY, version=POLICY.version + 1)) == set()
+    cut = replace(POLICY, broker_capital=hkd("79000.00"))  # every limit against capital
+    assert limits.limits_moved(POLICY, cut) == {
+        ("total_loans", "broker"),
+        *((limits.concentration_kind(code), code) for code in POLICY.asset_exposure_limits),
+    }
+    funds = replace(POLICY, shareholders_funds=hkd("900000.00"))  # every group's limit
+    assert limits.limits_moved(POLICY, funds) == {("single_client", "")}
+    dropped = replace(POLICY, asset_exposure_limits={"0700.HK": Decimal("0.5")})
+    assert limits.limits_moved(POLICY, dropped) == {
+        (limits.concentration_kind(code), code)
+        for code in {*POLICY.asset_exposure_limits, "0700.HK"}
+    }
+
+
+def test_a_flip_in_a_round_where_the_limit_moved_is_put_down_to_the_broker_figures() -> None:
+    # A price tick and a capital restored, read in one round: the limit's amount moved, so the
+    # clearance says broker_figures whatever the price did (see limits_moved).
+    state = limits.evolve_limits(
+        limits.BrokerLimits(),
+        ev.BrokerLimitBreached("total_loans", "broker", hkd("1"), hkd("0"), "draw", BASIS),
+    )
+    restored = limits.broker_figures(lent(("C1", "C1", "400000.00")), {}, btc("500000"), POLICY)
+    moved = dict.fromkeys(
+        limits.limits_moved(replace(POLICY, broker_capital=hkd("1")), POLICY),
+        limits.CAUSE_BROKER_FIGURES,
+    )
+    causes = {("total_loans", "broker"): "price", **moved}
+    [cleared] = limits.decide_broker_limits(state, restored, causes, BASIS)
+    assert isinstance(cleared, ev.BrokerLimitCleared) and cleared.cause == "broker_figures"
