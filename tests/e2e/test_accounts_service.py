@@ -19,6 +19,7 @@ from tests.e2e.test_audit_service import details
 
 OPERATOR = (("x-harbour-principal", "ops:operator"),)
 PLATFORM = (("x-harbour-principal", "desk:trading-platform"),)
+RISK = (("x-harbour-principal", "desk:risk"),)
 
 
 def rid() -> str:
@@ -326,9 +327,24 @@ async def test_subscribe_streams_the_account_events(
 ) -> None:
     await onboard(accounts)
     await deposit(accounts, "1.00")
-    stream = accounts.Subscribe(pb.AccountsServiceSubscribeRequest(max_events=8), metadata=PLATFORM)
+    stream = accounts.Subscribe(pb.AccountsServiceSubscribeRequest(max_events=8), metadata=RISK)
     types = [m.event.type async for m in stream]
     assert types[0] == "ClientOnboarded" and types[-1] == "CashDeposited" and len(types) == 8
+
+
+async def test_the_deprecated_subscribe_refuses_a_trading_platform_and_points_to_the_feed(
+    accounts: accounts_pb2_grpc.AccountsServiceStub,
+) -> None:
+    """It streams every client's events unscoped: a platform follows its clients through
+    FeedService.Subscribe, which scopes it to the clients it names."""
+    await onboard(accounts)
+    stream = accounts.Subscribe(pb.AccountsServiceSubscribeRequest(max_events=1), metadata=PLATFORM)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        _ = [m async for m in stream]
+    assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert details(refused.value)[0] == "permission_denied"
+    assert "deprecated" in (refused.value.details() or "")
+    assert "/harbour.api.v1.FeedService/Subscribe" in (refused.value.details() or "")
 
 
 async def test_a_retry_that_todays_state_would_refuse_gets_its_first_answer(

@@ -10,6 +10,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from harbour.application.caller import Principal
+from harbour.application.wire import WHOLE_FEED_READERS
+from harbour.feed.scope import FULL_READERS
+from harbour.ledger.errors import PermissionDenied
 from harbour.runtime.auth import (
     ALL_ROLES,
     Authenticator,
@@ -19,6 +22,7 @@ from harbour.runtime.auth import (
     is_loopback,
     startup_refusal,
 )
+from harbour.runtime.authorization import RPC_ROLES, authorize
 from harbour.runtime.certs import DevelopmentPki, make_development_pki
 from harbour.runtime.errors import Unauthenticated
 from harbour.runtime.settings import Settings, SettingsError
@@ -197,3 +201,27 @@ def test_a_client_certificate_names_the_caller_by_cn_and_its_roles_by_ou(
         certificate_principal(pki.server_cert.read_bytes())
     for name in pki.clients:
         assert pki.client_key(name).stat().st_mode & 0o077 == 0, "a key readable by others"
+
+
+DEPRECATED_SUBSCRIBES = [
+    f"/harbour.api.v1.{service}/Subscribe"
+    for service in ("AccountsService", "AuditService", "CollateralService", "LendingService")
+]
+
+
+def test_the_deprecated_subscribes_are_for_the_roles_the_feed_leaves_unscoped_only() -> None:
+    """They stream every client's events: no role FeedService scopes may call them, and the
+    servicers' second line (harbour.application.wire) names the same roles."""
+    assert set(WHOLE_FEED_READERS) == set(FULL_READERS) == {"auditor", "operator", "risk"}
+    for path in DEPRECATED_SUBSCRIBES:
+        assert RPC_ROLES[path] <= set(FULL_READERS), path
+        assert "trading-platform" not in RPC_ROLES[path], path
+        refused = Principal("desk", frozenset({"trading-platform"}))
+        with pytest.raises(PermissionDenied, match="deprecated") as denied:
+            authorize(refused, path)
+        assert "/harbour.api.v1.FeedService/Subscribe" in str(denied.value)
+        authorize(Principal("ana", frozenset({"auditor"})), path)
+    # A refusal of any other RPC names no replacement.
+    with pytest.raises(PermissionDenied) as other:
+        authorize(refused, "/harbour.api.v1.AccountsService/OnboardClient")
+    assert "FeedService" not in str(other.value)

@@ -430,7 +430,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
     async def Subscribe(
         self, request: accounts_pb2.AccountsServiceSubscribeRequest, context: Context
     ) -> AsyncIterator[accounts_pb2.AccountsServiceSubscribeResponse]:
-        require_role(*READERS)
+        require_role(*wire.WHOLE_FEED_READERS)  # deprecated: FeedService.Subscribe
         async for reply in wire.subscription(
             self._store, request, accounts_pb2.AccountsServiceSubscribeResponse
         ):

@@ -63,10 +63,18 @@ def max_events(value: int) -> int | None:
     return value or None
 
 
+# Who may call a deprecated per-service ``Subscribe`` (every client's events, unscoped): the
+# roles FeedService leaves unscoped, harbour.feed.scope.FULL_READERS (a layer this one may not
+# import; tests/unit/test_auth.py holds the two equal). The servicers check it as the second
+# line behind harbour.runtime.authorization.
+WHOLE_FEED_READERS = ("auditor", "operator", "risk")
+
+
 async def subscription(
     store: EventStore, request: Any, response: Callable[..., R]
 ) -> AsyncIterator[R]:
-    """A ``Subscribe`` RPC of any service: its request names ``after`` and ``max_events``."""
+    """A deprecated ``Subscribe`` RPC of any service (FeedService.Subscribe replaces them): its
+    request names ``after`` and ``max_events``."""
     after = checkpoint_from(request.after, request.HasField("after"))
     async for event in follow(store, after, max_events=max_events(request.max_events)):
         yield response(event=recorded_event(event), checkpoint=checkpoint_to(event.checkpoint))

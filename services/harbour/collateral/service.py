@@ -311,7 +311,7 @@ class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
     async def Subscribe(
         self, request: collateral_pb2.CollateralServiceSubscribeRequest, context: Context
     ) -> AsyncIterator[collateral_pb2.CollateralServiceSubscribeResponse]:
-        require_role(*READERS)
+        require_role(*wire.WHOLE_FEED_READERS)  # deprecated: FeedService.Subscribe
         async for reply in wire.subscription(
             self._store, request, collateral_pb2.CollateralServiceSubscribeResponse
         ):

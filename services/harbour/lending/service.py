@@ -224,7 +224,7 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
     async def Subscribe(
         self, request: lending_pb2.LendingServiceSubscribeRequest, context: Context
     ) -> AsyncIterator[lending_pb2.LendingServiceSubscribeResponse]:
-        require_role(*READERS)
+        require_role(*wire.WHOLE_FEED_READERS)  # deprecated: FeedService.Subscribe
         async for reply in wire.subscription(
             self._store, request, lending_pb2.LendingServiceSubscribeResponse
         ):

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from harbour.application.caller import Principal
+from harbour.feed.scope import FULL_READERS
 from harbour.ledger.errors import PermissionDenied
 
 PACKAGE = "harbour.api.v1"
@@ -37,6 +38,11 @@ FEEDS = frozenset({PRICE_FEED})
 POLICY_ADMINS = frozenset({POLICY_ADMIN})
 POLICY_READERS = READERS | POLICY_ADMINS  # the collateral service's readers
 AUDIT_READERS = frozenset({AUDITOR, OPERATOR})
+# The roles the FeedService leaves unscoped (harbour.feed.scope): the only callers of the
+# deprecated per-service Subscribe RPCs, which stream every client's events unfiltered. A
+# trading platform follows its clients through FeedService.Subscribe, which scopes it.
+WHOLE_FEED_READERS = frozenset(FULL_READERS)
+FEED_SUBSCRIBE = f"/{PACKAGE}.FeedService/Subscribe"
 
 
 def _service(name: str, rows: Mapping[str, frozenset[str]]) -> dict[str, frozenset[str]]:
@@ -70,7 +76,7 @@ RPC_ROLES: dict[str, frozenset[str]] = {
             "GetAccount": READERS,
             "GetBalances": READERS,
             "GetStatement": READERS,
-            "Subscribe": READERS,
+            "Subscribe": WHOLE_FEED_READERS,  # deprecated: FeedService.Subscribe
             "ReconcileStatement": OPERATORS,
             "GetReconciliationRun": READERS,
         },
@@ -81,7 +87,7 @@ RPC_ROLES: dict[str, frozenset[str]] = {
             "ReadStream": AUDIT_READERS,
             "VerifyStream": AUDIT_READERS,
             "VerifyAll": AUDIT_READERS,
-            "Subscribe": AUDIT_READERS,
+            "Subscribe": AUDIT_READERS,  # deprecated: FeedService.Subscribe
             "CreateCheckpoint": AUDIT_READERS,
             "VerifyAgainstCheckpoint": AUDIT_READERS,
             "ReplayState": AUDIT_READERS,
@@ -101,7 +107,7 @@ RPC_ROLES: dict[str, frozenset[str]] = {
             "ListPolicyVersions": POLICY_READERS,
             "ValueAccount": POLICY_READERS,
             "ValueAccounts": POLICY_READERS,
-            "Subscribe": POLICY_READERS,
+            "Subscribe": WHOLE_FEED_READERS,  # deprecated: FeedService.Subscribe
             "RecordMarketClosure": frozenset({OPERATOR, RISK}),
             "GetMarketCalendar": POLICY_READERS | FEEDS,
             "RunStressTest": frozenset({RISK}),
@@ -120,7 +126,7 @@ RPC_ROLES: dict[str, frozenset[str]] = {
             "ListMarginCalls": READERS,
             "GetBrokerExposure": READERS,
             "GetLimitReport": READERS,
-            "Subscribe": READERS,
+            "Subscribe": WHOLE_FEED_READERS,  # deprecated: FeedService.Subscribe
         },
     ),
     **_service(
@@ -141,6 +147,12 @@ RPC_ROLES: dict[str, frozenset[str]] = {
     **_service("FeedService", {"Subscribe": READERS | FEEDS}),
 }
 
+# Deprecated RPCs and the one that replaces each: a refusal names it.
+REPLACED_BY: dict[str, str] = {
+    f"/{PACKAGE}.{service}/Subscribe": FEED_SUBSCRIBE
+    for service in ("AccountsService", "AuditService", "CollateralService", "LendingService")
+}
+
 
 def roles_for(method: str) -> frozenset[str]:
     """The roles that may call ``method`` (``/package.Service/Method``); none if it has no
@@ -158,7 +170,14 @@ def authorize(principal: Principal, method: str) -> None:
         )
     if principal.roles.isdisjoint(allowed):
         held = ", ".join(sorted(principal.roles)) or "no role"
-        raise PermissionDenied(
+        message = (
             f"{principal.name} may not call {method}: it needs one of the roles "
             f"{', '.join(sorted(allowed))} (it holds {held})"
         )
+        replacement = REPLACED_BY.get(method)
+        if replacement is not None:
+            message += (
+                f"; {method} is deprecated: use {replacement}, which streams the events of "
+                "the clients a trading platform names (docs/feed.md)"
+            )
+        raise PermissionDenied(message)

@@ -104,8 +104,10 @@ class AuditServiceServicer:
 
     def Subscribe(self, request, context):
         """Streams the global feed from a checkpoint: every final event exactly once, in
-        (txid, position) order, as JSON text. Deprecated: use FeedService.Subscribe (typed
-        events, filters by client, stream kind and event type; auditors see every stream).
+        (txid, position) order, as JSON text. Deprecated in favour of
+        harbour.api.v1.FeedService.Subscribe (typed events, filters by client, stream kind and
+        event type; auditors see every stream). Only auditor and operator may call it; any other
+        role is refused (PERMISSION_DENIED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -181,8 +181,10 @@ class LendingServiceServicer:
 
     def Subscribe(self, request, context):
         """Follows the global feed from a checkpoint (server streaming): every event of every
-        client, as JSON text. Deprecated: use FeedService.Subscribe (typed events, filters by
-        client, stream kind and event type, scoped by the caller's roles).
+        client, as JSON text. Deprecated in favour of harbour.api.v1.FeedService.Subscribe (typed
+        events, filters by client, stream kind and event type, scoped by the caller's roles). Only
+        the roles that see every client may call it: auditor, operator and risk; a trading
+        platform is refused (PERMISSION_DENIED) and follows its clients through FeedService.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
