@@ -178,6 +178,17 @@ class _Applied:
     stopped: bool  # quarantined at an event of the page
 
 
+async def _observe_lag(conn: AsyncConnection, names: Sequence[str]) -> None:
+    """Set ``harbour_feed_lag_events`` of ``names``: the head's position minus each
+    checkpoint's (one indexed read; a quarantined read model's lag keeps growing). Read in
+    the page's own transaction: a connection and a transaction of its own per round cost
+    two round trips more on every follower's every round."""
+    rows = await conn.execute(LAG_SQL, {"names": list(names)})
+    lags = {name: int(lag) for name, lag in rows}
+    for name in names:
+        FEED_LAG.labels(name).set(lags.get(name, 0))
+
+
 class ProjectionRunner:
     def __init__(self, store: EventStore, *, clock: Clock, page_size: int = 2000) -> None:
         self._store = store
@@ -197,7 +208,6 @@ class ProjectionRunner:
                 lambda conn, careful: self._apply_page(conn, projection, until, careful)
             )
             applied += count
-            await self._observe_lag([projection.name])
             if not more:
                 return applied
 
@@ -212,19 +222,8 @@ class ProjectionRunner:
                 lambda conn, careful: self._apply_shared_page(conn, projections, careful)
             )
             applied += count
-            await self._observe_lag([p.name for p in projections])
             if not more:
                 return applied
-
-    async def _observe_lag(self, names: Sequence[str]) -> None:
-        """Set ``harbour_feed_lag_events`` of ``names``: the head's position minus each
-        checkpoint's (one indexed read; a quarantined read model's lag keeps growing)."""
-        async with self._store.engine.connect() as conn:
-            rows = await conn.execute(LAG_SQL, {"names": list(names)})
-            lags = {name: int(lag) for name, lag in rows}
-            await conn.rollback()
-        for name in names:
-            FEED_LAG.labels(name).set(lags.get(name, 0))
 
     async def _in_transaction(self, page: _PageWork) -> tuple[int, bool]:
         """One page in one transaction. First straight through: a SAVEPOINT per projection
@@ -244,14 +243,17 @@ class ProjectionRunner:
         self, conn: AsyncConnection, projections: Sequence[Projection], careful: bool
     ) -> tuple[int, bool]:
         # Locked in name order (as every follower does), so two replicas never deadlock.
-        places = await _read_places(conn, sorted(p.name for p in projections), lock=True)
+        names = sorted(p.name for p in projections)
+        places = await _read_places(conn, names, lock=True)
         running = [p for p in projections if not places[p.name].quarantined]
         if not running:
+            await _observe_lag(conn, names)
             return 0, False
         # From the one furthest behind; each projection takes only what lies past its own.
         start = min(places[p.name].checkpoint for p in running)
         page = await self._store.read_feed_in(conn, start, limit=self._page_size)
         if not page.events:
+            await _observe_lag(conn, names)
             return 0, False
         moved: dict[str, FeedCheckpoint] = {}
         for projection in running:
@@ -270,6 +272,7 @@ class ProjectionRunner:
             # round reads its state with its checkpoint.
             moved[projection.name] = applied.through or mine
         await _write_checkpoints(conn, moved, self._clock())
+        await _observe_lag(conn, names)
         return len(page.events), len(page.events) == self._page_size
 
     async def _apply_page(
@@ -282,15 +285,18 @@ class ProjectionRunner:
         # FOR UPDATE: two replicas running the same projection take turns, never interleave.
         place = (await _read_places(conn, [projection.name], lock=True))[projection.name]
         if place.quarantined:
+            await _observe_lag(conn, [projection.name])
             return 0, False
         page = await self._store.read_feed_in(
             conn, place.checkpoint, limit=self._page_size, until=until
         )
         if not page.events:
+            await _observe_lag(conn, [projection.name])
             return 0, False
         applied = await self._apply_guarded(conn, projection, page.events, careful)
         through = applied.through or place.checkpoint
         await _write_checkpoints(conn, {projection.name: through}, self._clock())
+        await _observe_lag(conn, [projection.name])
         more = not applied.stopped and len(page.events) == self._page_size
         return applied.applied, more
 
