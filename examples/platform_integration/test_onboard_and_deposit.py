@@ -13,6 +13,7 @@ import grpc
 import pytest
 
 from harbour.api.v1 import accounts_pb2 as accounts
+from harbour.api.v1 import feed_pb2 as feed
 from harbour.api.v1.common_pb2 import Amount
 from harbour.testing import HarbourStack
 
@@ -70,3 +71,32 @@ async def test_an_overdraft_is_refused(harbour_stack: HarbourStack) -> None:
             )
         )
     assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+async def test_a_platform_follows_its_client_through_the_feed(harbour_stack: HarbourStack) -> None:
+    client_id = f"PLATFORM-{uuid.uuid4().hex[:8]}"
+    await onboard(harbour_stack, client_id)
+    await harbour_stack.accounts.DepositCash(
+        accounts.DepositCashRequest(
+            request_id=request_id(),
+            client_id=client_id,
+            amount=Amount(asset="HKD", value="100.00"),
+            reference="bank-transfer-2",
+        )
+    )
+    # A trading platform names the clients it follows and sees only their account streams.
+    events = [
+        event
+        async for event in harbour_stack.feed.Subscribe(
+            feed.FeedServiceSubscribeRequest(
+                client_ids=[client_id],
+                event_types=["CashDeposited"],
+                max_events=1,
+                idle_seconds=10,
+            ),
+            metadata=(("x-harbour-principal", "desk:trading-platform"),),
+        )
+    ]
+    assert [(e.stream_id, e.cash_deposited.amount.value) for e in events] == [
+        (f"account-{client_id}", "100.00")
+    ]

@@ -83,6 +83,11 @@ class HarbourStack:
         return self.stub("collateral")
 
     @property
+    def feed(self) -> Any:
+        """FeedService: the typed, filtered feed (a trading platform names its clients)."""
+        return self.stub("feed")
+
+    @property
     def lending(self) -> Any:
         return self.stub("lending")
 
