@@ -1,4 +1,4 @@
-"""Where the tests' PostgreSQL comes from, in DESIGN.md's order.
+"""Where the tests' PostgreSQL comes from, in the README's order.
 
 1. ``HARBOUR_TEST_DATABASE_URL`` — an operator-provided server (must allow CREATE DATABASE);
 2. a testcontainers PostgreSQL, when a Docker daemon answers a ping and can provide the image;

@@ -10,7 +10,7 @@ and TRUNCATE on ``events`` and ``command_log`` for every role, and the service r
 
 An append is one SQL statement (``harbour.eventstore.append``), so its snapshot — every read
 it makes — precedes the xid its first write takes: the property the (txid, position) feed
-relies on (DESIGN.md section 2).
+relies on (docs/event-store.md).
 """
 
 from __future__ import annotations

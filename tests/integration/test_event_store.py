@@ -1,4 +1,4 @@
-"""The event-store contract of DESIGN.md section 2, against a real PostgreSQL."""
+"""The event-store contract of docs/event-store.md, against a real PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The project documents itself: README.md leads to docs/, and every relative link in README.md
-and docs/*.md reaches a file of this repository (and, with #anchor, a heading in it)."""
+and docs/*.md reaches a file of this repository (and, with #anchor, a heading in it); no file
+points to a design document the repository does not hold."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ REQUIRED = ("architecture.md", "event-store.md", "domain.md", "runbook.md", "liq
 LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 EXTERNAL = ("http://", "https://", "mailto:")
+# A design document that lived outside the repository: docs/ holds its content now.
+GONE_DOCUMENT = "DESIGN" + ".md"  # spelled apart, so this file does not name it
+# Where a reference could hide: the protos, the code, the docs, the client, the tests...
+SEARCHED = ("protos", "services", "clients", "docs", "migrations", "scripts", "tests", "examples")
+SEARCHED_FILES = ("README.md", "Makefile", "pyproject.toml", "alembic.ini")
+SKIPPED = {".venv", "node_modules", "__pycache__", "build", "dist", ".git"}
 
 
 def documents() -> list[Path]:
@@ -96,3 +103,47 @@ def test_the_link_check_can_fail(tmp_path: Path) -> None:
         "other.md#nope: no heading #nope in other.md",
         "../../elsewhere.md: outside the repository",
     ]
+
+
+def references_to_gone_document(root: Path = ROOT) -> list[str]:
+    """``path:line`` of every line of a text file under ``root`` that names GONE_DOCUMENT."""
+    files = [root / name for name in SEARCHED_FILES]
+    for folder in SEARCHED:
+        files += [
+            path
+            for path in (root / folder).rglob("*")
+            if path.is_file()
+            and not SKIPPED.intersection(path.relative_to(root).parts)
+            and not path.parent.name.endswith(".egg-info")
+        ]
+    found = []
+    for path in sorted(files):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):  # absent, or not text
+            continue
+        found += [
+            f"{path.relative_to(root).as_posix()}:{number}"
+            for number, line in enumerate(text.splitlines(), 1)
+            if GONE_DOCUMENT.lower() in line.lower()
+        ]
+    return found
+
+
+def test_nothing_refers_to_a_design_document_outside_the_repository() -> None:
+    found = references_to_gone_document()
+    assert not found, f"{GONE_DOCUMENT} is not in the repository; point to docs/ instead:\n  " + (
+        "\n  ".join(found)
+    )
+
+
+def test_the_design_document_check_can_fail(tmp_path: Path) -> None:
+    (tmp_path / "protos").mkdir()
+    (tmp_path / "protos" / "a.proto").write_text(f"// as {GONE_DOCUMENT} says\nsyntax;\n")
+    (tmp_path / "services" / "pkg").mkdir(parents=True)
+    (tmp_path / "services" / "pkg" / "b.py").write_text(f"x = 1\n# see {GONE_DOCUMENT.lower()}\n")
+    (tmp_path / "services" / "pkg" / "c.bin").write_bytes(b"\xff\xfe" + GONE_DOCUMENT.encode())
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "d.py").write_text(GONE_DOCUMENT)
+    (tmp_path / "README.md").write_text("docs/domain.md\n")
+    assert references_to_gone_document(tmp_path) == ["protos/a.proto:1", "services/pkg/b.py:2"]

@@ -265,7 +265,7 @@ Command = (
 
 
 class MarginCheck(Protocol):
-    """The margin test a movement out must pass (DESIGN.md section 4).
+    """The margin test a movement out must pass (docs/domain.md).
 
     Given the account as it would be after the movement, return the risk figures and the basis
     (policy version, prices) the decision rested on, or raise a domain error. Lending supplies

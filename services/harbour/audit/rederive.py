@@ -1,6 +1,6 @@
 """Decisions re-derived: every recorded decision decided again from the basis it recorded.
 
-A decision event records what it rested on (DESIGN.md section 4): the policy version, every
+A decision event records what it rested on (docs/audit.md): the policy version, every
 price, the instant. An auditor should not have to trust that the figures in the event follow
 from that basis, nor that the basis is what the system really knew. This module re-decides
 each decision from recorded facts only and reports every one that does not re-derive:

@@ -8,7 +8,7 @@
 
 Either way everything an append must check happens in the one statement: every stream head
 is read in the statement's snapshot, before the first write takes the transaction's xid (the
-feed's ordering rule, DESIGN.md section 2); events are inserted only when every head is at its
+feed's ordering rule, docs/event-store.md); events are inserted only when every head is at its
 expected version; the hash chain is extended inside the database; the command-log rows are
 written by the same statement. Nothing inserted means "not at the expected version" (or an
 idempotent repeat — the store then looks at the command log). A concurrent writer that passed

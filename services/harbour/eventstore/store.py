@@ -1,4 +1,4 @@
-"""The PostgreSQL event store (DESIGN.md section 2).
+"""The PostgreSQL event store (docs/event-store.md).
 
 One append is one SQL statement (``harbour.eventstore.append``) in autocommit: the stream
 head check, the hash chain, the events and the command-log row happen in one statement whose

@@ -1,4 +1,4 @@
-"""The advance test (DESIGN.md section 4): may more be lent, or may value leave the account?
+"""The advance test (docs/domain.md): may more be lent, or may value leave the account?
 
 One rule serves both movements that can put the broker at risk: a loan draw (lending) and a
 cash or collateral withdrawal (accounts, through its ``MarginCheck`` protocol, which

@@ -1,4 +1,4 @@
-"""Market sessions and Hong Kong business days, held as data (DESIGN.md section 4).
+"""Market sessions and Hong Kong business days, held as data (docs/domain.md).
 
 Risk never sleeps, but markets do: the HKEX securities market trades 09:30-12:00 and
 13:00-16:00 Hong Kong time on business days, while virtual assets trade around the clock.

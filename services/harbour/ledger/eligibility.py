@@ -1,4 +1,4 @@
-"""Who may borrow (DESIGN.md section 4, from the SFC circular).
+"""Who may borrow (docs/domain.md, from the SFC circular).
 
 A client may borrow only with a linked securities margin account, a completed credit
 assessment at or above the policy's minimum grade, a signed margin agreement and an

@@ -91,7 +91,7 @@ class MalformedAmount(InvalidArgument):
 
 
 class TooManyDecimals(InvalidArgument):
-    """More decimals than the asset's scale: refused, never rounded (DESIGN.md section 3)."""
+    """More decimals than the asset's scale: refused, never rounded (docs/domain.md, Money)."""
 
     reason = "too_many_decimals"
 

@@ -1,4 +1,4 @@
-"""The one versioned event vocabulary (DESIGN.md section 4).
+"""The one versioned event vocabulary (docs/event-store.md, docs/domain.md).
 
 Events are facts in the past tense, frozen dataclasses with business-named fields. Account
 events (on stream ``account-<client_id>``) start with ``client_id``; every event that moves
@@ -59,7 +59,7 @@ class DecisionBasis:
 
 @dataclass(frozen=True)
 class RiskFigures:
-    """A client's risk at a decision, in the reporting currency (DESIGN.md section 4).
+    """A client's risk at a decision, in the reporting currency (docs/domain.md).
 
     ``utilisation`` is D / CV; ``None`` means unbounded (no marginable value but some debt).
     """

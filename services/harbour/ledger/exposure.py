@@ -1,6 +1,6 @@
 """The broker-wide lending limits: total margin loans and single client (or related group).
 
-DESIGN.md section 4: total margin loans stay at or below ``total_loans_multiple`` x the
+docs/domain.md: total margin loans stay at or below ``total_loans_multiple`` x the
 broker's capital (5 x by default, SFC margin financing guidelines), and what one client or
 related group borrows at or below ``single_client_limit`` of the broker's shareholders' funds
 (20% by default).

@@ -1,4 +1,4 @@
-"""The money rules of a forced sale (DESIGN.md section 4), shared by the liquidation engine that
+"""The money rules of a forced sale (docs/liquidation.md), shared by the liquidation engine that
 applies them and the audit that re-derives them. Pure.
 
 - proceeds are what the broker receives: ``quantity x price`` in HKD, rounded **down**;

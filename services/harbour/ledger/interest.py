@@ -1,6 +1,6 @@
 """Interest on margin loans: daily accrual ACT/365 on principal, capitalised monthly.
 
-DESIGN.md section 4: interest accrues every calendar day on the principal outstanding at the
+docs/domain.md: interest accrues every calendar day on the principal outstanding at the
 end of that day, at ``annual_rate / 365`` (ACT/365 *fixed*: every day is 1/365 of the rate,
 so a leap year's 366 days accrue 366/365 of it), rounded **up** to the minor unit per day
 (what the client owes rounds up). On the last calendar day of each month, after that day's

@@ -98,7 +98,7 @@ def loan_advance(client: str, amount: Money) -> Journal:
 def repayment(client: str, *, interest: Money, fees: Money, principal: Money) -> Journal:
     """Cash from the client's account settles interest, then fees, then principal.
 
-    The split is the caller's decision (it follows the repayment order of DESIGN.md section 4);
+    The split is the caller's decision (it follows the repayment order of docs/domain.md);
     zero legs are dropped. All three must be in the same asset.
     """
     code = principal.asset.code

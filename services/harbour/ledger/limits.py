@@ -1,6 +1,6 @@
 """Limits that hold all the time: measured figures, breach and clearance decided purely.
 
-DESIGN.md section 4 sets four limits against the broker's own figures (policy parameters,
+docs/domain.md sets four limits against the broker's own figures (policy parameters,
 changed by maker and checker with an effective instant, see ``harbour.ledger.policy``):
 
 * ``total_loans``: every margin loan outstanding, in HKD, at most ``limit.total_loans_multiple``

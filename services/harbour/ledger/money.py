@@ -2,7 +2,7 @@
 
 Amounts are ``int`` minor units; prices and rates are ``Decimal``; a float never appears. Text
 from a caller is parsed strictly: a request with more decimals than the asset's scale is
-refused, never rounded (DESIGN.md section 3). Where arithmetic with a price must leave the
+refused, never rounded (docs/domain.md, Money). Where arithmetic with a price must leave the
 integers, the rounding direction is explicit and never flatters the broker: what the broker
 holds as collateral rounds down, what the client owes rounds up.
 """

@@ -1,8 +1,8 @@
-"""The collateral and risk policy: every number DESIGN.md section 4 calls a parameter.
+"""The collateral and risk policy: every number docs/domain.md calls a parameter.
 
 A policy is a frozen set of parameters with a version and the instant it takes effect. The
 stream ``policy-collateral`` holds its history: proposals by a maker, approvals by a different
-checker. Version 1 is :data:`DEFAULT_POLICY` (the defaults of DESIGN.md's table), in force from
+checker. Version 1 is :data:`DEFAULT_POLICY` (the defaults of docs/domain.md's table), in force from
 the beginning of time; every later version is an approved proposal whose parameters are applied
 on top of the version it was drafted against.
 

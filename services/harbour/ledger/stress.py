@@ -1,4 +1,4 @@
-"""Stress tests: where the shocked prices would leave every account (DESIGN.md section 4). Pure.
+"""Stress tests: where the shocked prices would leave every account (docs/domain.md). Pure.
 
 A scenario moves prices: a relative change per asset (BTC -30%, ETH -40%) and optionally one
 for every security without its own (the index move). Under the shocked prices each account is

@@ -1,4 +1,4 @@
-"""Valuation: a client's risk figures from holdings, prices and the policy (DESIGN.md section 4).
+"""Valuation: a client's risk figures from holdings, prices and the policy (docs/domain.md).
 
 The pure core every risk decision and the risk monitor build on: no clock (``now`` is a
 parameter), no I/O, no floats. Every amount is an ``int`` of HKD minor units (cents):

@@ -48,7 +48,7 @@ AccrueInterest
     are strictly increasing. Days on or before the last accrual date are skipped, so a retried
     or overlapping run accrues each day once; in DEFICIT or WRITTEN_OFF interest has stopped.
 
-CheckRisk (the margin-call state machine of DESIGN.md section 4; never refuses an existing
+CheckRisk (the margin-call state machine of docs/domain.md; never refuses an existing
 account). Risk never sleeps: a stale price or a closed market's last close never holds a
 decision back (HKEX is shut every night, weekend and holiday while BTC trades, and a silent
 feed is exactly when prices move). The decision's basis records which assets were valued on a
@@ -390,7 +390,7 @@ def _accrue(state: MarginAccount, command: AccrueInterest, context: Context) -> 
     if any(later.day <= earlier.day for earlier, later in pairwise(command.days)):
         raise InvalidArgument.for_field("days", "must be strictly increasing")
     if state.risk in (RiskState.DEFICIT, RiskState.WRITTEN_OFF):
-        return Decision()  # interest stops on a shortfall (DESIGN.md section 4)
+        return Decision()  # interest stops on a shortfall (docs/domain.md)
     last = state.last_accrual_date
     days = [day for day in command.days if last is None or day.day > last]
     account = accrual_events(state, days, policy_version=context.policy.version)

@@ -1,6 +1,6 @@
 """The liquidation service's decisions: ``decide(state, command, context) -> Decision``. Pure.
 
-The forced-sale state machine of DESIGN.md section 4, on the client's own stream
+The forced-sale state machine of docs/liquidation.md, on the client's own stream
 (``account-<id>``) — the consistency boundary — with the broker's exposure moved in the same
 append when principal is repaid or moves into a shortfall:
 

@@ -1,6 +1,6 @@
 """Best execution of a forced sale across venues, and the affiliated maker's safeguard.
 
-Pure: quotes in, routes out (no I/O, no clock). The rules (DESIGN.md section 4):
+Pure: quotes in, routes out (no I/O, no clock). The rules (docs/liquidation.md):
 
 * a quote below the sale's floor price is ignored;
 * with no independent quote there is no sale: the affiliated market maker's own price is never

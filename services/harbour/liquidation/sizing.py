@@ -1,4 +1,4 @@
-"""How much of which collateral a forced sale sells (DESIGN.md section 4). Pure.
+"""How much of which collateral a forced sale sells (docs/liquidation.md). Pure.
 
 For one asset ``j`` sold at price ``p``, with the fee ``f`` on proceeds, the net proceeds
 repaying debt, the closed form to reach the target utilisation ``U_t`` is
@@ -36,7 +36,7 @@ from harbour.ledger.valuation import Holdings, PriceBook, holdings_of
 
 _HKD = REPORTING_CURRENCY.code
 __all__ = ["SaleLeg", "after_sale", "at_or_below", "liquidation_fee", "plan_sale", "proceeds_of"]
-VA_SALE_ORDER = ("ETH", "BTC")  # DESIGN.md: ETH first, then BTC
+VA_SALE_ORDER = ("ETH", "BTC")  # docs/liquidation.md: ETH first, then BTC
 LOT_DECIMALS = 8  # the finest quantity a sale is sized in (1e-8 of a unit; whole shares)
 
 
@@ -150,7 +150,8 @@ def _closed_form_lots(
     price: Decimal,
     lot: int,
 ) -> int:
-    """DESIGN.md's closed form, in lots, rounded up (the bisection's first upper bound)."""
+    """The closed form (docs/liquidation.md), in lots, rounded up: the bisection's first upper
+    bound."""
     valuation = book.value(holdings)
     fee = policy.liquidation_fee
     denominator = (1 - fee) - target * (1 - policy.haircut(code))

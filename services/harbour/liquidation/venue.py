@@ -1,4 +1,4 @@
-"""The venue port: where a forced sale sells collateral (DESIGN.md section 4).
+"""The venue port: where a forced sale sells collateral (docs/liquidation.md).
 
 A venue is external (an exchange, an OTC desk, the broker's affiliated market maker), so the
 liquidation engine talks to it through this small port only. The default adapters are real

@@ -101,7 +101,7 @@ def start_embedded(pgdata: Path, *, delete_on_exit: bool = False) -> EmbeddedPos
     url = str(server.get_uri())
     with psycopg.connect(url, autocommit=True) as conn:
         # The ledger's append path commits often; these keep a long-lived idle transaction
-        # from holding the feed's horizon back (DESIGN.md section 2).
+        # from holding the feed's horizon back (docs/event-store.md).
         conn.execute("ALTER SYSTEM SET idle_in_transaction_session_timeout = '30s'")
         conn.execute("SELECT pg_reload_conf()")
     return EmbeddedPostgres(pgdata=pgdata, url=url, _server=server)

@@ -1,4 +1,4 @@
-"""The one place that maps refusals to gRPC status codes (DESIGN.md section 5).
+"""The one place that maps refusals to gRPC status codes (docs/domain.md, Errors).
 
 Domain errors carry a category and a stable snake_case reason; event-store errors are mapped
 by type. Each becomes a status with ``google.rpc`` details: ``ErrorInfo`` (reason, domain) and,

@@ -500,7 +500,7 @@ def _scenario(draw: st.DrawFn) -> tuple[Holdings, dict[str, ev.PricePoint], Coll
 def _reference(
     holdings: Holdings, prices: Mapping[str, ev.PricePoint], under: CollateralPolicy
 ) -> dict[str, object]:
-    """DESIGN.md section 4 written plainly in Decimal, with no integer tricks."""
+    """docs/domain.md's formulas written plainly in Decimal, with no integer tricks."""
     with localcontext() as ctx:
         ctx.prec = 100
 

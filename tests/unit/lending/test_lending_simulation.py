@@ -13,7 +13,7 @@ engine among the deciders yet, so an account that reaches LIQUIDATING stays ther
 still repay).
 
 Every invariant is checked after every step, the risk figures against an *oracle*: the
-formulas of DESIGN.md section 4 written out again here in integers, not the kernel's
+formulas of docs/domain.md written out again here in integers, not the kernel's
 valuation.
 
 1. trial balance: the postings of every journal ever applied sum to zero per asset;
@@ -136,7 +136,7 @@ QUANTUM = {
 VOLATILITY_BP = {"BTC": 300, "ETH": 400, SEC: 150, "USD": 5}  # per move, in basis points
 
 H, W, MC, LIQ = RiskState.HEALTHY, RiskState.WARNING, RiskState.MARGIN_CALL, RiskState.LIQUIDATING
-# The edges of DESIGN.md's state machine this simulation can take, one event at a time.
+# The edges of docs/domain.md's state machine this simulation can take, one event at a time.
 RISK_EDGES = frozenset({(H, W), (W, H), (H, MC), (W, MC), (MC, H), (MC, LIQ)})
 WATCHED_AS_HEALTHY = (H, RiskState.RECOVERED, RiskState.WRITTEN_OFF)
 
@@ -145,7 +145,7 @@ WATCHED_AS_HEALTHY = (H, RiskState.RECOVERED, RiskState.WRITTEN_OFF)
 
 @dataclass(frozen=True)
 class Figures:
-    """A client's risk in HKD minor units, from DESIGN.md section 4's formulas."""
+    """A client's risk in HKD minor units, from docs/domain.md's formulas."""
 
     market_value: int
     marginable_value: int  # CV, VA share cap applied

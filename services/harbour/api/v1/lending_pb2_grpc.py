@@ -109,7 +109,7 @@ class LendingServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def DrawLoan(self, request, context):
-        """Draws a loan if the advance test passes (DESIGN.md section 4); the cash lands in the
+        """Draws a loan if the advance test passes (docs/domain.md); the cash lands in the
         client's cash account.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
