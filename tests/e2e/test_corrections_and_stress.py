@@ -15,19 +15,21 @@ import pytest
 
 from harbour.accounts.projections import Accounts, Balances
 from harbour.api.v1 import accounts_pb2, accounts_pb2_grpc, collateral_pb2, collateral_pb2_grpc
-from harbour.api.v1.common_pb2 import Amount, Price
+from harbour.api.v1.common_pb2 import Amount, PageRequest, Price
 from harbour.application.outcome import new_event
 from harbour.eventstore.database import Database
+from harbour.eventstore.model import NewEvent
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
-from harbour.ledger import journals
+from harbour.ledger import journals, stress
 from harbour.ledger.assets import asset
 from harbour.ledger.money import Money, format_minor
 from harbour.lending.projections import MarginCalls
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from harbour.runtime.upcasting import vocabulary_upcasters
 from tests.e2e.callers import (
     ALICE,
     BOB,
@@ -44,6 +46,7 @@ from tests.e2e.test_audit_service import details
 
 ANN = (("x-harbour-principal", "ann:operator"),)
 BEN = (("x-harbour-principal", "ben:operator"),)
+AUDITOR = (("x-harbour-principal", "audit:auditor"),)
 
 
 def hkd(value: str) -> Amount:
@@ -147,7 +150,10 @@ class Stack:
 @pytest.fixture
 async def stack(settings: Settings, database: Database) -> AsyncIterator[Stack]:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
-    store = EventStore(database, clock=clock, notifier=FeedNotifier(database))
+    # The vocabulary's upcasters, as in production: an older run reads in today's shape.
+    store = EventStore(
+        database, clock=clock, notifier=FeedNotifier(database), upcasters=vocabulary_upcasters()
+    )
     runtime = Runtime(settings, database, store, clock)
     servers = [
         await start_server(name, runtime, port=0, host="127.0.0.1")
@@ -334,12 +340,18 @@ class Expected:
     # (client, shortfall, utilisation in millionths rounded up or None) of every account
     # warned, called, liquidated or short, worst first.
     worst: list[tuple[str, int, int | None]]
+    # (client, implied state, shortfall, utilisation as worst) of every account warned,
+    # called or liquidated, worst first: who the run lists.
+    moved: list[tuple[str, str, int, int | None]]
+
+
+WIRE_STATES = {"warned": "WARNING", "called": "MARGIN_CALL", "liquidated": "FORCED_SALE"}
 
 
 def expected(book: list[Seeded]) -> Expected:
     """The exact rule per account, written independently of the service."""
     counts = {"warned": 0, "called": 0, "liquidated": 0}
-    total, short, counted = 0, 0, []
+    total, short, counted, moved = 0, 0, [], []
     for one in book:
         debt = one.debt
         cv = _marginable(one.held, SHOCKED)
@@ -364,8 +376,11 @@ def expected(book: list[Seeded]) -> Expected:
         if state != "healthy" or shortfall:
             utilisation = -((-debt * 10**6) // cv) if cv else None
             counted.append((one.client, shortfall, utilisation))
+            if state != "healthy":
+                moved.append((one.client, WIRE_STATES[state], shortfall, utilisation))
     counted.sort(key=lambda c: (-c[1], c[2] is not None, -(c[2] or 0), c[0]))
-    return Expected(counts, total, short, counted)
+    moved.sort(key=lambda c: (-c[2], c[3] is not None, -(c[3] or 0), c[0]))
+    return Expected(counts, total, short, counted, moved)
 
 
 async def seed(stack: Stack, book: list[Seeded]) -> None:
@@ -404,7 +419,11 @@ def cents(minor: int) -> str:
     return format_minor(asset("HKD"), minor)
 
 
-def stress_request(run_id: str) -> collateral_pb2.RunStressTestRequest:
+def ratio(millionths: int | None) -> str:
+    return "" if millionths is None else str(Decimal(millionths).scaleb(-6))
+
+
+def stress_request(run_id: str, page_size: int = 0) -> collateral_pb2.RunStressTestRequest:
     return collateral_pb2.RunStressTestRequest(
         request_id=rid(),
         run_id=run_id,
@@ -415,10 +434,49 @@ def stress_request(run_id: str) -> collateral_pb2.RunStressTestRequest:
         ],
         securities_shock="-0.20",
         worst_accounts=5,
+        page_size=page_size,
     )
 
 
-async def test_a_stress_test_gives_the_exact_rules_counts_and_shortfall(stack: Stack) -> None:
+def listed(accounts: list[collateral_pb2.StressedAccount]) -> list[tuple[str, str, int, str]]:
+    return [
+        (
+            a.client_id,
+            collateral_pb2.ImpliedState.Name(a.implied_state).removeprefix("IMPLIED_STATE_"),
+            int(Decimal(a.shortfall.value) * 100),
+            a.utilisation,
+        )
+        for a in accounts
+    ]
+
+
+async def every_listed(
+    stack: Stack, first: collateral_pb2.RunStressTestResponse, page_size: int
+) -> list[tuple[str, str, int, str]]:
+    """The run's listed accounts: the first page RunStressTest answered, then
+    GetStressTestRun's pages until the last."""
+    found = listed(list(first.accounts))
+    token = first.page.next_page_token
+    while token:
+        page = await stack.collateral.GetStressTestRun(
+            collateral_pb2.GetStressTestRunRequest(
+                run_id=first.run_id, page=PageRequest(page_size=page_size, page_token=token)
+            ),
+            metadata=AUDITOR,
+        )
+        assert len(page.run.accounts) == page_size or not page.run.page.next_page_token
+        assert page.run.expected_shortfall == first.expected_shortfall
+        found += listed(list(page.run.accounts))
+        token = page.run.page.next_page_token
+    return found
+
+
+async def test_a_stress_test_gives_the_exact_rules_counts_and_shortfall(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Pages of 10 accounts, so that the listing spans several events and an answer's page
+    # spans two of them.
+    monkeypatch.setattr(stress, "ACCOUNTS_PER_PAGE", 10)
     await stack.policy(**{"haircut.0700.HK": "0.30"})
     for code, price in PRICES.items():
         await stack.price(code, str(price))
@@ -428,7 +486,7 @@ async def test_a_stress_test_gives_the_exact_rules_counts_and_shortfall(stack: S
     assert all(want.counts.values()) and want.short  # the seed gives every kind
     accounts_before = await event_count(stack.store)
 
-    request = stress_request("ST-1")
+    request = stress_request("ST-1", page_size=7)
     response = await stack.collateral.RunStressTest(request, metadata=RISK)
     assert response.accounts_tested == ACCOUNTS  # the closed account is not in the book
     assert (
@@ -439,9 +497,22 @@ async def test_a_stress_test_gives_the_exact_rules_counts_and_shortfall(stack: S
     assert response.accounts_short == want.short
     assert response.expected_shortfall == Amount(asset="HKD", value=cents(want.shortfall))
     assert [(w.client_id, w.shortfall.value, w.utilisation) for w in response.worst_accounts] == [
-        (client, cents(shortfall), "" if u is None else str(Decimal(u).scaleb(-6)))
-        for client, shortfall, u in want.worst[:5]
+        (client, cents(shortfall), ratio(u)) for client, shortfall, u in want.worst[:5]
     ]
+    # Who: every account moved out of healthy, its implied state and shortfall, worst first,
+    # paged through to the last.
+    moved = len(want.moved)
+    assert moved == sum(want.counts.values())
+    assert (response.accounts_listed, response.accounts_not_listed) == (moved, 0)
+    assert len(response.accounts) == 7 and response.page.next_page_token
+    assert await every_listed(stack, response, 13) == [
+        (client, state, shortfall, ratio(u)) for client, state, shortfall, u in want.moved
+    ]
+    assert {w.implied_state for w in response.worst_accounts} <= {
+        collateral_pb2.IMPLIED_STATE_MARGIN_CALL,
+        collateral_pb2.IMPLIED_STATE_FORCED_SALE,
+        collateral_pb2.IMPLIED_STATE_WARNING,
+    }
     assert {p.base_asset: p.value for p in response.shocked_prices} == {
         "BTC": "350000.0000",
         "ETH": "12000.0000",
@@ -450,22 +521,93 @@ async def test_a_stress_test_gives_the_exact_rules_counts_and_shortfall(stack: S
     # Only the accounts the float screen could not clear were valued exactly.
     assert response.accounts_valued_exactly < ACCOUNTS
 
-    # One StressTestRun on its own stream, nothing on any account.
-    (recorded,) = await stack.store.read_stream("stress-ST-1")
-    assert recorded.type == "StressTestRun" and recorded.position == response.result.position
-    assert await event_count(stack.store) == accounts_before + 1
+    # One StressTestRun on its own stream and its pages of 10, nothing on any account.
+    recorded, *pages = await stack.store.read_stream("stress-ST-1")
+    assert recorded.type == "StressTestRun" and recorded.schema_version == 2
+    assert [p.type for p in pages] == ["StressTestAccountsListed"] * -(-moved // 10)
+    assert [p.data["page"] for p in pages] == list(range(1, len(pages) + 1))
+    assert recorded.data["account_pages"] == len(pages) > 2
+    assert response.result.position == pages[-1].position
+    assert response.result.stream_version == len(pages) + 1
+    written = await event_count(stack.store)
+    assert written == accounts_before + 1 + len(pages)
     assert recorded.data["total_shortfall"]["amount"] == response.expected_shortfall.value
     assert recorded.data["requested_by"] == "risk-desk"
 
     repeat = await stack.collateral.RunStressTest(request, metadata=RISK)
     assert repeat.result.replayed and repeat.expected_shortfall == response.expected_shortfall
+    assert repeat.accounts == response.accounts
+    assert repeat.result.position == response.result.position
+    read = await stack.collateral.GetStressTestRun(
+        collateral_pb2.GetStressTestRunRequest(run_id="ST-1"), metadata=OPERATOR
+    )
+    assert read.run.result.position == response.result.position
+    assert listed(list(read.run.accounts))[:7] == listed(list(response.accounts))
+    assert len(read.run.accounts) == min(moved, 100)  # the default page
+
+    # Capped: the least bad are counted, not listed.
+    monkeypatch.setattr(stress, "MAX_LISTED", 25)
+    capped = await stack.collateral.RunStressTest(stress_request("ST-3", 1000), metadata=RISK)
+    assert (capped.accounts_listed, capped.accounts_not_listed) == (25, moved - 25)
+    assert listed(list(capped.accounts)) == listed(list(read.run.accounts))[:25]
+    assert not capped.page.next_page_token
+    written = await event_count(stack.store)
     with pytest.raises(grpc.aio.AioRpcError) as again:
         await stack.collateral.RunStressTest(stress_request("ST-1"), metadata=RISK)
     assert again.value.code() == grpc.StatusCode.ALREADY_EXISTS
     with pytest.raises(grpc.aio.AioRpcError) as role:
         await stack.collateral.RunStressTest(stress_request("ST-2"), metadata=PLATFORM)
     assert role.value.code() == grpc.StatusCode.PERMISSION_DENIED
-    assert await event_count(stack.store) == accounts_before + 1
+    for run_id, token, caller, code in [
+        ("ST-1", "", PLATFORM, grpc.StatusCode.PERMISSION_DENIED),  # it names every client
+        ("ST-404", "", RISK, grpc.StatusCode.NOT_FOUND),
+        ("ST-1", "x", RISK, grpc.StatusCode.INVALID_ARGUMENT),
+    ]:
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stack.collateral.GetStressTestRun(
+                collateral_pb2.GetStressTestRunRequest(
+                    run_id=run_id, page=PageRequest(page_token=token)
+                ),
+                metadata=caller,
+            )
+        assert refused.value.code() == code
+    assert await event_count(stack.store) == written
+
+
+async def test_a_stress_test_run_recorded_before_v2_reads_with_nobody_listed(
+    stack: Stack,
+) -> None:
+    v1 = {
+        "run_id": "OLD",
+        "scenario": "crypto_winter",
+        "shocks": [{"asset": "BTC", "change": "-0.30"}],
+        "policy_version": 1,
+        "run_at": "2026-12-03T09:30:00.000000Z",
+        "accounts_tested": 200,
+        "accounts_in_margin_call": 7,
+        "accounts_liquidating": 3,
+        "total_shortfall": {"asset": "HKD", "amount": "12.34"},
+        "accounts_warned": 5,
+        "worst_accounts": [
+            {
+                "client_id": "S001",
+                "utilisation": None,
+                "debt": {"asset": "HKD", "amount": "100.00"},
+                "shortfall": {"asset": "HKD", "amount": "12.34"},
+            }
+        ],
+    }
+    await stack.store.append(
+        "stress-OLD", [NewEvent("StressTestRun", v1, schema_version=1)], expected_version=0
+    )
+    read = await stack.collateral.GetStressTestRun(
+        collateral_pb2.GetStressTestRunRequest(run_id="OLD"), metadata=RISK
+    )
+    assert (read.run.accounts_listed, read.run.accounts_not_listed) == (0, 15)
+    assert not read.run.accounts and not read.run.page.next_page_token
+    (worst,) = read.run.worst_accounts
+    assert (worst.client_id, worst.implied_state) == ("S001", 0)  # not recorded in v1
+    assert read.run.result.stream_version == 1
 
 
 @pytest.mark.parametrize(

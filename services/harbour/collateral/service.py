@@ -19,7 +19,7 @@ from harbour.application.market import policy_history
 from harbour.collateral import domain
 from harbour.collateral.handlers import CollateralHandlers
 from harbour.collateral.schema import latest_prices, price_observations
-from harbour.collateral.stress import RunStressTest, StressTests
+from harbour.collateral.stress import Cursor, RunStressTest, StressTests
 from harbour.eventstore.errors import InvalidAppend
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
@@ -38,6 +38,8 @@ POLICY_ADMINS = ("policy-admin",)
 READERS = ("risk", "trading-platform", "operator", "auditor", "policy-admin")
 CALENDAR_KEEPERS = ("operator", "risk")
 STRESS_TESTERS = ("risk",)
+# A run names every client it moves out of healthy: not for a trading platform.
+STRESS_READERS = ("risk", "operator", "auditor")
 MAX_CALENDAR_DAYS = 366
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2999, 12, 31)
@@ -299,6 +301,7 @@ class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
         principal = require_role(*STRESS_TESTERS)
         command = _stress_test(request)
         request_id, payload = wire.command_request(request)
+        size = wire.page_size(request.page_size)
         outcome, run = await self._stress.run(
             command,
             actor=principal.name,
@@ -306,7 +309,25 @@ class CollateralService(collateral_pb2_grpc.CollateralServiceServicer):
             request=payload,
             metadata=current().event_metadata(),
         )
-        return _stress_response(outcome, run)
+        accounts, after = await self._stress.accounts(run, Cursor(), size)
+        return _stress_response(wire.command_result(outcome), run, accounts, after)
+
+    async def GetStressTestRun(
+        self, request: collateral_pb2.GetStressTestRunRequest, context: Context
+    ) -> collateral_pb2.GetStressTestRunResponse:
+        require_role(*STRESS_READERS)
+        run_id = check_id(request.run_id, "run_id")
+        start = _stress_cursor(request.page.page_token)
+        size = wire.page_size(request.page.page_size)
+        run = await self._stress.recorded(run_id)
+        last = await self._stress.last_event(run)
+        accounts, after = await self._stress.accounts(run, start, size)
+        result = common_pb2.CommandResult(
+            stream_id=last.stream_id, stream_version=last.version, position=last.position
+        )
+        return collateral_pb2.GetStressTestRunResponse(
+            run=_stress_response(result, run, accounts, after)
+        )
 
     async def Subscribe(
         self, request: collateral_pb2.CollateralServiceSubscribeRequest, context: Context
@@ -381,10 +402,25 @@ def _change(text: str, field: str) -> Decimal:
     return stress.check_change(parse_decimal(text, field, allow_negative=True), field)
 
 
-def _stress_response(outcome: Any, run: ev.StressTestRun) -> collateral_pb2.RunStressTestResponse:
-    hkd = REPORTING_CURRENCY.code
+def _stress_cursor(token: str) -> Cursor:
+    """A page token this service issued: "<page>.<index>" ("" for the first page)."""
+    if not token:
+        return Cursor()
+    page, dot, index = token.partition(".")
+    if not (dot and page.isdigit() and index.isdigit() and len(page) + len(index) <= 12):
+        raise InvalidArgument.for_field("page.page_token", "is not a token this service issued")
+    return Cursor(int(page), int(index))
+
+
+def _stress_response(
+    result: common_pb2.CommandResult,
+    run: ev.StressTestRun,
+    accounts: Sequence[ev.StressedAccount],
+    after: Cursor | None,
+) -> collateral_pb2.RunStressTestResponse:
+    moved = run.accounts_warned + run.accounts_in_margin_call + run.accounts_liquidating
     return collateral_pb2.RunStressTestResponse(
-        result=wire.command_result(outcome),
+        result=result,
         policy_version=run.policy_version,
         accounts_tested=run.accounts_tested,
         accounts_warned=run.accounts_warned,
@@ -392,18 +428,33 @@ def _stress_response(outcome: Any, run: ev.StressTestRun) -> collateral_pb2.RunS
         accounts_liquidated=run.accounts_liquidating,
         accounts_short=run.accounts_short,
         expected_shortfall=wire.money(run.total_shortfall),
-        worst_accounts=[
-            collateral_pb2.StressedAccount(
-                client_id=one.client_id,
-                utilisation=_ratio(one.utilisation),
-                debt=wire.amount(hkd, one.debt.minor),
-                shortfall=wire.amount(hkd, one.shortfall.minor),
-            )
-            for one in run.worst_accounts
-        ],
+        worst_accounts=[_stressed(one) for one in run.worst_accounts],
         shocked_prices=[_price(point.base_asset, point.price) for point in run.prices],
         accounts_valued_exactly=run.accounts_flagged,
         book_position=run.book_position,
+        run_id=run.run_id,
+        scenario=run.scenario,
+        accounts_listed=run.accounts_listed,
+        accounts_not_listed=moved - run.accounts_listed,
+        accounts=[_stressed(one) for one in accounts],
+        page=common_pb2.PageInfo(
+            next_page_token="" if after is None else f"{after.page}.{after.index}"
+        ),
+    )
+
+
+def _stressed(one: ev.StressedAccount) -> collateral_pb2.StressedAccount:
+    hkd = REPORTING_CURRENCY.code
+    return collateral_pb2.StressedAccount(
+        client_id=one.client_id,
+        utilisation=_ratio(one.utilisation),
+        debt=wire.amount(hkd, one.debt.minor),
+        shortfall=wire.amount(hkd, one.shortfall.minor),
+        implied_state=(
+            IMPLIED[ImpliedState(one.state)]
+            if one.state
+            else collateral_pb2.IMPLIED_STATE_UNSPECIFIED
+        ),
     )
 
 

@@ -9,9 +9,12 @@ balances from the same snapshot of the read models and values them exactly
 the figures are the exact rule's over the whole book, and a book of a million accounts costs
 one float pass plus the exact valuation of the few it names.
 
-It decides nothing on any account: the one event is ``StressTestRun`` on ``stress-<run_id>``,
-whose first (and only) append makes the run id unique. A repeated request_id returns the
-first run's figures without running it again.
+It decides nothing on any account: ``StressTestRun`` on ``stress-<run_id>`` and, in the same
+append, the ``StressTestAccountsListed`` pages naming every account moved out of healthy with
+its implied state and shortfall (``harbour.ledger.stress``); that first (and only) append makes
+the run id unique. A repeated request_id returns the first run's figures without running it
+again. :meth:`StressTests.accounts` pages through a recorded run's accounts: a cursor is a
+page event and the index in it, so a page of the answer reads one or two events.
 """
 
 from __future__ import annotations
@@ -26,14 +29,16 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from harbour.application.decoding import domain_event
 from harbour.application.market import market
 from harbour.application.outcome import Outcome
 from harbour.application.runner import CommandRunner
 from harbour.application.streams import STRESS_RUNS, stress_stream
+from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import request_fingerprint
 from harbour.ledger import events as ev
 from harbour.ledger import stress
-from harbour.ledger.errors import AlreadyExists
+from harbour.ledger.errors import AlreadyExists, NotFound
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
 from harbour.ledger.valuation import Holdings
 from harbour.risk.collector import collector_paused_for
@@ -49,6 +54,27 @@ EXACT_BALANCES = sa.text(
 
 class StressRunExists(AlreadyExists):
     reason = "stress_run_already_exists"
+
+
+class StressRunNotFound(NotFound):
+    reason = "stress_run_not_found"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page of a run's listed accounts starts: a page event (1-based) and an index
+    into its accounts."""
+
+    page: int = 1
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A run's figures and the pages listing its accounts, not yet recorded."""
+
+    run: ev.StressTestRun
+    pages: tuple[ev.StressTestAccountsListed, ...]
 
 
 @dataclass(frozen=True)
@@ -75,13 +101,13 @@ class StressTests:
         """Run the scenario over the book and record it; the outcome and the recorded run."""
         first = await self.runner.replay(request_id, request_fingerprint(request))
         if first is not None:  # a repeat: the first figures, not a second run
-            return first, _recorded(first)
-        run = await self.compute(command, actor=actor)
+            return first, await self.recorded(command.run_id)
+        computed = await self.compute(command, actor=actor)
 
         def decide(runs: int) -> list[ev.Event]:
             if runs:
                 raise StressRunExists(f"stress test {command.run_id} was run already")
-            return [run]
+            return [computed.run, *computed.pages]
 
         outcome = await self.runner.run(
             STRESS_RUNS,
@@ -90,12 +116,53 @@ class StressTests:
             request_id=request_id,
             request=request,
             metadata=metadata,
-            respond=lambda _: {"run": ev.encode(run)[2]},
+            respond=lambda _: {"run_id": command.run_id},
         )
-        return outcome, _recorded(outcome) if outcome.result.replayed else run
+        if outcome.result.replayed:  # a concurrent repeat won the race: its run stands
+            return outcome, await self.recorded(command.run_id)
+        return outcome, computed.run
 
-    async def compute(self, command: RunStressTest, *, actor: str = "") -> ev.StressTestRun:
-        """The run's figures, as of one snapshot of the read models; records nothing."""
+    async def recorded(self, run_id: str) -> ev.StressTestRun:
+        """The run recorded under ``run_id`` (its first event), read back from its stream."""
+        found = await self.runner.store.read_stream(stress_stream(run_id), limit=1)
+        if not found:
+            raise StressRunNotFound(f"no stress test {run_id}")
+        run = domain_event(found[0])
+        assert isinstance(run, ev.StressTestRun)
+        return run
+
+    async def last_event(self, run: ev.StressTestRun) -> RecordedEvent:
+        """The last event the run's append wrote (its last page, or the run itself)."""
+        found = await self.runner.store.read_stream(
+            stress_stream(run.run_id), after_version=run.account_pages, limit=1
+        )
+        return found[0]
+
+    async def accounts(
+        self, run: ev.StressTestRun, start: Cursor, size: int
+    ) -> tuple[list[ev.StressedAccount], Cursor | None]:
+        """Up to ``size`` of the run's listed accounts from ``start``, and where the next
+        ones start (None: none left). A cursor past the listing gives nothing."""
+        chosen: list[ev.StressedAccount] = []
+        page, index = start.page, start.index
+        while len(chosen) < size and 1 <= page <= run.account_pages:
+            found = await self.runner.store.read_stream(
+                stress_stream(run.run_id), after_version=page, limit=1
+            )
+            listed = domain_event(found[0]) if found else None
+            if not isinstance(listed, ev.StressTestAccountsListed) or listed.page != page:
+                raise AssertionError(f"stress-{run.run_id} version {page + 1} is not page {page}")
+            taken = listed.accounts[index : index + size - len(chosen)]
+            chosen.extend(taken)
+            index += len(taken)
+            if index >= len(listed.accounts):
+                page, index = page + 1, 0
+        more = bool(chosen) and 1 <= page <= run.account_pages
+        return chosen, Cursor(page, index) if more else None
+
+    async def compute(self, command: RunStressTest, *, actor: str = "") -> Computed:
+        """The run's figures and pages, as of one snapshot of the read models; records
+        nothing."""
         now = self._clock()
         async with self.runner.store.engine.connect() as conn:
             # One snapshot for the book and the exact balances of the accounts it names.
@@ -109,7 +176,7 @@ class StressTests:
         with collector_paused_for(holdings):
             stressed = stress.stress_accounts(holdings, shocked, policy, now)
         summary = stress.summarise(len(book), stressed, worst=command.worst)
-        return stress.stress_test_run(
+        run = stress.stress_test_run(
             command.run_id,
             command.scenario,
             policy,
@@ -119,6 +186,7 @@ class StressTests:
             book_position=loaded.exact_through.position,
             requested_by=actor,
         )
+        return Computed(run, tuple(stress.listed_pages(command.run_id, summary)))
 
 
 async def exact_holdings(conn: AsyncConnection, clients: Sequence[str]) -> list[Holdings]:
@@ -148,11 +216,3 @@ async def exact_holdings(conn: AsyncConnection, clients: Sequence[str]) -> list[
         )
         for client in clients
     ]
-
-
-def _recorded(outcome: Outcome) -> ev.StressTestRun:
-    """The run a (first or repeated) answer recorded, from its kept response."""
-    data = (outcome.response or {})["run"]
-    decoded = ev.decode("StressTestRun", ev.SCHEMA_VERSION["StressTestRun"], data)
-    assert isinstance(decoded, ev.StressTestRun)
-    return decoded

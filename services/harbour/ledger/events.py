@@ -661,13 +661,18 @@ class PolicyChangeRejected(Event):
 
 @dataclass(frozen=True)
 class StressedAccount:
-    """One of a stress test's worst accounts: its utilisation under the shocked prices
-    (None: unbounded) and what selling everything would leave unpaid."""
+    """One account of a stress test (one of its worst, or one its pages list): its
+    utilisation under the shocked prices (None: unbounded), what selling everything would
+    leave unpaid, and the state the shocked prices imply."""
 
     client_id: str
     utilisation: Decimal | None
     debt: Money
     shortfall: Money
+    # The implied state: warning, margin_call or forced_sale (liquidated), or healthy (an
+    # account short though healthy, listed only among the worst). "" in a run recorded
+    # before v2 of StressTestRun, whose worst accounts had no state.
+    state: str
 
 
 @dataclass(frozen=True)
@@ -676,7 +681,14 @@ class StressTestRun(Event):
     shocked prices would warn, call and force into a sale, and the expected shortfall (the
     sum over accounts of the debt that selling everything, after the liquidation fee, would
     leave unpaid). Records nothing on any account. ``accounts_in_margin_call`` and
-    ``accounts_liquidating`` count the implied states MARGIN_CALL and FORCED_SALE."""
+    ``accounts_liquidating`` count the implied states MARGIN_CALL and FORCED_SALE.
+
+    Version 2: who is moved out of healthy. ``StressTestAccountsListed`` events follow this
+    one on the run's stream, in the same append (versions 2 .. ``account_pages`` + 1), and
+    list every account the shocked prices would warn, call or liquidate, worst first, with
+    its implied state and shortfall: ``accounts_listed`` of them, at most
+    ``harbour.ledger.stress.MAX_LISTED``; the rest (warned + called + liquidated - listed,
+    the least bad) are counted only. A v1 run listed none: 0 and 0."""
 
     run_id: str
     scenario: str
@@ -696,6 +708,20 @@ class StressTestRun(Event):
     accounts_flagged: int = 0  # valued exactly (the rest are provably healthy, none short)
     book_position: int = 0  # the read models' feed position the book reflects
     requested_by: str = ""
+    accounts_listed: int = 0  # in the StressTestAccountsListed pages that follow (v2)
+    account_pages: int = 0  # how many StressTestAccountsListed follow (v2)
+
+
+@dataclass(frozen=True)
+class StressTestAccountsListed(Event):
+    """One page of a stress test's accounts moved out of healthy (stream ``stress-<run_id>``,
+    version ``page`` + 1, appended with its StressTestRun): each with its implied state,
+    utilisation, debt and shortfall, worst first across the pages. Records nothing on any
+    account."""
+
+    run_id: str
+    page: int  # 1 .. the run's account_pages
+    accounts: tuple[StressedAccount, ...]  # this page's, worst first (at most 1,000)
 
 
 @dataclass(frozen=True)
@@ -803,6 +829,7 @@ _ALL: tuple[type[Event], ...] = (
     PolicyChangeRejected,
     StressTestRun,
     ReconciliationRun,
+    StressTestAccountsListed,
 )
 
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in _ALL}
@@ -810,7 +837,10 @@ EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in _ALL}
 # The current shape of each type. Bump it (and add the step from the old version to
 # harbour.ledger.upcasters.STEPS, which the runtime hands to the event store) when a type's
 # fields change; stored events keep the version they were written with.
-SCHEMA_VERSION: dict[str, int] = dict.fromkeys(EVENT_TYPES, 1)
+SCHEMA_VERSION: dict[str, int] = {
+    **dict.fromkeys(EVENT_TYPES, 1),
+    "StressTestRun": 2,  # v2: accounts_listed, account_pages, a state per worst account
+}
 
 ACCOUNT_EVENT_TYPES: frozenset[str] = frozenset(
     name for name, cls in EVENT_TYPES.items() if issubclass(cls, AccountEvent)

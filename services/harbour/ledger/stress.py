@@ -16,6 +16,17 @@ applied at its value, with no sale and no fee. D is the debt in HKD (rounded up)
 Which accounts need the exact rule at all is the risk book's business (``RiskBook.stresses``):
 every other account is provably healthy with nothing short, so the counts and the shortfall
 below are those of the exact rule over the whole book.
+
+**Who.** Every account the shocked prices move out of healthy (warned, called or liquidated)
+is listed with its implied state, utilisation, debt and shortfall, worst first, in
+``StressTestAccountsListed`` pages of ``ACCOUNTS_PER_PAGE`` appended with the run in one
+statement. So that the run stays one append (the store takes at most 1,000 events), at most
+``MAX_PAGES`` pages — ``MAX_LISTED`` accounts — are listed; beyond that the least bad are
+counted only (the run's counts minus ``accounts_listed``). A page of 1,000 is about 150 KB.
+An account short though healthy (rare: it needs a warning level above
+``(1 - fee) / (1 - haircut)`` of some collateral it holds, or a tiny account's rounding) is in
+the count of the short and in the shortfall, and may be among the worst, but not in the
+pages: it is not moved out of healthy.
 """
 
 from __future__ import annotations
@@ -36,6 +47,12 @@ MIN_CHANGE, MAX_CHANGE = Decimal(-1), Decimal(10)  # above -100% (prices stay po
 CHANGE_DECIMALS = 6
 MAX_SHOCKS = 100
 MAX_WORST = 100
+# The listing of the accounts moved out of healthy: pages of this many accounts, at most
+# MAX_PAGES of them so that the run and its pages are one append of at most 1,000 events
+# (harbour.eventstore.store.MAX_EVENTS_PER_APPEND; a test holds the two together).
+ACCOUNTS_PER_PAGE = 1_000
+MAX_PAGES = 999
+MAX_LISTED = ACCOUNTS_PER_PAGE * MAX_PAGES
 _HKD = REPORTING_CURRENCY
 
 
@@ -119,6 +136,11 @@ class AccountStress:
     debt: int
     net_proceeds: int
     shortfall: int  # max(0, debt - net proceeds)
+
+    @property
+    def moved(self) -> bool:
+        """Moved out of healthy (warned, called or liquidated): what the pages list."""
+        return self.state is not ImpliedState.HEALTHY
 
     @property
     def counts(self) -> bool:
@@ -224,6 +246,8 @@ class StressSummary:
     shortfall: int  # HKD minor units
     worst: tuple[AccountStress, ...]
     valued_exactly: int
+    # Every account moved out of healthy, worst first (the pages list the first MAX_LISTED).
+    moved: tuple[AccountStress, ...] = ()
 
 
 def summarise(
@@ -253,6 +277,7 @@ def summarise(
         shortfall,
         tuple(counted[:worst]),
         valued,
+        tuple(one for one in counted if one.moved),
     )
 
 
@@ -274,7 +299,8 @@ def stress_test_run(
     requested_by: str,
 ) -> ev.StressTestRun:
     """The event that records a run: its inputs (scenario, policy, shocked prices) and its
-    figures, so an auditor can recompute it."""
+    figures, so an auditor can recompute it. Its pages: :func:`listed_pages`."""
+    listed = min(len(summary.moved), MAX_LISTED)
     return ev.StressTestRun(
         run_id=run_id,
         scenario=scenario.name,
@@ -289,16 +315,34 @@ def stress_test_run(
         accounts_short=summary.short,
         securities_shock=scenario.securities_shock,
         prices=tuple(shocked[code] for code in sorted(shocked) if code != _HKD.code),
-        worst_accounts=tuple(
-            ev.StressedAccount(
-                one.client_id,
-                one.utilisation,
-                Money(_HKD, one.debt),
-                Money(_HKD, one.shortfall),
-            )
-            for one in summary.worst
-        ),
+        worst_accounts=tuple(stressed_account(one) for one in summary.worst),
         accounts_flagged=summary.valued_exactly,
         book_position=book_position,
         requested_by=requested_by,
+        accounts_listed=listed,
+        account_pages=-(-listed // ACCOUNTS_PER_PAGE),
+    )
+
+
+def listed_pages(run_id: str, summary: StressSummary) -> list[ev.StressTestAccountsListed]:
+    """The pages that follow the run: every account moved out of healthy, worst first, up to
+    MAX_LISTED, ACCOUNTS_PER_PAGE to a page."""
+    moved = summary.moved[:MAX_LISTED]
+    return [
+        ev.StressTestAccountsListed(
+            run_id,
+            number,
+            tuple(stressed_account(one) for one in moved[start : start + ACCOUNTS_PER_PAGE]),
+        )
+        for number, start in enumerate(range(0, len(moved), ACCOUNTS_PER_PAGE), start=1)
+    ]
+
+
+def stressed_account(one: AccountStress) -> ev.StressedAccount:
+    return ev.StressedAccount(
+        one.client_id,
+        one.utilisation,
+        Money(_HKD, one.debt),
+        Money(_HKD, one.shortfall),
+        one.state.value,
     )

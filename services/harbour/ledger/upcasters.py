@@ -20,7 +20,23 @@ from typing import Any
 
 Step = Callable[[dict[str, Any]], dict[str, Any]]
 
-# (event type, the version a step reads) -> the step to the next version. Empty while every
-# type is at version 1; ``tests/unit/ledger/test_upcasters.py`` holds this map and
-# ``SCHEMA_VERSION`` to each other.
-STEPS: Mapping[tuple[str, int], Step] = {}
+
+def stress_test_run_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """StressTestRun v1 -> v2. A v1 run listed no account in pages (``accounts_listed`` and
+    ``account_pages`` 0: every account out of healthy counted only) and recorded no state
+    for its worst accounts (``state`` "": not recorded — a rounded utilisation cannot say
+    which side of a threshold the exact figures were)."""
+    upgraded = dict(data)
+    upgraded["accounts_listed"] = 0
+    upgraded["account_pages"] = 0
+    upgraded["worst_accounts"] = [
+        {**account, "state": ""} for account in data.get("worst_accounts", ())
+    ]
+    return upgraded
+
+
+# (event type, the version a step reads) -> the step to the next version;
+# ``tests/unit/ledger/test_upcasters.py`` holds this map and ``SCHEMA_VERSION`` to each other.
+STEPS: Mapping[tuple[str, int], Step] = {
+    ("StressTestRun", 1): stress_test_run_v2,
+}

@@ -111,6 +111,7 @@ RPC_ROLES: dict[str, frozenset[str]] = {
             "RecordMarketClosure": frozenset({OPERATOR, RISK}),
             "GetMarketCalendar": POLICY_READERS | FEEDS,
             "RunStressTest": frozenset({RISK}),
+            "GetStressTestRun": frozenset({RISK, OPERATOR, AUDITOR}),
         },
     ),
     **_service(

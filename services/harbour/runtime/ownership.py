@@ -52,6 +52,7 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "StressTestRun",
             "PriceFeedStale",  # migration 0008
             "MarketClosureRecorded",  # migration 0008
+            "StressTestAccountsListed",  # migration 0018
         }
     ),
     "lending": frozenset(

@@ -7,6 +7,7 @@ import pytest
 
 from harbour.eventstore.upcasting import Upcasters
 from harbour.ledger import events as ev
+from harbour.ledger.codec import DecodeError
 from harbour.ledger.upcasters import STEPS
 from harbour.runtime.upcasting import vocabulary_upcasters
 
@@ -29,3 +30,36 @@ def test_the_runtime_chains_steps_to_the_current_version() -> None:
     with pytest.raises(ValueError, match="already has an upcaster"):
         Upcasters().register("X", 1, step("a")) or None
         upcasters.register("X", 1, step("again"))
+
+
+def test_a_v1_stress_test_run_reads_as_v2_listing_nobody() -> None:
+    v1 = {
+        "run_id": "ST-1",
+        "scenario": "crypto_winter",
+        "shocks": [{"asset": "BTC", "change": "-0.30"}],
+        "policy_version": 2,
+        "run_at": "2026-12-03T09:30:00.000000Z",
+        "accounts_tested": 200,
+        "accounts_in_margin_call": 7,
+        "accounts_liquidating": 3,
+        "total_shortfall": {"asset": "HKD", "amount": "12.34"},
+        "accounts_warned": 5,
+        "worst_accounts": [
+            {
+                "client_id": "C1",
+                "utilisation": None,
+                "debt": {"asset": "HKD", "amount": "100.00"},
+                "shortfall": {"asset": "HKD", "amount": "12.34"},
+            }
+        ],
+    }
+    upcasters = vocabulary_upcasters()
+    assert ev.SCHEMA_VERSION["StressTestRun"] == upcasters.current_version("StressTestRun") == 2
+    with pytest.raises(DecodeError):  # v1's worst accounts have no state: upcast first
+        ev.decode("StressTestRun", 2, v1)
+    run = ev.decode("StressTestRun", 2, upcasters("StressTestRun", 1, v1))
+    assert isinstance(run, ev.StressTestRun)
+    assert (run.accounts_listed, run.account_pages) == (0, 0)
+    assert [(w.client_id, w.state) for w in run.worst_accounts] == [("C1", "")]
+    assert (run.accounts_warned, run.accounts_in_margin_call, run.accounts_liquidating) == (5, 7, 3)
+    assert v1["worst_accounts"][0].keys() == {"client_id", "utilisation", "debt", "shortfall"}

@@ -204,3 +204,81 @@ def test_the_summary_counts_states_and_lists_the_worst_first() -> None:
     assert (summary.warned, summary.called, summary.liquidated) == (1, 1, 3)
     assert (summary.short, summary.shortfall) == (2, 80)
     assert [s.client_id for s in summary.worst] == ["D", "E", "F", "C"]
+
+
+def test_the_accounts_moved_out_of_healthy_are_listed_worst_first_with_their_state() -> None:
+    stressed = [
+        stress.AccountStress("A", ImpliedState.HEALTHY, Decimal("0.5"), 100, 100, 0),
+        stress.AccountStress("H", ImpliedState.HEALTHY, Decimal("0.9"), 100, 70, 30),
+        stress.AccountStress("B", ImpliedState.WARNING, Decimal("0.95"), 100, 200, 0),
+        stress.AccountStress("D", ImpliedState.FORCED_SALE, None, 100, 60, 40),
+        stress.AccountStress("C", ImpliedState.MARGIN_CALL, Decimal("1.2"), 100, 150, 0),
+    ]
+    summary = stress.summarise(10, stressed, worst=10)
+    # Healthy though short: among the worst, not moved out of healthy.
+    assert [s.client_id for s in summary.worst] == ["D", "H", "C", "B"]
+    assert [(s.client_id, s.state) for s in summary.moved] == [
+        ("D", ImpliedState.FORCED_SALE),
+        ("C", ImpliedState.MARGIN_CALL),
+        ("B", ImpliedState.WARNING),
+    ]
+    policy = DEFAULT_POLICY
+    run = stress.stress_test_run(
+        "R",
+        stress.scenario("s", ()),
+        policy,
+        {},
+        summary,
+        now=NOW,
+        book_position=7,
+        requested_by="risk",
+    )
+    (page,) = stress.listed_pages("R", summary)
+    assert (run.accounts_listed, run.account_pages) == (3, 1)
+    assert (page.run_id, page.page) == ("R", 1)
+    assert [(a.client_id, a.state, a.shortfall.minor) for a in page.accounts] == [
+        ("D", "forced_sale", 40),
+        ("C", "margin_call", 0),
+        ("B", "warning", 0),
+    ]
+    assert [a.state for a in run.worst_accounts] == [
+        "forced_sale",
+        "healthy",
+        "margin_call",
+        "warning",
+    ]
+
+
+def test_the_listing_is_paged_and_capped_so_the_run_stays_one_append(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from harbour.eventstore.store import MAX_EVENTS_PER_APPEND
+
+    assert stress.MAX_PAGES + 1 <= MAX_EVENTS_PER_APPEND  # the run and its pages
+    assert stress.MAX_LISTED == stress.MAX_PAGES * stress.ACCOUNTS_PER_PAGE
+    monkeypatch.setattr(stress, "ACCOUNTS_PER_PAGE", 2)
+    monkeypatch.setattr(stress, "MAX_LISTED", 5)
+    stressed = [
+        stress.AccountStress(f"C{n}", ImpliedState.FORCED_SALE, None, 100, 100 - n, n)
+        for n in range(1, 8)
+    ]
+    summary = stress.summarise(7, stressed)
+    run = stress.stress_test_run(
+        "R",
+        stress.scenario("s", ()),
+        DEFAULT_POLICY,
+        {},
+        summary,
+        now=NOW,
+        book_position=0,
+        requested_by="",
+    )
+    pages = stress.listed_pages("R", summary)
+    assert (run.accounts_liquidating, run.accounts_listed, run.account_pages) == (7, 5, 3)
+    assert [p.page for p in pages] == [1, 2, 3]
+    # Worst first across the pages; the two least bad are counted only.
+    assert [[a.client_id for a in p.accounts] for p in pages] == [
+        ["C7", "C6"],
+        ["C5", "C4"],
+        ["C3"],
+    ]

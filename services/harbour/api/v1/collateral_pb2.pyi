@@ -33,35 +33,39 @@ class StressShock(_message.Message):
     def __init__(self, asset: _Optional[str] = ..., change: _Optional[str] = ...) -> None: ...
 
 class RunStressTestRequest(_message.Message):
-    __slots__ = ("request_id", "run_id", "scenario", "shocks", "securities_shock", "worst_accounts")
+    __slots__ = ("request_id", "run_id", "scenario", "shocks", "securities_shock", "worst_accounts", "page_size")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SCENARIO_FIELD_NUMBER: _ClassVar[int]
     SHOCKS_FIELD_NUMBER: _ClassVar[int]
     SECURITIES_SHOCK_FIELD_NUMBER: _ClassVar[int]
     WORST_ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     run_id: str
     scenario: str
     shocks: _containers.RepeatedCompositeFieldContainer[StressShock]
     securities_shock: str
     worst_accounts: int
-    def __init__(self, request_id: _Optional[str] = ..., run_id: _Optional[str] = ..., scenario: _Optional[str] = ..., shocks: _Optional[_Iterable[_Union[StressShock, _Mapping]]] = ..., securities_shock: _Optional[str] = ..., worst_accounts: _Optional[int] = ...) -> None: ...
+    page_size: int
+    def __init__(self, request_id: _Optional[str] = ..., run_id: _Optional[str] = ..., scenario: _Optional[str] = ..., shocks: _Optional[_Iterable[_Union[StressShock, _Mapping]]] = ..., securities_shock: _Optional[str] = ..., worst_accounts: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
 
 class StressedAccount(_message.Message):
-    __slots__ = ("client_id", "utilisation", "debt", "shortfall")
+    __slots__ = ("client_id", "utilisation", "debt", "shortfall", "implied_state")
     CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     UTILISATION_FIELD_NUMBER: _ClassVar[int]
     DEBT_FIELD_NUMBER: _ClassVar[int]
     SHORTFALL_FIELD_NUMBER: _ClassVar[int]
+    IMPLIED_STATE_FIELD_NUMBER: _ClassVar[int]
     client_id: str
     utilisation: str
     debt: _common_pb2.Amount
     shortfall: _common_pb2.Amount
-    def __init__(self, client_id: _Optional[str] = ..., utilisation: _Optional[str] = ..., debt: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., shortfall: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ...) -> None: ...
+    implied_state: ImpliedState
+    def __init__(self, client_id: _Optional[str] = ..., utilisation: _Optional[str] = ..., debt: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., shortfall: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., implied_state: _Optional[_Union[ImpliedState, str]] = ...) -> None: ...
 
 class RunStressTestResponse(_message.Message):
-    __slots__ = ("result", "policy_version", "accounts_tested", "accounts_warned", "accounts_called", "accounts_liquidated", "accounts_short", "expected_shortfall", "worst_accounts", "shocked_prices", "accounts_valued_exactly", "book_position")
+    __slots__ = ("result", "policy_version", "accounts_tested", "accounts_warned", "accounts_called", "accounts_liquidated", "accounts_short", "expected_shortfall", "worst_accounts", "shocked_prices", "accounts_valued_exactly", "book_position", "run_id", "scenario", "accounts_listed", "accounts_not_listed", "accounts", "page")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_TESTED_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +78,12 @@ class RunStressTestResponse(_message.Message):
     SHOCKED_PRICES_FIELD_NUMBER: _ClassVar[int]
     ACCOUNTS_VALUED_EXACTLY_FIELD_NUMBER: _ClassVar[int]
     BOOK_POSITION_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCENARIO_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_LISTED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_NOT_LISTED_FIELD_NUMBER: _ClassVar[int]
+    ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
     result: _common_pb2.CommandResult
     policy_version: int
     accounts_tested: int
@@ -86,7 +96,27 @@ class RunStressTestResponse(_message.Message):
     shocked_prices: _containers.RepeatedCompositeFieldContainer[_common_pb2.Price]
     accounts_valued_exactly: int
     book_position: int
-    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., policy_version: _Optional[int] = ..., accounts_tested: _Optional[int] = ..., accounts_warned: _Optional[int] = ..., accounts_called: _Optional[int] = ..., accounts_liquidated: _Optional[int] = ..., accounts_short: _Optional[int] = ..., expected_shortfall: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., worst_accounts: _Optional[_Iterable[_Union[StressedAccount, _Mapping]]] = ..., shocked_prices: _Optional[_Iterable[_Union[_common_pb2.Price, _Mapping]]] = ..., accounts_valued_exactly: _Optional[int] = ..., book_position: _Optional[int] = ...) -> None: ...
+    run_id: str
+    scenario: str
+    accounts_listed: int
+    accounts_not_listed: int
+    accounts: _containers.RepeatedCompositeFieldContainer[StressedAccount]
+    page: _common_pb2.PageInfo
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., policy_version: _Optional[int] = ..., accounts_tested: _Optional[int] = ..., accounts_warned: _Optional[int] = ..., accounts_called: _Optional[int] = ..., accounts_liquidated: _Optional[int] = ..., accounts_short: _Optional[int] = ..., expected_shortfall: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., worst_accounts: _Optional[_Iterable[_Union[StressedAccount, _Mapping]]] = ..., shocked_prices: _Optional[_Iterable[_Union[_common_pb2.Price, _Mapping]]] = ..., accounts_valued_exactly: _Optional[int] = ..., book_position: _Optional[int] = ..., run_id: _Optional[str] = ..., scenario: _Optional[str] = ..., accounts_listed: _Optional[int] = ..., accounts_not_listed: _Optional[int] = ..., accounts: _Optional[_Iterable[_Union[StressedAccount, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageInfo, _Mapping]] = ...) -> None: ...
+
+class GetStressTestRunRequest(_message.Message):
+    __slots__ = ("run_id", "page")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    page: _common_pb2.PageRequest
+    def __init__(self, run_id: _Optional[str] = ..., page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ...) -> None: ...
+
+class GetStressTestRunResponse(_message.Message):
+    __slots__ = ("run",)
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    run: RunStressTestResponse
+    def __init__(self, run: _Optional[_Union[RunStressTestResponse, _Mapping]] = ...) -> None: ...
 
 class RecordPriceRequest(_message.Message):
     __slots__ = ("request_id", "price", "observed_at", "source")

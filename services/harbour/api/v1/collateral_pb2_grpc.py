@@ -109,6 +109,11 @@ class CollateralServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestResponse.FromString,
                 _registered_method=True)
+        self.GetStressTestRun = channel.unary_unary(
+                '/harbour.api.v1.CollateralService/GetStressTestRun',
+                request_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetStressTestRunRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetStressTestRunResponse.FromString,
+                _registered_method=True)
 
 
 class CollateralServiceServicer:
@@ -229,8 +234,20 @@ class CollateralServiceServicer:
         shocks, every account with a margin account valued under the policy in force, and
         counted as the shocked prices would leave it (warned, called, forced into a sale), with
         the expected shortfall. Decides nothing on any account; records one StressTestRun in
-        stream `stress-<run_id>`. The book is the read models' (balances, accounts, margin
-        calls) as of `book_position`.
+        stream `stress-<run_id>`, followed in the same append by StressTestAccountsListed pages
+        naming every account moved out of healthy with its implied state and shortfall (at most
+        999,000, worst first; the rest are counted in `accounts_not_listed`). The response holds
+        the first page of those accounts; GetStressTestRun pages through the rest. The book is
+        the read models' (balances, accounts, margin calls) as of `book_position`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStressTestRun(self, request, context):
+        """A recorded stress test's figures and a page of the accounts it moved out of healthy
+        (NOT_FOUND `stress_run_not_found` for an unknown run id). Roles `risk`, `operator`,
+        `auditor`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -308,6 +325,11 @@ def add_CollateralServiceServicer_to_server(servicer, server):
                     servicer.RunStressTest,
                     request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestResponse.SerializeToString,
+            ),
+            'GetStressTestRun': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStressTestRun,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetStressTestRunRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_collateral__pb2.GetStressTestRunResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -693,6 +715,33 @@ class CollateralService:
             '/harbour.api.v1.CollateralService/RunStressTest',
             harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_collateral__pb2.RunStressTestResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStressTestRun(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.CollateralService/GetStressTestRun',
+            harbour_dot_api_dot_v1_dot_collateral__pb2.GetStressTestRunRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_collateral__pb2.GetStressTestRunResponse.FromString,
             options,
             channel_credentials,
             insecure,
