@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Sequence
 from email.parser import Parser
 from pathlib import Path
 
@@ -62,12 +63,23 @@ def pip(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "pip", "-q", *args], check=True, timeout=120)
 
 
-def build_wheel(into: Path) -> Path:
-    """`pip wheel --no-deps` of a copy of clients/python (the build writes into its source)."""
+def build_wheel(
+    into: Path, project: Path = ROOT / "clients" / "python", parts: Sequence[str] = ()
+) -> Path:
+    """`pip wheel --no-deps` of a copy of ``project`` (the build writes into its source): all of
+    it, or only its ``parts`` (files and folders), without caches or earlier build output."""
     source = into / "source"
-    shutil.copytree(ROOT / "clients" / "python", source, ignore=shutil.ignore_patterns("build"))
+    ignore = shutil.ignore_patterns("build", "__pycache__", "*.egg-info")
+    if not parts:
+        shutil.copytree(project, source, ignore=ignore)
+    for part in parts:
+        if (project / part).is_dir():
+            shutil.copytree(project / part, source / part, ignore=ignore)
+        else:
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(project / part, source / part)
     pip("wheel", "--no-deps", "--no-build-isolation", "-w", str(into / "dist"), str(source))
-    (wheel,) = (into / "dist").glob("harbour_ledger_client-*.whl")
+    (wheel,) = (into / "dist").glob("*.whl")
     return wheel
 
 

@@ -14,7 +14,7 @@ from pytest_alembic.tests import (
     test_upgrade,
 )
 
-from harbour.runtime.database import PROJECT_ROOT
+from harbour.runtime.database import migrations_root
 from harbour.runtime.settings import sync_url
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 
 @pytest.fixture
 def alembic_config() -> dict[str, Any]:
-    return {"script_location": str(PROJECT_ROOT / "migrations")}
+    return {"script_location": str(migrations_root())}
 
 
 @pytest.fixture

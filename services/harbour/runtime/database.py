@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from harbour.eventstore.database import Database
 from harbour.runtime.settings import libpq_url, sync_url
 
+# The checkout this module lives in, when it runs from one (an editable install, the tests).
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+# The copy of migrations/ a built wheel carries (setup.py); a checkout has none.
+PACKAGED_MIGRATIONS = Path(__file__).resolve().parents[1] / "_migrations"
+# What alembic.ini sets besides script_location and prepend_sys_path (an installed harbour is
+# importable as it is), for a Config built without the file; tests/unit hold the two equal.
+ALEMBIC_OPTIONS = {"file_template": "%%(rev)s_%%(slug)s", "path_separator": "os"}
 # How long a call waits for a pooled connection before it answers UNAVAILABLE: long enough
 # for a burst to queue, short enough that a caller hears of a database outage in time to
 # retry (with the same request_id) rather than hitting its own deadline.
@@ -88,21 +94,26 @@ async def open_database(
 
 
 def migrations_root() -> Path:
-    """Where alembic.ini and migrations/ are: the checkout this module lives in, else (an
-    installed package, as in the image, whose WORKDIR holds both) the working directory."""
-    for root in (PROJECT_ROOT, Path.cwd()):
-        if (root / "alembic.ini").is_file() and (root / "migrations").is_dir():
+    """The Alembic script directory (env.py, versions/): the copy an installed wheel carries
+    (``harbour/_migrations``), else migrations/ in the checkout this module runs from. Neither
+    depends on the working directory."""
+    for root in (PACKAGED_MIGRATIONS, PROJECT_ROOT / "migrations"):
+        if (root / "env.py").is_file():
             return root
     raise RuntimeError(
-        f"no alembic.ini and migrations/ in {PROJECT_ROOT} or {Path.cwd()}: run migrations "
-        "from a checkout of the repository or the image"
+        f"no migrations in {PACKAGED_MIGRATIONS} nor in {PROJECT_ROOT / 'migrations'}: "
+        "install harbour-ledger from a wheel (it carries them) or run from a checkout"
     )
 
 
 def alembic_config(url: str) -> Config:
-    root = migrations_root()
-    config = Config(str(root / "alembic.ini"))
-    config.set_main_option("script_location", str(root / "migrations"))
+    """The Alembic configuration of `harbour migrate`, built in code (no alembic.ini on disk):
+    the script directory of :func:`migrations_root`, ``url`` to migrate, and Alembic's logging
+    left to the process (env.py configures none)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_root()))
+    for option, value in ALEMBIC_OPTIONS.items():
+        config.set_main_option(option, value)
     config.attributes["url"] = url
     config.attributes["configure_logging"] = False
     return config
