@@ -4,6 +4,7 @@ loopback (the lending server runs the limit monitor), one real PostgreSQL, a man
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import timedelta
 
 import grpc
@@ -15,6 +16,7 @@ from harbour.api.v1.common_pb2 import Amount
 from harbour.application.decoding import domain_event
 from harbour.application.runner import CommandRunner
 from harbour.eventstore.model import RecordedEvent
+from harbour.eventstore.projections import ProjectionRunner
 from harbour.ledger import events as ev
 from harbour.ledger.limits import LIMITS_STREAM
 from harbour.lending.limits import LimitMonitor
@@ -26,6 +28,7 @@ from harbour.lending.schema import (
 )
 from tests.e2e import test_lending_service as lending
 from tests.e2e.callers import ALICE, BOB, OPERATOR, PLATFORM, RISK, at, rid
+from tests.e2e.followers import SHORT_OF_HEAD_SQL
 from tests.e2e.test_audit_service import details
 from tests.e2e.test_lending_service import Stack
 
@@ -296,3 +299,175 @@ async def test_collateral_held_counts_eth_to_its_eighteen_decimals(stack: Stack)
             break
         await asyncio.sleep(0.05)
     assert held == 20 * 10**18
+
+
+# ------------------------------------------------------------------- the causes, one by one
+
+
+@dataclass(frozen=True)
+class _Checkpointed:
+    """The limit monitor as far as its checkpoint goes (it runs in the lending server)."""
+
+    name: str = "limit_monitor"
+    tables: tuple[sa.Table, ...] = ()
+
+
+async def monitor_round_done(stack: Stack) -> None:
+    """The limit monitor has applied every event written so far and ended that round, so
+    the next event is measured in a round of its own (a round's flips are put down to what
+    that round read: a version that moved a limit's amount wins)."""
+    head = await stack.store.head_position()
+    runner = ProjectionRunner(stack.store, clock=stack.clock)
+    for _ in range(400):
+        checkpoint = await runner.checkpoint(_Checkpointed())  # type: ignore[arg-type]
+        async with stack.store.engine.connect() as conn:
+            short = await conn.scalar(
+                SHORT_OF_HEAD_SQL,
+                {"head": head, "txid": str(checkpoint.txid), "position": checkpoint.position},
+            )
+        if not short:
+            await asyncio.sleep(0.3)  # its on_time after the catch-up
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the limit monitor did not pass the head in 20 s")
+
+
+async def test_an_fx_rate_breaches_and_clears_the_total_and_the_clients_limit(
+    stack: Stack,
+) -> None:
+    # 5 x 80,000.00 = 400,000.00 of loans; 20% of 2,000,000.00 = 400,000.00 a client; BTC
+    # allowed 10 x capital so that only the loans are watched here.
+    await stack.policy(
+        **{
+            "broker.capital": "80000.00",
+            "broker.shareholders_funds": "2000000.00",
+            "limit.asset_exposure.BTC": "10",
+        }
+    )
+    await stack.price("USD", "7.80")
+    await stack.borrower("C1")
+    await stack.lending.ApproveFacility(  # nothing owed yet: the loan currency becomes USD
+        lending_pb2.ApproveFacilityRequest(
+            request_id=rid(),
+            client_id="C1",
+            facility_id="F-C1-USD",
+            credit_limit=Amount(asset="USD", value="100000.00"),
+            annual_rate="0.068",
+        ),
+        metadata=RISK,
+    )
+    await stack.lending.DrawLoan(
+        lending_pb2.DrawLoanRequest(
+            request_id=rid(), client_id="C1", amount=Amount(asset="USD", value="50000.00")
+        ),
+        metadata=PLATFORM,
+    )  # USD 50,000.00 at 7.80: HKD 390,000.00, within both
+    await monitor_round_done(stack)
+    assert await limit_events(stack, LIMITS_STREAM) == []
+
+    await stack.price("USD", "8.10")  # HKD 405,000.00: over both
+    [total] = await until(stack, LIMITS_STREAM, 1)
+    [client] = await until(stack, "account-C1", 1)
+    assert shape(total) == ("BrokerLimitBreached", "broker", "fx")
+    assert shape(client) == ("ConcentrationLimitBreached", "C1", "fx")
+    assert isinstance(total, ev.BrokerLimitBreached)
+    assert isinstance(client, ev.ConcentrationLimitBreached)
+    assert total.measured.minor == client.exposure.minor == 40_500_000
+    assert [str(p.price) for p in total.basis.prices if p.base_asset == "USD"] == ["8.10"]
+    lines = await report(stack)
+    assert lines[("total_loans", "broker")].measured.value == "405000.00"
+    assert lines[("single_client", "C1")].breached
+
+    await stack.price("USD", "7.90")  # HKD 395,000.00: within both again
+    cleared = (await until(stack, LIMITS_STREAM, 2))[1]
+    client_cleared = (await until(stack, "account-C1", 2))[1]
+    assert shape(cleared) == ("BrokerLimitCleared", "broker", "fx")
+    assert shape(client_cleared) == ("ConcentrationLimitCleared", "C1", "fx")
+    assert isinstance(cleared, ev.BrokerLimitCleared) and cleared.measured.minor == 39_500_000
+
+
+async def test_collateral_deposited_and_withdrawn_breaches_and_clears_a_concentration(
+    stack: Stack,
+) -> None:
+    # ETH allowed 0.001 x 100,000,000.00 = 100,000.00 of collateral, at 20,000.00 an ETH.
+    await stack.policy(**{"limit.asset_exposure.ETH": "0.001"})
+    await stack.price("ETH", "20000.00")
+    await stack.borrower("C1")  # owes nothing: its collateral may leave at any time
+    await monitor_round_done(stack)
+    assert await limit_events(stack, LIMITS_STREAM) == []
+
+    async def move(kind: str, quantity: str) -> None:
+        request = dict(
+            request_id=rid(),
+            client_id="C1",
+            quantity=Amount(asset="ETH", value=quantity),
+            reference="custody",
+        )
+        if kind == "in":
+            await stack.accounts.DepositCollateral(
+                accounts_pb2.DepositCollateralRequest(**request), metadata=PLATFORM
+            )
+        else:
+            await stack.accounts.WithdrawCollateral(
+                accounts_pb2.WithdrawCollateralRequest(**request), metadata=PLATFORM
+            )
+
+    await move("in", "6")  # 120,000.00 of ETH held
+    [breach] = await until(stack, LIMITS_STREAM, 1)
+    assert shape(breach) == ("BrokerLimitBreached", "ETH", "collateral")
+    assert isinstance(breach, ev.BrokerLimitBreached)
+    assert breach.limit == "asset_concentration"
+    assert (breach.measured.minor, breach.limit_amount.minor) == (12_000_000, 10_000_000)
+
+    # The manual clock stands still: two rounds at one instant decide on different figures
+    # (a round's request id once named only the instant and the policy version, and this
+    # clearance replayed the breach's answer and was never recorded).
+    await move("out", "2")  # 80,000.00 left
+    cleared = (await until(stack, LIMITS_STREAM, 2))[1]
+    assert shape(cleared) == ("BrokerLimitCleared", "ETH", "collateral")
+    assert isinstance(cleared, ev.BrokerLimitCleared) and cleared.measured.minor == 8_000_000
+    assert not (await report(stack))[("asset_concentration", "ETH")].breached
+
+
+async def test_a_cut_in_shareholders_funds_breaches_a_group_until_restored(
+    stack: Stack,
+) -> None:
+    for client in ("C1", "C2"):
+        await stack.borrower(client)
+        await stack.accounts.SetRelatedGroup(  # nothing owed yet: nothing to carry over
+            accounts_pb2.SetRelatedGroupRequest(request_id=rid(), client_id=client, group_id="G1"),
+            metadata=OPERATOR,
+        )
+        await stack.draw(client, "150000.00")  # G1 owes 300,000.00
+    await monitor_round_done(stack)
+
+    # 20% of 1,000,000.00 = 200,000.00 per group, from an instant an hour away.
+    effective = stack.clock.now + timedelta(hours=1)
+    cut = await propose(stack, effective, **{"broker.shareholders_funds": "1000000.00"})
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await approve(stack, cut, ALICE)  # the maker may not check her own proposal
+    assert details(refused.value)[0] == "same_maker_and_checker"
+    await approve(stack, cut)
+    await monitor_round_done(stack)  # approved, not in force: nothing yet
+    assert await limit_events(stack, "account-C1") == []
+
+    stack.clock.now = effective + timedelta(seconds=1)  # the monitor wakes for the instant
+    for client in ("C1", "C2"):
+        [breach] = await until(stack, f"account-{client}", 1)
+        assert shape(breach) == ("ConcentrationLimitBreached", "G1", "broker_figures")
+        assert isinstance(breach, ev.ConcentrationLimitBreached)
+        assert (breach.exposure.minor, breach.limit_amount.minor) == (30_000_000, 20_000_000)
+        assert breach.basis is not None and breach.basis.policy_version == 3
+    assert await limit_events(stack, LIMITS_STREAM) == []  # capital did not move
+    await stack.price("BTC", "500000.00")  # fresh prices: the draw is judged on the limits
+    await stack.price("0700.HK", "400.00")
+    with pytest.raises(grpc.aio.AioRpcError) as over:
+        await stack.draw("C2", "1.00")
+    assert details(over.value)[0] == "concentration_limit_exceeded"
+
+    await approve(
+        stack, await propose(stack, stack.clock.now, **{"broker.shareholders_funds": "2000000.00"})
+    )  # 400,000.00 a group
+    for client in ("C1", "C2"):
+        cleared = (await until(stack, f"account-{client}", 2))[1]
+        assert shape(cleared) == ("ConcentrationLimitCleared", "G1", "broker_figures")

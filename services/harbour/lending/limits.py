@@ -207,9 +207,15 @@ class LimitMonitor:
         # The exposure (state, version) and the prices as far as this monitor has followed.
         self._exposure: tuple[BrokerExposure, int] | None = None
         self._prices: dict[str, ev.PricePoint] = {}
+        # The last feed position applied: what a decision on time rests on, so it is part of
+        # its request id (two rounds at one instant, as a manual or coarse clock gives, decide
+        # on different figures and must not share one: the second would replay the first's
+        # answer and record nothing).
+        self._position = 0
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         page = _read_page(events)
+        self._position = max(self._position, page.last_position)
         await _record(conn, page)
         await self._follow(events)
         for recorded, change in page.group_changes:
@@ -249,7 +255,7 @@ class LimitMonitor:
         limit when the policy in force is not the one last measured (a version approved for a
         later instant has taken effect, or this is the first round since a start)."""
         market_now = await self._market()
-        anchor = f"t{market_now.now.isoformat()}-v{market_now.policy.version}"
+        anchor = f"t{market_now.now.isoformat()}-p{self._position}-v{market_now.policy.version}"
         async with self._runner.store.engine.connect() as conn:
             if self.measured_version != market_now.policy.version:
                 otherwise = self._everything_cause()
