@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
+import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
+from harbour.application.outcome import new_event
 from harbour.eventstore.model import NewEvent
 from harbour.eventstore.store import EventStore
+from harbour.ledger import events as ev
+from harbour.ledger.money import Money
+from harbour.lending.schema import limit_collateral_held, limit_collateral_movements
 from harbour.runtime.database import alembic_config
 from harbour.runtime.settings import libpq_url, url_with_database
 from tests.integration.cli_in_process import Ran, harbour_in_process, run_main
@@ -233,3 +241,64 @@ async def test_audit_verify_shows_a_progress_line_and_then_a_clean_summary(
     summary = result.stdout.decode()
     assert summary.splitlines()[0] == "3 events in 1 streams checked: intact", summary
     assert "\r" not in summary
+
+
+async def test_limits_report_lists_every_limit_now_and_as_of_an_instant(
+    store: EventStore, database_url: str
+) -> None:
+    # What the lending service and its limit monitor would have recorded, under the default
+    # policy (capital 100,000,000.00; 20% of 120,000,000.00 = 24,000,000.00 a group): 1 BTC
+    # held at 500,000.00; C1 owes 30,000,000.00 (over its limit); later, G1 owes 1,000.00.
+    async def append(stream: str, event: ev.Event) -> int:
+        head = len(await store.read_stream(stream))
+        result = await store.append(stream, [new_event(event)], expected_version=head)
+        return result.last_position
+
+    now = datetime.now(UTC)
+    position = await append("price-BTC", ev.PriceObserved("BTC", "HKD", Decimal(500000), now, "a"))
+    async with store.engine.begin() as conn:
+        await conn.execute(
+            sa.insert(limit_collateral_movements).values(
+                position=position, asset="BTC", quantity=10**8, recorded_at=now
+            )
+        )
+        await conn.execute(sa.insert(limit_collateral_held).values(asset="BTC", quantity=10**8))
+    owed = Money.of("HKD", "30000000.00")
+    await append("broker-exposure", ev.BrokerExposureChanged("C1", "C1", owed, "advance", "r1"))
+    between = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    owed = Money.of("HKD", "1000.00")
+    await append("broker-exposure", ev.BrokerExposureChanged("C2", "G1", owed, "advance", "r2"))
+
+    def rows(ran: Ran) -> list[list[str]]:
+        assert ran.returncode == 0, ran.stderr
+        return [line.split() for line in ran.stdout.splitlines()]
+
+    header = ["limit", "subject", "measured", "HKD", "limit", "HKD", "headroom", "HKD", "state"]
+    every = rows(harbour_in_process("limits", "report", url=database_url))
+    assert every[0][:2] == ["limits", "as"] and every[0][-3:] == ["(policy", "version", "1)"]
+    assert every[1:] == [
+        header,
+        ["total_loans", "broker", "30,001,000.00", "500,000,000.00", "469,999,000.00", "ok"],
+        ["asset_concentration", "BTC", "500,000.00", "200,000,000.00", "199,500,000.00", "ok"],
+        ["asset_concentration", "ETH", "0.00", "100,000,000.00", "100,000,000.00", "ok"],
+        # Groups, least headroom first.
+        ["single_client", "C1", "30,000,000.00", "24,000,000.00", "-6,000,000.00", "BREACHED"],
+        ["single_client", "G1", "1,000.00", "24,000,000.00", "23,999,000.00", "ok"],
+        ["1", "breached", "of", "5"],
+    ]
+
+    # As of an instant before G1 borrowed (an instant without a zone is UTC).
+    naive = between.replace(tzinfo=None).isoformat()
+    then = rows(harbour_in_process("limits", "report", "--as-of", naive, url=database_url))
+    assert then[0][3] == between.isoformat()
+    assert [row[:3] for row in then[2:-1]] == [
+        ["total_loans", "broker", "30,000,000.00"],
+        ["asset_concentration", "BTC", "500,000.00"],
+        ["asset_concentration", "ETH", "0.00"],
+        ["single_client", "C1", "30,000,000.00"],
+    ]
+    assert then[-1] == ["1", "breached", "of", "4"]
+
+    refused = harbour_in_process("limits", "report", "--as-of", "yesterday", url=database_url)
+    assert refused.returncode == 2 and "--as-of" in refused.stderr
