@@ -18,7 +18,8 @@ import pytest
 import yaml
 from kubernetes_validate import utils as kubernetes_validate_utils
 
-from harbour.runtime.settings import SERVICES
+from harbour.runtime.auth import startup_refusal
+from harbour.runtime.settings import SERVICES, Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -36,6 +37,7 @@ AUTH_VARIABLES = {
     "HARBOUR_TOKEN_AUDIENCE",
 }
 HEALTHCHECK = ["python", "-m", "harbour.runtime.healthcheck"]
+NAMESPACE_NAME = "kubernetes.io/metadata.name"  # the label Kubernetes sets on every namespace
 Document = dict[str, Any]
 
 
@@ -184,6 +186,44 @@ def test_network_policies_let_in_only_the_platform_and_only_harbour_reach_postgr
         assert labels.get("harbour-ledger/database-client") == "true", workload["metadata"]
 
 
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_harbour_pods_reach_only_postgresql_dns_and_the_collector_pods(overlay: str) -> None:
+    """Egress names its destinations: a port open to every address would let a compromised
+    pod send the ledger anywhere on 5432, 53 or 4317."""
+    policies = of_kind(overlay, "NetworkPolicy")
+    for name, policy in policies.items():
+        for rule in policy["spec"].get("egress", []):
+            assert rule.get("to") and rule.get("ports"), (name, rule)
+            for peer in rule["to"]:
+                assert peer and set(peer) <= {"podSelector", "namespaceSelector"}, (name, peer)
+                assert all(selector.get("matchLabels") for selector in peer.values()), peer
+    spec = policies["harbour-egress-to-postgresql"]["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"harbour-ledger/database-client": "true"}}
+    destinations = {
+        tuple(sorted((p["protocol"], p["port"]) for p in rule["ports"])): rule["to"]
+        for rule in spec["egress"]
+    }
+    database = policies["harbour-postgresql-from-harbour-only"]["spec"]["podSelector"]
+    assert destinations == {
+        # The PostgreSQL pods of the namespace: those its ingress policy guards.
+        (("TCP", 5432),): [{"podSelector": database}],
+        (("TCP", 53), ("UDP", 53)): [
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_NAME: "kube-system"}},
+                "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}},
+            }
+        ],
+        (("TCP", 4317),): [
+            {
+                "namespaceSelector": {"matchLabels": {NAMESPACE_NAME: "monitoring"}},
+                "podSelector": {
+                    "matchLabels": {"app.kubernetes.io/name": "opentelemetry-collector"}
+                },
+            }
+        ],
+    }
+
+
 def test_compose_runs_every_service_and_the_projector_from_the_dockerfile() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     commands = {tuple(s.get("command", ())) for s in compose["services"].values()}
@@ -192,6 +232,39 @@ def test_compose_runs_every_service_and_the_projector_from_the_dockerfile() -> N
     for service in compose["services"].values():
         if "build" in service:
             assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).is_file()
+
+
+def test_compose_serves_every_grpc_service_with_mtls_and_never_in_development_mode() -> None:
+    """Each `serve` container, read by the settings parser the process uses: TLS with client
+    certificates (a way to authenticate, so it starts), no development mode, the credentials
+    in the volume the `certs` service fills, made for the host name callers dial."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    served = {
+        s["command"][1]: s
+        for s in compose["services"].values()
+        if s.get("command", [""])[0] == "serve"
+    }
+    assert set(served) == set(CLUSTER_SERVICES)
+    (certs,) = [
+        s for s in compose["services"].values() if "harbour certs dev" in str(s.get("command"))
+    ]
+    (made,) = certs["command"]
+    (certs_volume,) = certs["volumes"]
+    for name, service in served.items():
+        environment = {k: str(v) for k, v in service["environment"].items()}
+        assert environment.get("HARBOUR_DEV_MODE", "0") == "0", name
+        settings = Settings.from_env(environment)
+        assert not settings.dev_mode, name
+        assert startup_refusal(settings) is None, name  # refuses nothing: it would start
+        assert settings.tls_cert is not None and settings.tls_key is not None, name
+        assert settings.tls_client_ca is not None, name  # mTLS: callers present certificates
+        mounts = {v.split(":")[0]: v.split(":")[1] for v in service["volumes"]}
+        volume, directory = certs_volume.split(":")[:2]
+        assert mounts.get(volume) == directory, name
+        for path in (settings.tls_cert, settings.tls_key, settings.tls_client_ca):
+            assert path.parent == Path(directory), (name, path)
+        assert f"--name {name} " in f"{made} ", name  # the server certificate names its host
+        assert "certs" in service["depends_on"], name
 
 
 def hadolint(dockerfile: Path) -> subprocess.CompletedProcess[str]:
