@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 
 import grpc
@@ -10,8 +13,9 @@ import psycopg
 import pytest
 
 from harbour.api.v1 import audit_pb2, audit_pb2_grpc
+from harbour.runtime.logs import configure_logging
 from harbour.runtime.server import Runtime, start_server
-from harbour.runtime.settings import libpq_url, parse_auth_tokens
+from harbour.runtime.settings import Settings, libpq_url, parse_auth_tokens
 
 
 @pytest.fixture
@@ -50,16 +54,47 @@ async def test_a_valid_token_with_the_role_is_served(
     assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """This process's log lines as `harbour serve` writes them (HARBOUR_LOG_FORMAT=json)."""
+    root = logging.getLogger()
+    level = root.level
+    lines = io.StringIO()
+    handler = configure_logging(Settings(log_format="json"), stream=lines)
+    yield lines
+    root.removeHandler(handler)
+    root.setLevel(level)
+
+
 async def test_an_unexpected_failure_is_internal_and_leaks_nothing(
-    audit_channel: grpc.aio.Channel, database_url: str
+    audit_channel: grpc.aio.Channel, database_url: str, json_log: io.StringIO
 ) -> None:
     # A misconfigured deployment: the service role lost SELECT. Every read now fails deep in
     # the driver, which the caller must see as INTERNAL without the database's words.
     with psycopg.connect(libpq_url(database_url), autocommit=True) as owner:
         owner.execute("REVOKE SELECT ON events FROM harbour_service")
     audit = audit_pb2_grpc.AuditServiceStub(audit_channel)
+    caller = (("x-harbour-principal", "ana:auditor"), ("x-correlation-id", "corr-internal-1"))
     with pytest.raises(grpc.aio.AioRpcError) as failed:
-        await audit.ReadStream(audit_pb2.ReadStreamRequest(stream_id="account-C1"))
+        await audit.ReadStream(audit_pb2.ReadStreamRequest(stream_id="account-C1"), metadata=caller)
     assert failed.value.code() == grpc.StatusCode.INTERNAL
     message = failed.value.details() or ""
     assert "internal error" in message and "permission" not in message.lower()
+    trailers = dict(failed.value.trailing_metadata() or ())
+    assert not any("permission" in str(v).lower() for v in trailers.values())
+
+    # The operator finds the cause by the request id the caller holds: one JSON line, logged
+    # inside the call (who called, which call, the correlation id), with the exception.
+    request_id = trailers["x-request-id"]
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    (failure,) = [
+        line
+        for line in lines
+        if line["logger"] == "harbour.rpc" and line["message"].startswith("unexpected failure")
+    ]
+    assert failure["level"] == "ERROR"
+    assert failure["request_id"] == request_id
+    assert failure["principal"] == "ana"
+    assert failure["correlation_id"] == "corr-internal-1"
+    assert failure["method"] == "/harbour.api.v1.AuditService/ReadStream"
+    assert "permission denied" in failure["exc_info"]

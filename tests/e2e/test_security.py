@@ -18,9 +18,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from harbour.api.v1 import audit_pb2, audit_pb2_grpc
+from harbour.eventstore.model import NewEvent
 from harbour.runtime.auth import StartupRefused
 from harbour.runtime.certs import DevelopmentPki, make_development_pki
 from harbour.runtime.server import RunningServer, Runtime, start_server
+from harbour.runtime.settings import parse_auth_tokens
 from harbour.runtime.tokens import issue_token
 
 AUDIENCE = "harbour-e2e"
@@ -98,8 +100,53 @@ async def test_development_mode_marks_every_response_and_warns_at_start(
             health = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
             await health
             assert DEV_MARK in tuple(await health.initial_metadata())
+
+            # A server-streaming call is marked before its first message, and refused too.
+            await runtime.store.append(
+                "probe-1", [NewEvent("Probed", {"n": 1})], expected_version=0
+            )
+            stream = audit.Subscribe(audit_pb2.SubscribeRequest(max_events=1))
+            assert DEV_MARK in tuple(await stream.initial_metadata())
+            assert [r.event.stream_id async for r in stream] == ["probe-1"]
+            assert await stream.code() == grpc.StatusCode.OK
+            refused_stream = audit.Subscribe(
+                audit_pb2.SubscribeRequest(max_events=1),
+                metadata=(("x-harbour-principal", "bot:trading-platform"),),
+            )
+            with pytest.raises(grpc.aio.AioRpcError) as denied_stream:
+                async for _ in refused_stream:
+                    pass
+            assert denied_stream.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert DEV_MARK in tuple(denied_stream.value.initial_metadata())
     finally:
         await running.stop(0)
+
+
+async def test_bearer_tokens_over_plaintext_are_warned_about_and_over_tls_not(
+    runtime: Runtime,
+    pki: DevelopmentPki,
+    signer: Ed25519PrivateKey,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    public = tmp_path / "token.pub"
+    public.write_bytes(
+        signer.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    static = {"auth_tokens": parse_auth_tokens("t-audit=ana:auditor")}
+    signed = {"token_public_key": public, "token_audience": AUDIENCE}
+    tls = {"tls_cert": pki.server_cert, "tls_key": pki.server_key}
+    for tokens in (static, signed):
+        for transport, warned in (({}, True), (tls, False)):
+            caplog.clear()
+            with caplog.at_level("WARNING", logger="harbour.auth"):
+                running = await serve_audit(secured(runtime, **tokens, **transport))
+            await running.stop(0)
+            warnings = [r for r in caplog.records if "accepted over plaintext" in r.getMessage()]
+            assert len(warnings) == warned, (tokens, transport)
+            for warning in warnings:
+                assert warning.levelname == "WARNING" and warning.name == "harbour.auth"
+                assert "HARBOUR_TLS_CERT" in warning.getMessage()
 
 
 @pytest.fixture
