@@ -112,3 +112,33 @@ async def why_behind(
         f"the feed, {short} of them at or before the head; {quarantine}; feed horizon xid "
         f"{horizon}; {open_one}"
     )
+
+
+class Follower:
+    """A follower a server runs in the background (the risk monitor, the limit monitor),
+    named for its checkpoint only: the test reads where it stands, never runs it."""
+
+    tables = ()
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    async def apply(self, conn: object, events: object) -> None:
+        raise AssertionError(f"{self.name} runs in its server, not in the test")
+
+
+async def passed(
+    store: EventStore, name: str, *, clock: Callable[[], datetime], within: float = CATCH_UP_SECONDS
+) -> None:
+    """The background follower ``name`` has applied every event written before this call
+    (it runs on its own: this only waits for its checkpoint)."""
+    runner = ProjectionRunner(store, clock=clock)
+    follower = Follower(name)
+    head = await store.head_position()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while await short_of_head(store, runner, [follower], head):
+        if loop.time() >= deadline:
+            why = await why_behind(store, runner, [follower], head)
+            raise AssertionError(f"{name} did not pass the head in {within:g} s: {why}")
+        await asyncio.sleep(0.05)

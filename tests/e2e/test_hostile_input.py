@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ from harbour.api.v1 import (
 )
 from harbour.runtime.settings import SERVICES, libpq_url
 from tests.e2e.test_harbour_up import free_port_block, wait_serving
+from tests.e2e.test_observability import Samples, scrape, value
 
 EXAMPLES = int(os.environ.get("HARBOUR_FUZZ_EXAMPLES", "60"))
 NEVER = {grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL}
@@ -165,9 +167,10 @@ def services(pg_server: str, template_url: str) -> Iterator[tuple[str, int]]:
     from tests.conftest import drop_database, new_database
 
     url = new_database(pg_server)
-    base = free_port_block(len(SERVICES))
+    base = free_port_block(2 * len(SERVICES))  # gRPC, then /metrics (metrics_port_of)
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(base), HARBOUR_LOG_LEVEL="ERROR")
+    env.update(HARBOUR_METRICS_PORT_BASE=str(base + len(SERVICES)))
     env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
     processes = [
         subprocess.Popen(
@@ -179,7 +182,7 @@ def services(pg_server: str, template_url: str) -> Iterator[tuple[str, int]]:
     ]
     try:
         for offset in range(len(SERVICES)):
-            wait_serving(base + offset, deadline=__import__("time").monotonic() + 30)
+            wait_serving(base + offset, deadline=time.monotonic() + 30)
         onboard_one_client(base + SERVICES.index("accounts"))
         yield url, base
     finally:
@@ -228,6 +231,45 @@ def events_in(services: tuple[str, int]) -> Iterator[Any]:
 
 def test_every_service_is_fuzzed() -> None:
     assert set(WIRE) == set(SERVICES)
+
+
+# The followers each service process runs in the background, by the name its lag is reported.
+FOLLOWERS = {"lending": {"risk_monitor", "limit_monitor"}, "liquidation": {"liquidations"}}
+
+
+def test_each_service_process_serves_its_own_metrics_and_its_followers_lag(
+    services: tuple[str, int],
+) -> None:
+    """`harbour serve` as `harbour up` starts it: its own /metrics (base + its place), its own
+    calls timed, and the lag of the followers it runs, 0 once they have caught up."""
+    _, base = services
+    deadline = time.monotonic() + 60  # the followers' first rounds, on a loaded machine
+    for offset, name in enumerate(SERVICES):
+        port = base + len(SERVICES) + offset
+        lags: dict[str, float] = {}
+        while True:
+            samples: Samples = scrape(port)
+            lags = {
+                dict(labels)["projection"]: sample
+                for (metric, labels), sample in samples.items()
+                if metric == "harbour_feed_lag_events"
+            }
+            settled = set(lags) == FOLLOWERS.get(name, set()) and not any(lags.values())
+            if settled or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert lags == dict.fromkeys(FOLLOWERS.get(name, ()), 0.0), name
+        timed = {
+            dict(labels)["service"]
+            for (metric, labels), _ in samples.items()
+            if metric == "harbour_rpc_duration_seconds_count"
+        }
+        assert timed <= {name}, name  # only its own calls
+        assert value(samples, "harbour_db_pool_connections", pool="append", state="max") >= 1
+        if name == "accounts":  # the seeding call, answered before any test ran
+            onboard = "/harbour.api.v1.AccountsService/OnboardClient"
+            count = "harbour_rpc_duration_seconds_count"
+            assert value(samples, count, service=name, method=onboard, code="OK") >= 1
 
 
 def rpcs() -> list[tuple[str, int, Any]]:

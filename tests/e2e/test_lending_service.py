@@ -4,7 +4,7 @@ PostgreSQL, a manual clock shared by all three."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -30,8 +30,10 @@ from harbour.eventstore.store import EventStore
 from harbour.eventstore.verify import verify_store
 from harbour.ledger.limits import LIMITS_STREAM
 from harbour.lending.projections import Loans, MarginCalls
+from harbour.runtime.metrics import serve_metrics
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from tests.e2e import followers
 from tests.e2e.callers import (
     ALICE,
     BOB,
@@ -45,6 +47,7 @@ from tests.e2e.callers import (
 )
 from tests.e2e.followers import caught_up
 from tests.e2e.test_audit_service import details
+from tests.e2e.test_observability import Samples, scrape, value
 
 RISK_EVENTS = {
     "EarlyWarningIssued",
@@ -180,6 +183,19 @@ class Stack:
         return int(count or 0)
 
 
+@pytest.fixture(scope="module")
+def metrics_port() -> Iterator[int]:
+    """This process's /metrics (the servers of the stack run in it), scraped over HTTP."""
+    serving = serve_metrics(0, "127.0.0.1")
+    yield serving.port
+    serving.close()
+
+
+def moved(before: Samples, after: Samples, name: str, **labels: str) -> float:
+    """How far a counter (or a histogram's _count or _sum) moved between two scrapes."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
 @pytest.fixture
 async def stack(settings: Settings, database: Database) -> AsyncIterator[Stack]:
     clock = ManualClock(datetime.now(UTC).replace(microsecond=0))
@@ -208,7 +224,8 @@ async def stack(settings: Settings, database: Database) -> AsyncIterator[Stack]:
         await server.stop(0)
 
 
-async def test_the_margin_lifecycle_draw_warning_call_cure(stack: Stack) -> None:
+async def test_the_margin_lifecycle_draw_warning_call_cure(stack: Stack, metrics_port: int) -> None:
+    before = scrape(metrics_port)
     await stack.borrower("C1")
     # CV: 0700.HK 400,000 x 0.7 = 280,000; BTC 500,000 x 0.4 = 200,000 (cap allows 280,000)
     # -> 480,000. Drawing 400,000 gives U = 0.833334 (rounded up): within 90%.
@@ -253,6 +270,12 @@ async def test_the_margin_lifecycle_draw_warning_call_cure(stack: Stack) -> None
         "MarginCallMet",
         "AdvancesResumed",
     ]
+    # Counted once each, whoever appended them (the test's CheckRisk or the risk monitor).
+    after = scrape(metrics_port)
+    assert moved(before, after, "harbour_early_warnings_issued_total") == 1
+    assert moved(before, after, "harbour_margin_calls_issued_total") == 1
+    for appended in ("LoanAdvanced", "MarginCallIssued", "MarginCallMet"):
+        assert moved(before, after, "harbour_events_appended_total", type=appended) == 1
 
     await caught_up(stack.store, [MarginCalls(), Loans()], clock=stack.clock)
     calls = await stack.lending.ListMarginCalls(lending_pb2.ListMarginCallsRequest(), metadata=RISK)
@@ -263,17 +286,27 @@ async def test_the_margin_lifecycle_draw_warning_call_cure(stack: Stack) -> None
     assert [(x.client_id, x.principal.value) for x in listed.loans] == [("C1", "400000.00")]
 
 
-async def test_the_risk_monitor_reacts_to_a_price_change_by_itself(stack: Stack) -> None:
+async def test_the_risk_monitor_reacts_to_a_price_change_by_itself(
+    stack: Stack, metrics_port: int
+) -> None:
     await stack.borrower("C1")
     await stack.draw("C1", "400000.00")
     await stack.withdraw_cash("C1", "400000.00")
     await caught_up(stack.store, [Balances()], clock=stack.clock)  # who holds what
+    await followers.passed(stack.store, "risk_monitor", clock=stack.clock)
+    before = scrape(metrics_port)
     await stack.price("0700.HK", "340.00")
     for _ in range(100):
         if (await stack.loan("C1")).risk_state == "warning":
             break
         await asyncio.sleep(0.05)
     assert (await stack.loan("C1")).risk_state == "warning"
+    await followers.passed(stack.store, "risk_monitor", clock=stack.clock)
+    # One price move screened the book once; the screen found one account to check exactly.
+    after = scrape(metrics_port)
+    assert moved(before, after, "harbour_risk_ticks_total") == 1
+    assert moved(before, after, "harbour_risk_checks_total") == 1
+    assert moved(before, after, "harbour_early_warnings_issued_total") == 1
 
 
 @pytest.mark.parametrize(
@@ -339,11 +372,14 @@ async def test_concurrent_draws_across_clients_never_exceed_the_broker_limit(sta
     assert exposure.total.value == "500000.00" and exposure.total_limit.value == "500000.00"
 
 
-async def test_a_burst_of_draws_is_group_committed_each_exactly_once(stack: Stack) -> None:
+async def test_a_burst_of_draws_is_group_committed_each_exactly_once(
+    stack: Stack, metrics_port: int
+) -> None:
     clients = [f"G{n}" for n in range(12)]
     for client in clients:
         await stack.borrower(client, limit="25000.00")
     first_ids = {client: rid() for client in clients}
+    before = scrape(metrics_port)
 
     async def burst(client: str) -> list[object]:
         # Three draws (the third over the limit), a retry of the first with its request id,
@@ -402,6 +438,15 @@ async def test_a_burst_of_draws_is_group_committed_each_exactly_once(stack: Stac
         ).scalar_one()
     # 24 advances (the only exposure changes here), several per statement.
     assert advances == 24 and batches < advances
+    # The histogram saw each statement of the exposure stream's group commit, and each draw
+    # it wrote in one; the store counted each event it appended (a replayed retry: none).
+    after = scrape(metrics_port)
+    batch = {"stream": "broker-exposure"}
+    assert moved(before, after, "harbour_group_commit_batch_size_count", **batch) == batches
+    assert moved(before, after, "harbour_group_commit_batch_size_sum", **batch) == advances
+    for appended, count in (("LoanAdvanced", 24), ("BrokerExposureChanged", 24)):
+        assert moved(before, after, "harbour_events_appended_total", type=appended) == count
+    assert moved(before, after, "harbour_events_appended_total", type="CashDeposited") == 12
     applied_first = sum(not isinstance(outcome[0], grpc.aio.AioRpcError) for outcome in results)
     assert logged == applied_first  # each retried request logged once, or not at all
     assert (await verify_store(stack.store)).intact

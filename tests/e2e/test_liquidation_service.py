@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,6 +41,7 @@ from harbour.liquidation.handlers import LiquidationHandlers
 from harbour.liquidation.projections import Liquidations
 from harbour.liquidation.venue_schema import venue_orders
 from harbour.liquidation.venues import SimulatedVenue, cached_marks, default_venues
+from harbour.runtime.metrics import serve_metrics
 from harbour.runtime.projections import all_projections
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
@@ -48,7 +49,8 @@ from tests.e2e import followers
 from tests.e2e.callers import OPERATOR, PLATFORM, RISK, ManualClock, event_count, rid
 from tests.e2e.followers import CATCH_UP_SECONDS
 from tests.e2e.test_audit_service import details
-from tests.e2e.test_lending_service import Stack
+from tests.e2e.test_lending_service import Stack, moved
+from tests.e2e.test_observability import scrape
 from tests.integration.poison import insert_poison
 
 LIQUIDATION_EVENTS = {
@@ -140,6 +142,14 @@ async def without_engine(settings: Settings, database: Database) -> AsyncIterato
         yield stack
 
 
+@pytest.fixture(scope="module")
+def metrics_port() -> Iterator[int]:
+    """This process's /metrics (the servers of the stack run in it), scraped over HTTP."""
+    serving = serve_metrics(0, "127.0.0.1")
+    yield serving.port
+    serving.close()
+
+
 def engine_process(stack: LiquidationStack) -> tuple[LiquidationEngine, list[SimulatedVenue]]:
     """What a fresh liquidation process builds: its own runner, handlers and venue clients
     (the venues' memory is in the database, like a real venue's is on its side)."""
@@ -212,10 +222,11 @@ async def _trial_balance(store: EventStore) -> list[tuple[str, Decimal]]:
 
 
 async def test_a_crash_is_liquidated_to_the_target_with_best_execution(
-    stack: LiquidationStack,
+    stack: LiquidationStack, metrics_port: int
 ) -> None:
     # CV 480,000 (shares 280,000 + BTC 200,000), D 400,000. BTC -50% and the shares to 290:
     # non-VA 203,000 + VA 100,000 = 303,000: U 1.32 >= 130% -> call and forced sale at once.
+    before = scrape(metrics_port)
     await stack.borrow_and_spend("C1", "400000.00")
     await stack.price("BTC", "250000.00")
     await stack.price("0700.HK", "290.00")
@@ -249,13 +260,25 @@ async def test_a_crash_is_liquidated_to_the_target_with_best_execution(
     async with stack.store.engine.connect() as conn:
         executed = await conn.scalar(sa.select(sa.func.count()).select_from(venue_orders))
     assert executed == placed
+    # The business counters moved by what the account's history records, counted where each
+    # event was appended (the lending server's risk check, the liquidation server's engine).
+    after = scrape(metrics_port)
+    assert moved(before, after, "harbour_liquidations_started_total") == 1
+    assert moved(before, after, "harbour_liquidations_completed_total") == 1
+    assert moved(before, after, "harbour_liquidation_fills_total") == len(liquidation.fills)
+    assert moved(before, after, "harbour_shortfalls_recognised_total") == 0
+    calls = history.count("MarginCallIssued")
+    assert moved(before, after, "harbour_margin_calls_issued_total") == calls >= 1
+    appended = "harbour_events_appended_total"
+    assert moved(before, after, appended, type="LiquidationOrderPlaced") == placed
     assert await _trial_balance(stack.store) == []
     assert (await verify_store(stack.store)).intact
 
 
 async def test_nothing_left_to_sell_ends_in_deficit_then_write_off_and_close(
-    stack: LiquidationStack,
+    stack: LiquidationStack, metrics_port: int
 ) -> None:
+    before = scrape(metrics_port)
     await stack.borrow_and_spend("C1", "400000.00")
     await stack.policy(**{"price.jump_band": "0.90"})  # let the feed post a collapse
     # A weekend-style collapse: BTC -80%, the shares -50% (last close): D 400,000 against
@@ -276,6 +299,9 @@ async def test_nothing_left_to_sell_ends_in_deficit_then_write_off_and_close(
     assert Decimal(liquidation.shortfall.value) == Decimal(400000) - net  # exact
     loan = await stack.loan("C1")
     assert loan.risk_state == "deficit"
+    after = scrape(metrics_port)
+    assert moved(before, after, "harbour_shortfalls_recognised_total") == 1
+    assert moved(before, after, "harbour_liquidation_fills_total") == len(liquidation.fills)
 
     await caught_up(stack)
     book = await stack.liq.ListDeficits(liquidation_pb2.ListDeficitsRequest(), metadata=RISK)
