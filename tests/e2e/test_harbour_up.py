@@ -15,6 +15,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from harbour.runtime.settings import SERVICES
+from harbour.testing import credit
 
 
 def free_port_block(size: int) -> int:
@@ -64,7 +65,7 @@ def test_up_serves_every_service_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> 
         start_new_session=True,  # so a failed test can stop the services `up` started too
     )
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine starts six processes slowly
         for offset, _ in enumerate(SERVICES):
             wait_serving(base + offset, deadline)
         wait_serving(base + len(SERVICES), deadline)  # the projector answers health too
@@ -148,6 +149,8 @@ def margin_flow(base: int) -> None:
             ),
             metadata=who("ops:operator"),
         )
+        for approval in credit.approval_requests("C1"):  # a second person approves the credit
+            accounts.ApproveClientFact(approval, metadata=credit.CHECKER)
         accounts.DepositCollateral(
             accounts_pb2.DepositCollateralRequest(
                 request_id="up-dep",
@@ -224,7 +227,7 @@ def test_up_restarts_a_killed_service_while_the_others_keep_answering(tmp_path: 
 
     watcher = threading.Thread(target=watch_accounts)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120  # a loaded machine starts six processes slowly
         for name in SERVICES:
             wait_serving(port[name], deadline)
         watcher.start()
