@@ -31,8 +31,9 @@ from harbour.application.outcome import Outcome, new_event, nothing
 from harbour.application.replay import first_answer
 from harbour.application.snapshots import snapshot_when_due
 from harbour.application.streams import StreamKind
+from harbour.eventstore.coalesce import CoalescingAppender
 from harbour.eventstore.errors import ConcurrencyConflict
-from harbour.eventstore.model import StreamWrite
+from harbour.eventstore.model import CommandWrite, StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
 from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams
 from harbour.ledger import events as ev
@@ -58,6 +59,8 @@ class CommandRunner:
         self._recent = Recent(cached)
         self._locks: dict[str, asyncio.Lock] = {}
         self._groups: dict[str, GroupCommit] = {}
+        # Commands on different streams that append at the same moment share a statement.
+        self._appender = CoalescingAppender(store)
 
     async def current(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
         """The stream's cached state when ``trust``ed (the append's version check proves it),
@@ -244,12 +247,8 @@ class CommandRunner:
                     if events
                 ]
                 try:
-                    result = await self.store.append_together(
-                        writes,
-                        request_id=request_id,
-                        fingerprint=fingerprint,
-                        metadata=metadata,
-                        response=response,
+                    result = await self._appender.append(
+                        CommandWrite(writes, request_id, fingerprint, metadata, response)
                     )
                 except ConcurrencyConflict:
                     conflicted = True
