@@ -98,6 +98,7 @@ from harbour.lending.projections import Loans
 from harbour.risk.collector import collector_paused_for
 from harbour.runtime.database import open_database
 from harbour.runtime.settings import Settings
+from harbour.testing import credit
 
 ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_ACCOUNTS", "100000"))
 SEED_WRITERS = 8
@@ -220,8 +221,7 @@ class Seeder:
             written.extend(events)
 
         apply(
-            accounts_domain.decide(
-                state,
+            credit.onboarded(  # the grade and limit approved by a second principal
                 accounts_domain.OnboardClient(
                     client_id=client,
                     securities_account_id=f"SMA-{client}",
@@ -664,6 +664,7 @@ class Stubs:
             ),
             metadata=OPERATOR,
         )
+        await credit.approve_client_facts(self.accounts, client)  # by a second principal
         for code, quantity in (("0700.HK", "1000"), ("BTC", "1")):
             await self.accounts.DepositCollateral(
                 accounts_pb2.DepositCollateralRequest(

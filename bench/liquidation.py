@@ -49,6 +49,7 @@ from harbour.liquidation.engine import LiquidationEngine
 from harbour.liquidation.handlers import LiquidationHandlers
 from harbour.liquidation.venues import cached_marks, default_venues
 from harbour.runtime.database import open_database
+from harbour.testing import credit
 
 ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_LIQUIDATIONS", "1000"))
 TASKS = 16
@@ -129,8 +130,7 @@ def borrower(
         written.extend(events)
 
     apply(
-        accounts_domain.decide(
-            state,
+        credit.onboarded(  # the grade and limit approved by a second principal
             accounts_domain.OnboardClient(
                 client,
                 f"SMA-{client}",

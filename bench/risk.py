@@ -32,7 +32,13 @@ from typing import Any
 import numpy as np
 
 from bench.common import Report, Row, Target
-from harbour.ledger.account import Lifecycle, MarginAccount, OpenMarginCall, RiskState
+from harbour.ledger.account import (
+    MARGIN_CALL_HOLD,
+    Lifecycle,
+    MarginAccount,
+    OpenMarginCall,
+    RiskState,
+)
 from harbour.ledger.balances import Balances
 from harbour.ledger.errors import DomainError
 from harbour.ledger.events import PolicyParameter, PricePoint
@@ -155,7 +161,7 @@ class Synthetic:
             collateral=Balances.of(collateral),
             principal=Balances.of({"HKD": int(self.debt_cents[n])}),
             margin_call=call,
-            advances_suspended=call is not None,
+            advance_holds=(MARGIN_CALL_HOLD,) if call is not None else (),
         )
 
 

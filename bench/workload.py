@@ -53,6 +53,7 @@ from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.exposure import EXPOSURE_STREAM, replay_exposure
 from harbour.ledger.policy import POLICY_STREAM, PolicyHistory, evolve_policy
+from harbour.testing import credit
 
 OPERATOR = (("x-harbour-principal", "load:operator+trading-platform"),)
 RISK = (("x-harbour-principal", "load-risk:risk"),)
@@ -331,6 +332,10 @@ class Workload:
             OPERATOR,
             kind="OnboardClient",
         )
+        for approval in credit.approval_requests(client):  # the grade and limit, by a checker
+            ok = ok and await self._call(
+                self._accounts, "ApproveClientFact", approval, credit.CHECKER
+            )
         ok = ok and await self._call(
             self._accounts,
             "DepositCollateral",

@@ -15,6 +15,7 @@ from harbour.api.v1 import accounts_pb2_grpc
 from harbour.api.v1.common_pb2 import Amount
 from harbour.eventstore.verify import verify_store
 from harbour.runtime.server import Runtime
+from harbour.testing import credit
 from tests.e2e.test_audit_service import details
 
 OPERATOR = (("x-harbour-principal", "ops:operator"),)
@@ -73,8 +74,12 @@ async def test_onboard_deposit_withdraw_and_read_back(
     accounts: accounts_pb2_grpc.AccountsServiceStub,
 ) -> None:
     opened = await onboard(accounts)
-    assert opened.may_borrow and list(opened.borrowing_refusals) == []
+    # The grade and the limit are proposed: they count once a second principal approves them.
+    assert list(opened.borrowing_refusals) == ["credit_assessment_missing", "credit_limit_missing"]
+    assert list(opened.fact_proposal_ids) == list(credit.ONBOARDING_PROPOSALS)
     assert opened.result.stream_id == "account-C1" and opened.result.stream_version == 7
+    approved = await credit.approve_client_facts(accounts, "C1")
+    assert approved[-1].may_borrow and list(approved[-1].borrowing_refusals) == []
     await deposit(accounts, "1500.50")
     await accounts.DepositCollateral(
         pb.DepositCollateralRequest(

@@ -51,6 +51,13 @@ with connect(sys.argv[1], insecure=True) as channel:
         ),
         metadata=principal, timeout=30,
     )
+    for proposal in reply.fact_proposal_ids:  # the credit facts, approved by a second person
+        accounts.ApproveClientFact(
+            pb.ApproveClientFactRequest(
+                request_id=f"wheel-{proposal}", client_id="W1", proposal_id=proposal
+            ),
+            metadata=(("x-harbour-principal", "credit:risk"),), timeout=30,
+        )
     account = accounts.GetAccount(
         pb.GetAccountRequest(client_id="W1", min_position=reply.result.position),
         metadata=principal, timeout=30,

@@ -33,6 +33,7 @@ from harbour.lending.projections import Loans, MarginCalls
 from harbour.runtime.metrics import serve_metrics
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from harbour.testing.credit import approve_client_facts
 from tests.e2e import followers
 from tests.e2e.callers import (
     ALICE,
@@ -119,6 +120,7 @@ class Stack:
             ),
             metadata=OPERATOR,
         )
+        await approve_client_facts(self.accounts, client)  # a second person approves the credit
         for code, quantity in (("0700.HK", shares), ("BTC", "1")):
             await self.accounts.DepositCollateral(
                 accounts_pb2.DepositCollateralRequest(
@@ -496,10 +498,11 @@ async def test_interest_accrues_once_per_day_and_repayment_pays_interest_first(
 
 
 async def test_an_ineligible_client_is_refused_a_facility_with_every_reason(stack: Stack) -> None:
-    await stack.accounts.OnboardClient(
+    opened = await stack.accounts.OnboardClient(
         accounts_pb2.OnboardClientRequest(request_id=rid(), client_id="C9", credit_grade="BB"),
         metadata=OPERATOR,
     )
+    await approve_client_facts(stack.accounts, "C9", opened.fact_proposal_ids)
     before = await stack.event_count()
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stack.lending.ApproveFacility(

@@ -45,6 +45,7 @@ from harbour.runtime.metrics import serve_metrics
 from harbour.runtime.projections import all_projections
 from harbour.runtime.server import Runtime, start_server
 from harbour.runtime.settings import Settings
+from harbour.testing.credit import approve_client_facts
 from tests.e2e import followers
 from tests.e2e.callers import OPERATOR, PLATFORM, RISK, ManualClock, event_count, rid
 from tests.e2e.followers import CATCH_UP_SECONDS
@@ -542,6 +543,7 @@ async def open_book(stack: LiquidationStack, clients: int, seed: int = 11) -> di
             ),
             metadata=OPERATOR,
         )
+        await approve_client_facts(stack.accounts, client)  # a second person approves the credit
         holdings = (
             ("0700.HK", str(shares)),
             ("BTC", f"{btc / 100:.2f}"),

@@ -45,7 +45,8 @@ async def test_a_node_client_onboards_and_deposits(runtime: Runtime) -> None:
         await running.stop(0)
     assert process.returncode == 0, err.decode()
     reply = json.loads(out)
-    assert reply["may_borrow"] is True
+    assert reply["proposed"] == ["onboarding-credit-assessment", "onboarding-credit-limit"]
+    assert reply["may_borrow"] is True  # once a second principal approved both
     assert reply["refusal"]["code"] == 9  # FAILED_PRECONDITION, as any gRPC client sees it
     account = reply["account"]
     assert account["status"] == "ACCOUNT_STATUS_ACTIVE"

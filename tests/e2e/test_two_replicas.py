@@ -39,6 +39,7 @@ from harbour.runtime.projections import all_projections
 from harbour.runtime.server import RunningServer, Runtime, start_server, system_clock
 from harbour.runtime.settings import Settings
 from harbour.runtime.upcasting import vocabulary_upcasters
+from harbour.testing.credit import approve_client_facts
 from tests.e2e.callers import ALICE, BOB, FEED, OPERATOR, PLATFORM, RISK, at, rid
 
 SERVICES = ("accounts", "collateral", "lending")
@@ -149,6 +150,7 @@ async def borrower(replica: Replica, client: str) -> None:
         ),
         metadata=OPERATOR,
     )
+    await approve_client_facts(replica.accounts, client)  # a second person approves the credit
     for asset, quantity in (("0700.HK", "1000"), ("BTC", "1")):
         await replica.accounts.DepositCollateral(
             accounts_pb2.DepositCollateralRequest(

@@ -120,6 +120,7 @@ async def test_a_loan_row_keeps_the_history_from_before_the_facility(store: Even
     from harbour.lending import domain as lending_domain
     from harbour.lending.handlers import LendingHandlers
     from harbour.lending.projections import Loans
+    from harbour.testing import credit
 
     accounts = AccountHandlers(store, clock=now)
     lending = LendingHandlers(CommandRunner(store), clock=now)
@@ -128,6 +129,7 @@ async def test_a_loan_row_keeps_the_history_from_before_the_facility(store: Even
         "C1", "SMA-1", None, CreditGrade.A, Money.of("HKD", "100000.00"), "MA", "RD", False
     )
     await accounts.handle(onboard, request_id="on", request={"n": 1}, metadata={})
+    await credit.approve_pending(accounts, "C1")  # the grade and limit onboarding proposed
     await accounts.handle(
         accounts_domain.DepositCollateral("C1", Money.of("BTC", "2"), "w"),
         request_id="dep",

@@ -42,6 +42,7 @@ from harbour.lending.monitor import SCHEDULER_METADATA
 from harbour.lending.projections import Loans
 from harbour.runtime.database import open_database
 from harbour.runtime.projections import all_projections
+from harbour.testing import credit
 from tests.conftest import drop_database, new_database
 from tests.e2e.callers import ManualClock
 
@@ -122,6 +123,7 @@ class Book:
             await self.accounts.handle(
                 command, request_id=f"{c}-{k}", request={"k": k}, metadata=META
             )
+        await credit.approve_pending(self.accounts, c)  # the grade and limit onboarding proposed
         rate = Decimal("0.068") + Decimal(n) / 1000  # each its own rate
         await self.lending.handle(
             lending.ApproveFacility(c, f"F-{c}", Money.of("HKD", "1000000.00"), rate),

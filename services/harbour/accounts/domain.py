@@ -26,6 +26,27 @@ professional-investor status with its evidence and expiry; a related group; the 
 margin account linked or unlinked) are the same events onboarding records, so signing later
 activates an APPLIED client exactly as signing at onboarding does. Each needs an open account
 (AccountNotFound, AccountClosed); a lapse day not after its start day is InvalidArgument.
+
+Credit facts (maker-checker). The facts a credit officer decides — a credit assessment (grade,
+expiry), a credit limit, a professional-investor status — take effect only when a principal
+other than their maker approves them: ``ProposeClientFact`` records ``ClientFactProposed``;
+``ApproveClientFact`` records ``ClientFactApproved`` followed by the fact's own event
+(``CreditAssessed``, ``CreditLimitSet``, ``ProfessionalInvestorStatusSet``) and, for an
+assessment, the credit hold it implies (``harbour.ledger.eligibility.credit_hold``: a grade
+below the policy's minimum or a lapsed assessment appends ``AdvancesSuspended`` with the
+reason, an acceptable one after a hold ``AdvancesResumed``); ``RejectClientFact`` records
+``ClientFactRejected``. The direct commands for these facts (RecordCreditAssessment,
+SetCreditLimit, SetProfessionalInvestorStatus) are refused (MakerCheckerRequired). Onboarding
+proposes the grade and limit it is given (proposal ids ``onboarding-credit-assessment`` and
+``onboarding-credit-limit``) and refuses a professional status, which needs evidence and an
+expiry onboarding cannot carry. Refusal precedence:
+
+ProposeClientFact: AccountNotFound, AccountClosed, ProposalAlreadyExists (the id), then the
+  fact's own checks (InvalidArgument).
+ApproveClientFact: AccountNotFound, AccountClosed, FactProposalNotFound, ProposalNotPending,
+  SameMakerAndChecker, then the fact's own checks again (a status may have lapsed meanwhile).
+RejectClientFact: AccountNotFound, FactProposalNotFound, ProposalNotPending,
+  SameMakerAndChecker.
 """
 
 from __future__ import annotations
@@ -37,8 +58,16 @@ from typing import Protocol
 
 from harbour.ledger import events as ev
 from harbour.ledger import journals
-from harbour.ledger.account import Correction, Lifecycle, MarginAccount, with_journal
+from harbour.ledger.account import (
+    Correction,
+    FactProposal,
+    Lifecycle,
+    MarginAccount,
+    evolve,
+    with_journal,
+)
 from harbour.ledger.assets import AssetKind
+from harbour.ledger.eligibility import credit_hold
 from harbour.ledger.errors import (
     AccountAlreadyExists,
     AccountClosed,
@@ -52,9 +81,11 @@ from harbour.ledger.errors import (
     NonZeroBalances,
     NotFound,
     OutstandingDebt,
-    SameMakerAndChecker,
+    ProposalAlreadyExists,
+    ProposalNotPending,
 )
 from harbour.ledger.grades import CreditGrade
+from harbour.ledger.maker_checker import pending_for_checker
 from harbour.ledger.money import Money, format_amount
 from harbour.ledger.postings import Journal, client_of
 
@@ -89,6 +120,16 @@ class CorrectionNotPending(FailedPrecondition):
 
 class CorrectionAlreadyExists(AlreadyExists):
     reason = "correction_already_exists"
+
+
+class FactProposalNotFound(NotFound):
+    reason = "fact_proposal_not_found"
+
+
+class MakerCheckerRequired(FailedPrecondition):
+    """A credit fact given directly: it needs a maker's proposal and another's approval."""
+
+    reason = "maker_checker_required"
 
 
 Movement = ev.CashDeposited | ev.CashWithdrawn | ev.CollateralDeposited | ev.CollateralWithdrawn
@@ -236,15 +277,49 @@ class UnlinkSecuritiesAccount:
 
 
 FactCommand = (
-    RecordCreditAssessment
-    | SetCreditLimit
-    | SignMarginAgreement
+    SignMarginAgreement
     | AcknowledgeRiskDisclosure
-    | SetProfessionalInvestorStatus
     | SetRelatedGroup
     | LinkSecuritiesAccount
     | UnlinkSecuritiesAccount
 )
+# The credit facts given directly (deprecated): refused, they need a maker and a checker.
+DirectCreditFact = RecordCreditAssessment | SetCreditLimit | SetProfessionalInvestorStatus
+
+# What a credit-fact proposal carries: exactly what ClientFactProposed records.
+CreditFact = ev.ProposedCreditAssessment | Money | ev.ProposedProfessionalInvestorStatus
+CREDIT_ASSESSMENT, CREDIT_LIMIT, PROFESSIONAL_INVESTOR = (
+    "credit_assessment",
+    "credit_limit",
+    "professional_investor",
+)
+ONBOARDING_ASSESSMENT = "onboarding-credit-assessment"
+ONBOARDING_LIMIT = "onboarding-credit-limit"
+
+
+@dataclass(frozen=True)
+class ProposeClientFact:
+    """The maker's proposal of one credit fact; nothing takes effect until it is approved."""
+
+    client_id: str
+    proposal_id: str
+    fact: CreditFact
+
+
+@dataclass(frozen=True)
+class ApproveClientFact:
+    client_id: str
+    proposal_id: str
+
+
+@dataclass(frozen=True)
+class RejectClientFact:
+    client_id: str
+    proposal_id: str
+    reason: str
+
+
+ClientFactCommand = ProposeClientFact | ApproveClientFact | RejectClientFact
 
 Command = (
     OnboardClient
@@ -259,6 +334,8 @@ Command = (
     | ApproveCorrection
     | RejectCorrection
     | FactCommand
+    | DirectCreditFact
+    | ClientFactCommand
 )
 
 # --------------------------------------------------------------------------------- context
@@ -307,9 +384,9 @@ class OriginalMovement:
 @dataclass(frozen=True)
 class Context:
     now: datetime
-    minimum_grade: CreditGrade = CreditGrade.BBB
+    minimum_grade: CreditGrade = CreditGrade.BBB  # the policy's, in force at ``now``
     margin_check: MarginCheck = field(default_factory=NoLendingMarginCheck)
-    actor: str = ""  # the authenticated caller: a correction's maker or checker
+    actor: str = ""  # the authenticated caller: a correction's or credit fact's maker or checker
     original: OriginalMovement | None = None  # the event a correction names, if it exists
 
 
@@ -389,17 +466,22 @@ def decide(state: MarginAccount, command: Command, context: Context) -> list[ev.
         case ProposeCorrection() | ApproveCorrection() | RejectCorrection():
             return _correct(state, command, context)
         case (
-            RecordCreditAssessment()
-            | SetCreditLimit()
-            | SignMarginAgreement()
+            SignMarginAgreement()
             | AcknowledgeRiskDisclosure()
-            | SetProfessionalInvestorStatus()
             | SetRelatedGroup()
             | LinkSecuritiesAccount()
             | UnlinkSecuritiesAccount()
         ):
             _require_open(state)
-            return [_fact(state, command, context)]
+            return [_fact(state, command)]
+        case RecordCreditAssessment() | SetCreditLimit() | SetProfessionalInvestorStatus():
+            raise MakerCheckerRequired(
+                f"a {_FACT_NAMES[type(command)]} is a credit officer's decision and needs a "
+                "second person: propose it with ProposeClientFact, then a different principal "
+                "approves it with ApproveClientFact"
+            )
+        case ProposeClientFact() | ApproveClientFact() | RejectClientFact():
+            return _client_fact(state, command, context)
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
 
@@ -410,41 +492,39 @@ def _onboard(state: MarginAccount, command: OnboardClient, context: Context) -> 
     events: list[ev.Event] = [ev.ClientOnboarded(client, command.related_group_id)]
     if command.securities_account_id:
         events.append(ev.SecuritiesMarginAccountLinked(client, command.securities_account_id))
+    if command.professional_investor:
+        raise MakerCheckerRequired(
+            "professional-investor status needs evidence, an expiry and a second person: "
+            "propose it with ProposeClientFact once the account is open"
+        )
+    # The credit facts onboarding is given are proposed, as a credit officer's later ones are.
+    proposed: list[tuple[str, CreditFact]] = []
     if command.credit_grade is not None:
         assessment = command.credit_assessment_id or f"onboarding-{today.isoformat()}"
-        events.append(ev.CreditAssessed(client, assessment, command.credit_grade, today))
+        grade = ev.ProposedCreditAssessment(assessment, command.credit_grade, today, None)
+        proposed.append((ONBOARDING_ASSESSMENT, grade))
     if command.credit_limit is not None:
-        events.append(ev.CreditLimitSet(client, command.credit_limit))
+        proposed.append((ONBOARDING_LIMIT, command.credit_limit))
+    for proposal_id, fact in proposed:
+        # Refused now if it could never be approved.
+        _fact_event(client, fact, today, limit_field="credit_limit")
+        events.append(_proposed(client, proposal_id, fact, context))
     if command.agreement_version:
         events.append(ev.MarginAgreementSigned(client, command.agreement_version, today))
     if command.disclosure_version:
         events.append(ev.RiskDisclosureAcknowledged(client, command.disclosure_version, today))
-    events.append(ev.ProfessionalInvestorStatusSet(client, command.professional_investor, today))
+    events.append(ev.ProfessionalInvestorStatusSet(client, False, today))
     return events
 
 
-def _fact(state: MarginAccount, command: FactCommand, context: Context) -> ev.Event:
+def _fact(state: MarginAccount, command: FactCommand) -> ev.Event:
     """The one event recording a later eligibility fact (the account is open)."""
     client = state.client_id
     match command:
-        case RecordCreditAssessment():
-            _require_after(command.expires_on, command.assessed_on, "expires_on", "assessed_on")
-            return ev.CreditAssessed(
-                client,
-                command.assessment_id,
-                command.grade,
-                command.assessed_on,
-                command.expires_on,
-            )
-        case SetCreditLimit():
-            _require_kind(command.limit, cash=True, field_name="limit")
-            return ev.CreditLimitSet(client, command.limit)
         case SignMarginAgreement():
             return ev.MarginAgreementSigned(client, command.version, command.signed_on)
         case AcknowledgeRiskDisclosure():
             return ev.RiskDisclosureAcknowledged(client, command.version, command.acknowledged_on)
-        case SetProfessionalInvestorStatus():
-            return _professional(state, command, context)
         case SetRelatedGroup():
             return ev.RelatedGroupChanged(client, command.group_id)
         case LinkSecuritiesAccount():
@@ -455,20 +535,134 @@ def _fact(state: MarginAccount, command: FactCommand, context: Context) -> ev.Ev
             return ev.SecuritiesMarginAccountUnlinked(client, state.securities_account_id)
 
 
-def _professional(
-    state: MarginAccount, command: SetProfessionalInvestorStatus, context: Context
-) -> ev.Event:
-    today = context.now.date()
-    if command.professional:
-        # Professional status rests on evidence and is reviewed: both are required to grant it.
-        if not command.evidence:
-            raise InvalidArgument.for_field("evidence", "is required to grant the status")
-        if command.expires_on is None:
-            raise InvalidArgument.for_field("expires_on", "is required to grant the status")
-        _require_after(command.expires_on, today, "expires_on", "today")
-    return ev.ProfessionalInvestorStatusSet(
-        state.client_id, command.professional, today, command.evidence, command.expires_on
+# --------------------------------------------------------------------------------- credit facts
+
+_FACT_NAMES: dict[type, str] = {
+    RecordCreditAssessment: "credit assessment",
+    SetCreditLimit: "credit limit",
+    SetProfessionalInvestorStatus: "professional-investor status",
+}
+
+
+def _client_fact(
+    state: MarginAccount, command: ClientFactCommand, context: Context
+) -> list[ev.Event]:
+    match command:
+        case ProposeClientFact():
+            _require_open(state)
+            if state.fact_proposal(command.proposal_id) is not None:
+                raise ProposalAlreadyExists(
+                    f"proposal {command.proposal_id} already exists on the account of "
+                    f"{state.client_id}"
+                )
+            _fact_event(state.client_id, command.fact, context.now.date())
+            return [_proposed(state.client_id, command.proposal_id, command.fact, context)]
+        case ApproveClientFact():
+            _require_open(state)
+            proposal = _pending_fact(state, command.proposal_id, context)
+            fact = _fact_of(proposal.proposed)
+            approved = ev.ClientFactApproved(
+                state.client_id,
+                proposal.proposal_id,
+                _fact_kind(fact),
+                proposal.proposed_by,
+                context.actor,
+                context.now,
+            )
+            effect = _fact_event(state.client_id, fact, context.now.date())
+            events: list[ev.Event] = [approved, effect]
+            if isinstance(effect, ev.CreditAssessed):
+                after = _folded(state, events)
+                events += credit_hold(after, context.minimum_grade, context.now)
+            return events
+        case RejectClientFact():
+            if not state.exists:
+                raise AccountNotFound(f"client {state.client_id} has no margin account")
+            proposal = _pending_fact(state, command.proposal_id, context)
+            rejected = ev.ClientFactRejected(
+                state.client_id,
+                proposal.proposal_id,
+                _fact_kind(_fact_of(proposal.proposed)),
+                proposal.proposed_by,
+                context.actor,
+                context.now,
+                command.reason,
+            )
+            return [rejected]
+
+
+def _pending_fact(state: MarginAccount, proposal_id: str, context: Context) -> FactProposal:
+    return pending_for_checker(
+        state.fact_proposal(proposal_id),
+        what=f"credit-fact proposal {proposal_id} on the account of {state.client_id}",
+        checker=context.actor,
+        not_found=FactProposalNotFound,
+        not_pending=ProposalNotPending,
     )
+
+
+def _proposed(
+    client: str, proposal_id: str, fact: CreditFact, context: Context
+) -> ev.ClientFactProposed:
+    return ev.ClientFactProposed(
+        client,
+        proposal_id,
+        context.actor,
+        context.now,
+        credit_assessment=fact if isinstance(fact, ev.ProposedCreditAssessment) else None,
+        credit_limit=fact if isinstance(fact, Money) else None,
+        professional_investor=(
+            fact if isinstance(fact, ev.ProposedProfessionalInvestorStatus) else None
+        ),
+    )
+
+
+def _fact_of(proposed: ev.ClientFactProposed) -> CreditFact:
+    fact: CreditFact | None = (
+        proposed.credit_assessment or proposed.credit_limit or proposed.professional_investor
+    )
+    if fact is None:  # pragma: no cover - never decided so; evolve keeps whatever was stored
+        raise FactProposalNotFound(f"proposal {proposed.proposal_id} carries no fact")
+    return fact
+
+
+def _fact_kind(fact: CreditFact) -> str:
+    if isinstance(fact, ev.ProposedCreditAssessment):
+        return CREDIT_ASSESSMENT
+    if isinstance(fact, Money):
+        return CREDIT_LIMIT
+    return PROFESSIONAL_INVESTOR
+
+
+def _fact_event(
+    client: str, fact: CreditFact, today: date, *, limit_field: str = "limit"
+) -> ev.Event:
+    """The event recording ``fact`` as of ``today``, refused (InvalidArgument) when the fact
+    could not be recorded: a proposal is checked when it is made and again when approved."""
+    if isinstance(fact, ev.ProposedCreditAssessment):
+        _require_after(fact.expires_on, fact.assessed_on, "expires_on", "assessed_on")
+        return ev.CreditAssessed(
+            client, fact.assessment_id, fact.grade, fact.assessed_on, fact.expires_on
+        )
+    if isinstance(fact, Money):
+        _require_kind(fact, cash=True, field_name=limit_field)
+        return ev.CreditLimitSet(client, fact)
+    if fact.professional:
+        # Professional status rests on evidence and is reviewed: both are required to grant it.
+        if not fact.evidence:
+            raise InvalidArgument.for_field("evidence", "is required to grant the status")
+        if fact.expires_on is None:
+            raise InvalidArgument.for_field("expires_on", "is required to grant the status")
+        _require_after(fact.expires_on, today, "expires_on", "today")
+    return ev.ProfessionalInvestorStatusSet(
+        client, fact.professional, today, fact.evidence, fact.expires_on
+    )
+
+
+def _folded(state: MarginAccount, events: list[ev.Event]) -> MarginAccount:
+    for event in events:
+        state = evolve(state, event)
+    return state
 
 
 def _require_after(later: date | None, earlier: date, field_name: str, what: str) -> None:
@@ -588,18 +782,13 @@ def _reject_correction(
 
 def _pending_correction(state: MarginAccount, correction_id: str, context: Context) -> Correction:
     """The pending correction ``correction_id``, decided by a checker who is not its maker."""
-    correction = state.correction(correction_id)
-    if correction is None:
-        raise CorrectionNotFound(
-            f"no correction {correction_id} on the account of {state.client_id}"
-        )
-    if correction.state != "pending":
-        raise CorrectionNotPending(f"correction {correction_id} was {correction.state} already")
-    if correction.proposed_by == context.actor:
-        raise SameMakerAndChecker(
-            f"{context.actor} proposed correction {correction_id}: another operator must decide it"
-        )
-    return correction
+    return pending_for_checker(
+        state.correction(correction_id),
+        what=f"correction {correction_id} on the account of {state.client_id}",
+        checker=context.actor,
+        not_found=CorrectionNotFound,
+        not_pending=CorrectionNotPending,
+    )
 
 
 def _moved(movement: Movement) -> Money:

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from harbour.accounts.domain import (
+    ApproveClientFact,
     ApproveCorrection,
     Command,
     Context,
@@ -74,6 +75,10 @@ class AccountHandlers:
         moves_out = isinstance(
             command, WithdrawCash | WithdrawCollateral | ProposeCorrection | ApproveCorrection
         )
+        if isinstance(command, ApproveClientFact):
+            # An approved credit assessment is judged against the minimum grade in force.
+            policy, _ = await market(self.runner, now, [])
+            return Context(now, policy.minimum_credit_grade, actor=actor)
         if command is not None and not moves_out:
             # Deposits and the like need neither policy nor prices.
             return Context(now, actor=actor, original=original)
@@ -140,7 +145,7 @@ class AccountHandlers:
         actor: str = "",
     ) -> Outcome:
         """Apply ``command`` once; ``request`` is what the caller sent (its fingerprint);
-        ``actor`` the authenticated caller (a correction's maker or checker)."""
+        ``actor`` the authenticated caller (a correction's or credit fact's maker or checker)."""
 
         async def decide_with_context(state: MarginAccount) -> list[ev.Event]:
             original = await self._original(command, state)

@@ -94,6 +94,7 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             result=wire.command_result(outcome),
             may_borrow=bool(response.get("may_borrow")),
             borrowing_refusals=list(response.get("borrowing_refusals", ())),
+            fact_proposal_ids=list(response.get("fact_proposal_ids", ())),
         )
 
     async def DepositCash(
@@ -222,7 +223,55 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
             result=wire.command_result(await self._handle(command, request))
         )
 
+    # ------------------------------------------------------------------------- credit facts
+    async def ProposeClientFact(
+        self, request: accounts_pb2.ProposeClientFactRequest, context: Context
+    ) -> accounts_pb2.ProposeClientFactResponse:
+        require_role(*CREDIT)
+        command = domain.ProposeClientFact(
+            client_id(request.client_id),
+            check_id(request.proposal_id, "proposal_id"),
+            _credit_fact(request),
+        )
+        return accounts_pb2.ProposeClientFactResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
+    async def ApproveClientFact(
+        self, request: accounts_pb2.ApproveClientFactRequest, context: Context
+    ) -> accounts_pb2.ApproveClientFactResponse:
+        require_role(*CREDIT)
+        command = domain.ApproveClientFact(
+            client_id(request.client_id), check_id(request.proposal_id, "proposal_id")
+        )
+        now = await self._handlers.context()
+        outcome = await self._handle(
+            command, request, respond=lambda s: _eligibility(s, now.minimum_grade, now.now)
+        )
+        response = outcome.response or {}
+        return accounts_pb2.ApproveClientFactResponse(
+            result=wire.command_result(outcome),
+            may_borrow=bool(response.get("may_borrow")),
+            borrowing_refusals=list(response.get("borrowing_refusals", ())),
+            advances_suspended=bool(response.get("advances_suspended")),
+        )
+
+    async def RejectClientFact(
+        self, request: accounts_pb2.RejectClientFactRequest, context: Context
+    ) -> accounts_pb2.RejectClientFactResponse:
+        require_role(*CREDIT)
+        command = domain.RejectClientFact(
+            client_id(request.client_id),
+            check_id(request.proposal_id, "proposal_id"),
+            wire.text(request.reason, "reason", MAX_REASON, True),
+        )
+        return accounts_pb2.RejectClientFactResponse(
+            result=wire.command_result(await self._handle(command, request))
+        )
+
     # ------------------------------------------------------------------------- client facts
+    # RecordCreditAssessment, SetCreditLimit and SetProfessionalInvestorStatus are deprecated:
+    # the domain refuses them (maker_checker_required) once their input is well-formed.
     async def RecordCreditAssessment(
         self, request: accounts_pb2.RecordCreditAssessmentRequest, context: Context
     ) -> accounts_pb2.RecordCreditAssessmentResponse:
@@ -491,10 +540,45 @@ class AccountsService(accounts_pb2_grpc.AccountsServiceServicer):
         )
 
 
-def _eligibility(state: MarginAccount, grade: CreditGrade) -> Mapping[str, Any]:
-    """Who may borrow, under the policy's minimum grade in force now."""
-    refusals = who_may_borrow(state, grade)
-    return {"may_borrow": not refusals, "borrowing_refusals": list(refusals)}
+def _eligibility(
+    state: MarginAccount, grade: CreditGrade, now: datetime | None = None
+) -> Mapping[str, Any]:
+    """Who may borrow, under the policy's minimum grade in force now; the credit facts that
+    await a checker; whether advances are suspended."""
+    refusals = who_may_borrow(state, grade, now)
+    return {
+        "may_borrow": not refusals,
+        "borrowing_refusals": list(refusals),
+        "fact_proposal_ids": [p.proposal_id for p in state.pending_fact_proposals],
+        "advances_suspended": state.advances_suspended,
+    }
+
+
+def _credit_fact(request: accounts_pb2.ProposeClientFactRequest) -> domain.CreditFact:
+    """The one fact a proposal carries (its oneof), checked field by field."""
+    match request.WhichOneof("fact"):
+        case "credit_assessment":
+            fact = request.credit_assessment
+            return ev.ProposedCreditAssessment(
+                check_id(fact.assessment_id, "credit_assessment.assessment_id"),
+                credit_grade(fact.grade, "credit_assessment.grade"),
+                _day(fact.assessed_on, "credit_assessment.assessed_on"),
+                _optional_day(fact.expires_on, "credit_assessment.expires_on"),
+            )
+        case "credit_limit":
+            return wire.money_field(
+                request.credit_limit.limit, "credit_limit.limit", allow_zero=True
+            )
+        case "professional_investor_status":
+            status = request.professional_investor_status
+            return ev.ProposedProfessionalInvestorStatus(
+                status.professional,
+                wire.text(status.evidence, "professional_investor_status.evidence", MAX_REFERENCE),
+                _optional_day(status.expires_on, "professional_investor_status.expires_on"),
+            )
+    raise InvalidArgument.for_field(
+        "fact", "propose one of credit_assessment, credit_limit, professional_investor_status"
+    )
 
 
 def _existing(state: MarginAccount) -> MarginAccount:

@@ -110,13 +110,39 @@ class Correction:
 
 
 @dataclass(frozen=True)
+class FactProposal:
+    """A credit fact proposed by a maker (``ClientFactProposed``), and what became of it."""
+
+    proposal_id: str
+    proposed: ev.ClientFactProposed
+    state: str = "pending"  # pending | approved | rejected
+
+    @property
+    def proposed_by(self) -> str:
+        return self.proposed.proposed_by
+
+
+# Why advances are suspended: each cause is suspended and resumed on its own, and advances
+# resume only when no cause is left (see ``ev.AdvancesSuspended``).
+MARGIN_CALL_HOLD = "margin_call"
+CREDIT_HOLD = "credit"
+
+
+def hold_of(reason: str) -> str:
+    """The cause an AdvancesSuspended or AdvancesResumed reason belongs to: the credit
+    assessment's reasons are codes starting ``credit_``; every other one (``margin call ...``,
+    ``liquidation ...``: the only cause before credit holds existed) is a margin call's."""
+    return CREDIT_HOLD if reason.startswith("credit_") else MARGIN_CALL_HOLD
+
+
+@dataclass(frozen=True)
 class MarginAccount:
     client_id: str
     status: Lifecycle = Lifecycle.NOT_ONBOARDED
     risk: RiskState = RiskState.HEALTHY
     # Orthogonal flags.
     suspended: bool = False
-    advances_suspended: bool = False
+    advance_holds: tuple[str, ...] = ()  # the causes suspending advances (hold_of), if any
     breached_limits: tuple[str, ...] = ()
     # Eligibility facts.
     related_group_id: str | None = None
@@ -148,6 +174,8 @@ class MarginAccount:
     # Every correction ever proposed (rare: a handful in an account's life), so a movement
     # is reversed at most once and a correction id names one proposal only.
     corrections: tuple[Correction, ...] = ()
+    # Every credit fact ever proposed (a few a year), so a proposal id names one proposal.
+    fact_proposals: tuple[FactProposal, ...] = ()
     last_accrual_date: date | None = None
     last_capitalisation_date: date | None = None
 
@@ -158,6 +186,21 @@ class MarginAccount:
     @property
     def exists(self) -> bool:
         return self.status is not Lifecycle.NOT_ONBOARDED
+
+    @property
+    def advances_suspended(self) -> bool:
+        """Whether any cause suspends advances (a margin call, the credit assessment)."""
+        return bool(self.advance_holds)
+
+    def advances_held(self, cause: str) -> bool:
+        return cause in self.advance_holds
+
+    def fact_proposal(self, proposal_id: str) -> FactProposal | None:
+        return next((p for p in self.fact_proposals if p.proposal_id == proposal_id), None)
+
+    @property
+    def pending_fact_proposals(self) -> tuple[FactProposal, ...]:
+        return tuple(p for p in self.fact_proposals if p.state == "pending")
 
     @property
     def limit_breach(self) -> bool:
@@ -320,9 +363,13 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
                 return state
             return replace(state, margin_call=replace(state.margin_call, expired=True))
         case ev.AdvancesSuspended():
-            return replace(state, advances_suspended=True)
+            cause = hold_of(event.reason)
+            if cause in state.advance_holds:
+                return state
+            return replace(state, advance_holds=(*state.advance_holds, cause))
         case ev.AdvancesResumed():
-            return replace(state, advances_suspended=False)
+            cause = hold_of(event.reason)
+            return replace(state, advance_holds=tuple(h for h in state.advance_holds if h != cause))
         case ev.ConcentrationLimitBreached():
             if event.limit in state.breached_limits:
                 return state
@@ -413,7 +460,24 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
             if found is None:
                 return state
             return _corrected(state, replace(found, state="rejected"))
+        case ev.ClientFactProposed():
+            proposal = FactProposal(event.proposal_id, event)
+            return replace(state, fact_proposals=(*state.fact_proposals, proposal))
+        case ev.ClientFactApproved():
+            return _fact_decided(state, event.proposal_id, "approved")
+        case ev.ClientFactRejected():
+            return _fact_decided(state, event.proposal_id, "rejected")
     return state
+
+
+def _fact_decided(state: MarginAccount, proposal_id: str, decided: str) -> MarginAccount:
+    """The proposal ``proposal_id`` marked ``decided`` (unknown: unchanged, evolve is total).
+    The fact itself takes effect with its own event, which follows the approval."""
+    kept = tuple(
+        replace(p, state=decided) if p.proposal_id == proposal_id else p
+        for p in state.fact_proposals
+    )
+    return replace(state, fact_proposals=kept)
 
 
 def _corrected(state: MarginAccount, decided: Correction) -> MarginAccount:
@@ -487,7 +551,7 @@ def replay(client_id: str, history: Iterable[ev.Event]) -> MarginAccount:
 
 
 # Bump when MarginAccount's fields change: a snapshot of another shape is a cache miss.
-SNAPSHOT_VERSION = 5
+SNAPSHOT_VERSION = 6
 
 
 def to_snapshot(state: MarginAccount) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from harbour.ledger.account import Lifecycle, MarginAccount
+from harbour.ledger import events as ev
+from harbour.ledger.account import CREDIT_HOLD, Lifecycle, MarginAccount
 from harbour.ledger.errors import NotEligible
 from harbour.ledger.grades import CreditGrade
 
@@ -26,6 +27,8 @@ CREDIT_LIMIT_MISSING = "credit_limit_missing"
 MARGIN_AGREEMENT_MISSING = "margin_agreement_missing"
 RISK_DISCLOSURE_MISSING = "risk_disclosure_missing"
 ACCOUNT_SUSPENDED = "account_suspended"
+# Why a credit hold on advances ends (AdvancesResumed): the assessment in force is acceptable.
+CREDIT_ASSESSMENT_ACCEPTABLE = "credit_assessment_acceptable"
 
 ALL_REASONS = (
     ACCOUNT_CLOSED,
@@ -70,6 +73,38 @@ def who_may_borrow(
 def is_professional_investor(state: MarginAccount, now: datetime) -> bool:
     """Whether the client counts as a professional investor at ``now`` (unexpired status)."""
     return state.professional_investor and not _lapsed(state.professional_investor_expires_on, now)
+
+
+def credit_hold_reason(
+    state: MarginAccount, minimum_grade: CreditGrade, now: datetime
+) -> str | None:
+    """Why the credit assessment in force at ``now`` suspends advances (a grade below the
+    minimum, or lapsed), or None: acceptable, or no assessment at all (that is not a hold but
+    an unmet condition of who_may_borrow)."""
+    if state.credit_grade is None:
+        return None
+    if not state.credit_grade.at_least(minimum_grade):
+        return CREDIT_GRADE_BELOW_MINIMUM
+    if _lapsed(state.credit_expires_on, now):
+        return CREDIT_ASSESSMENT_EXPIRED
+    return None
+
+
+def credit_hold(state: MarginAccount, minimum_grade: CreditGrade, now: datetime) -> list[ev.Event]:
+    """The event that brings the account's credit hold in line with its credit assessment at
+    ``now``: AdvancesSuspended with the reason when the assessment stops being acceptable,
+    AdvancesResumed (``credit_assessment_acceptable``) when a held account's is acceptable
+    again; nothing when they agree or the account is closed. A margin call's hold is its own
+    (harbour.ledger.account.hold_of): this never lifts it."""
+    if not state.exists or state.status is Lifecycle.CLOSED:
+        return []
+    reason = credit_hold_reason(state, minimum_grade, now)
+    held = state.advances_held(CREDIT_HOLD)
+    if reason is not None and not held:
+        return [ev.AdvancesSuspended(state.client_id, reason)]
+    if reason is None and held:
+        return [ev.AdvancesResumed(state.client_id, CREDIT_ASSESSMENT_ACCEPTABLE)]
+    return []
 
 
 def _lapsed(expires_on: date | None, now: datetime | None) -> bool:

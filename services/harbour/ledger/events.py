@@ -315,11 +315,21 @@ class MarginCallExpired(AccountEvent):
 
 @dataclass(frozen=True)
 class AdvancesSuspended(AccountEvent):
+    """No advance may be drawn for this reason until an AdvancesResumed of the same cause.
+    Two causes are held and lifted apart (``harbour.ledger.account.hold_of``): a credit
+    assessment's, whose reasons are the stable codes ``credit_grade_below_minimum`` and
+    ``credit_assessment_expired``, and a margin call's (``margin call <call id>``; every other
+    reason). Advances resume only when no cause is left."""
+
     reason: str
 
 
 @dataclass(frozen=True)
 class AdvancesResumed(AccountEvent):
+    """One cause of a suspension is gone (``credit_assessment_acceptable`` for a credit
+    assessment's; ``margin call <call id> met`` or ``liquidation <outcome>`` for a margin
+    call's): advances resume unless the other cause still holds."""
+
     reason: str
 
 
@@ -538,6 +548,70 @@ class MovementReversed(AccountEvent):
 class CorrectionRejected(AccountEvent):
     correction_id: str
     rejected_by: str
+    reason: str
+
+
+# --- credit facts a credit officer decides (accounts service, maker-checker)
+
+
+@dataclass(frozen=True)
+class ProposedCreditAssessment:
+    """A credit assessment as proposed: what CreditAssessed records once it is approved."""
+
+    assessment_id: str
+    grade: CreditGrade
+    assessed_on: date
+    expires_on: date | None  # the assessment lapses on this day (None: open-ended)
+
+
+@dataclass(frozen=True)
+class ProposedProfessionalInvestorStatus:
+    """A professional-investor status as proposed: what ProfessionalInvestorStatusSet records
+    once it is approved (dated the day of the approval)."""
+
+    professional: bool
+    evidence: str  # what the status rests on (e.g. a portfolio certificate's id)
+    expires_on: date | None  # the status lapses on this day (None: open-ended)
+
+
+@dataclass(frozen=True)
+class ClientFactProposed(AccountEvent):
+    """A maker proposes one credit fact about the client: exactly one of `credit_assessment`,
+    `credit_limit` and `professional_investor` is set. Nothing takes effect yet: a different
+    principal approves it (ClientFactApproved, followed in the same append by the fact's own
+    event: CreditAssessed, CreditLimitSet or ProfessionalInvestorStatusSet) or rejects it
+    (ClientFactRejected)."""
+
+    proposal_id: str  # the proposal, unique within the client's stream
+    proposed_by: str
+    proposed_at: datetime  # the instant of the proposal
+    credit_assessment: ProposedCreditAssessment | None = None
+    # The most the client may owe, in a cash asset (the loan currency)
+    credit_limit: Money | None = None
+    professional_investor: ProposedProfessionalInvestorStatus | None = None
+
+
+@dataclass(frozen=True)
+class ClientFactApproved(AccountEvent):
+    """A checker other than the maker approved a proposed credit fact; the fact's own event
+    follows it in the same append."""
+
+    proposal_id: str
+    fact: str  # which fact: credit_assessment, credit_limit or professional_investor
+    proposed_by: str
+    approved_by: str
+    approved_at: datetime  # the instant of the approval: when the fact took effect
+
+
+@dataclass(frozen=True)
+class ClientFactRejected(AccountEvent):
+    """A checker other than the maker rejected a proposed credit fact: it never takes effect."""
+
+    proposal_id: str
+    fact: str  # which fact: credit_assessment, credit_limit or professional_investor
+    proposed_by: str
+    rejected_by: str
+    rejected_at: datetime  # the instant of the rejection
     reason: str
 
 
@@ -817,6 +891,9 @@ _ALL: tuple[type[Event], ...] = (
     CorrectionProposed,
     MovementReversed,
     CorrectionRejected,
+    ClientFactProposed,
+    ClientFactApproved,
+    ClientFactRejected,
     PriceObserved,
     PriceRejected,
     PriceFeedStale,

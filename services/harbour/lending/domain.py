@@ -84,6 +84,15 @@ the implied state of the valuation:
     MARGIN_CALL, above the call level, now >= deadline
                               MarginCallExpired + LiquidationStarted (CALL_DEADLINE_PASSED)
 
+CheckCredit (the credit hold, over time; never refuses an existing account)
+    The assessment in force lapsed at ``now``, or its grade is below the policy's minimum:
+    AdvancesSuspended (``credit_assessment_expired``, ``credit_grade_below_minimum``) unless
+    the credit hold is recorded already; acceptable again while held: AdvancesResumed
+    (``credit_assessment_acceptable``). The accounts service records the same hold when a
+    checker approves an assessment (``harbour.ledger.eligibility.credit_hold``); the risk
+    monitor runs this once a day and when the minimum grade changes. A margin call's hold and
+    a credit hold are separate causes: each CheckRisk/CheckCredit lifts only its own.
+
 RECOVERED and WRITTEN_OFF accounts are watched like HEALTHY ones (anything owed anew must be
 margined). Deadlines count Hong Kong business days of the context's calendar: weekends, the
 general holidays held as data and full-day closures recorded on ``calendar-HKEX`` are skipped.
@@ -100,7 +109,7 @@ from itertools import pairwise
 
 from harbour.ledger import events as ev
 from harbour.ledger import journals
-from harbour.ledger.account import Lifecycle, MarginAccount, RiskState
+from harbour.ledger.account import MARGIN_CALL_HOLD, Lifecycle, MarginAccount, RiskState
 from harbour.ledger.advance import (
     AdvanceTest,
     decision_assets,
@@ -114,6 +123,7 @@ from harbour.ledger.eligibility import (
     ACCOUNT_CLOSED,
     ACCOUNT_SUSPENDED,
     CREDIT_LIMIT_MISSING,
+    credit_hold,
     who_may_borrow,
 )
 from harbour.ledger.errors import (
@@ -180,7 +190,15 @@ class CheckRisk:
     client_id: str
 
 
-Command = ApproveFacility | DrawLoan | RepayLoan | AccrueInterest | CheckRisk
+@dataclass(frozen=True)
+class CheckCredit:
+    """Time moves without events: record the credit hold the assessment implies at ``now``
+    (a lapsed assessment, or a grade below a raised minimum, suspends advances)."""
+
+    client_id: str
+
+
+Command = ApproveFacility | DrawLoan | RepayLoan | AccrueInterest | CheckRisk | CheckCredit
 
 
 @dataclass(frozen=True)
@@ -217,6 +235,10 @@ def decide(state: MarginAccount, command: Command, context: Context) -> Decision
             return _accrue(state, command, context)
         case CheckRisk():
             return _check_risk(state, context)
+        case CheckCredit():
+            if not state.exists:
+                raise AccountNotFound(f"client {state.client_id} has no margin account")
+            return Decision(credit_hold(state, context.policy.minimum_credit_grade, context.now))
     raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
 
@@ -448,7 +470,7 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
             events.append(
                 ev.MarginCallIssued(client, call_id, call_amount, deadline, figures, basis)
             )
-            if not state.advances_suspended:
+            if not state.advances_held(MARGIN_CALL_HOLD):
                 events.append(ev.AdvancesSuspended(client, f"margin call {call_id}"))
             if implied is ImpliedState.FORCED_SALE:
                 trigger = ev.LiquidationTrigger.FORCED_SALE_THRESHOLD
@@ -459,7 +481,7 @@ def _check_risk(state: MarginAccount, context: Context) -> Decision:
     call_id = call.call_id if call is not None else ""
     if implied in (ImpliedState.HEALTHY, ImpliedState.WARNING):
         events.append(ev.MarginCallMet(client, call_id, figures, basis))
-        if state.advances_suspended:
+        if state.advances_held(MARGIN_CALL_HOLD):  # a credit hold stays until its own end
             events.append(ev.AdvancesResumed(client, f"margin call {call_id} met"))
         if implied is ImpliedState.WARNING:
             events.append(ev.EarlyWarningIssued(client, figures, basis))

@@ -7,6 +7,12 @@ also checks every open margin call whose deadline has passed. Checks are idempot
 has a request id derived from the event that caused it, and a check that finds nothing to
 change writes nothing), so a crash or a second replica repeats work, never effects.
 
+Time lapses credit assessments without an event: once a UTC day (an assessment lapses on its
+expiry day) and whenever the policy's minimum grade changes, the monitor finds in the ``loans``
+read model every borrower whose recorded credit hold disagrees with its assessment (lapsed or
+below the minimum and not held, or held and acceptable again) and runs ``CheckCredit`` for it,
+which records ``AdvancesSuspended``/``AdvancesResumed`` with the reason on the exact state.
+
 The scheduler accrues interest for every borrower up to yesterday (Hong Kong business date)
 once an hour; accrual is idempotent per account and day.
 
@@ -22,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,13 +41,15 @@ from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.notify import FeedListener
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.projections import OnPoison, ProjectionRunner, is_poison
+from harbour.ledger.account import CREDIT_HOLD, Lifecycle
 from harbour.ledger.errors import DomainError
+from harbour.ledger.grades import CreditGrade
 from harbour.ledger.interest import business_date
 from harbour.ledger.prices import PRICE_STREAM_PREFIX
 from harbour.lending.accrual import accrue_in_bulk
-from harbour.lending.domain import CheckRisk
+from harbour.lending.domain import CheckCredit, CheckRisk, Command
 from harbour.lending.handlers import LendingHandlers
-from harbour.lending.schema import margin_calls
+from harbour.lending.schema import loans, margin_calls
 from harbour.metrics import RISK_CHECKS, RISK_TICKS
 from harbour.risk.book import RiskBook
 from harbour.risk.loader import (
@@ -86,6 +94,8 @@ class RiskMonitor:
         # built from the read models on the first page, then set from the exact state of
         # every account an event touches. A price move screens all of it at once.
         self._book: RiskBook | None = None
+        # The day and minimum grade the credit holds were last brought in line for.
+        self._credit_checked: tuple[date, CreditGrade] | None = None
 
     async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
         book = await self._current_book(conn, events)
@@ -157,13 +167,17 @@ class RiskMonitor:
         )
         return book.screen({code: point.price for code, point in points.items()}, policy)
 
-    async def check(self, client: str, request_id: str) -> None:
-        RISK_CHECKS.inc()
+    async def check(self, client: str, request_id: str, command: Command | None = None) -> None:
+        """Run ``command`` (default: the risk check) for ``client``; a refusal or a fault of
+        one account is logged, never raised (a database outage is)."""
+        command = command or CheckRisk(client)
+        if isinstance(command, CheckRisk):
+            RISK_CHECKS.inc()
         try:
             await self._handlers.handle(
-                CheckRisk(client),
+                command,
                 request_id=request_id,
-                request={"rpc": "CheckRisk", "client_id": client},
+                request={"rpc": type(command).__name__, "client_id": client},
                 metadata=MONITOR_METADATA,
             )
         except DomainError as refusal:  # e.g. an account closed meanwhile: nothing to check
@@ -187,6 +201,42 @@ class RiskMonitor:
         for client, call_id in rows:
             await self.check(client, f"deadline-{call_id}")
         return len(rows)
+
+    async def check_credit_holds(self) -> int:
+        """Once a UTC day and when the minimum grade changes: CheckCredit for every borrower
+        whose credit hold, as the ``loans`` read model last folded it, disagrees with its
+        assessment. One scan of the read model each time; the decision is on the exact state,
+        so a row behind its stream only costs a check that records nothing."""
+        now = self._handlers.now()
+        policy, _ = await market(self._handlers.runner, now, ())
+        key = (now.date(), policy.minimum_credit_grade)
+        if key == self._credit_checked:
+            return 0
+        rows = await _credit_candidates(self._handlers, now.date(), policy.minimum_credit_grade)
+        for client, version in rows:
+            await self.check(client, f"credit-{client}-{version}-{now.date()}", CheckCredit(client))
+        self._credit_checked = key
+        return len(rows)
+
+
+async def _credit_candidates(
+    handlers: LendingHandlers, today: date, minimum: CreditGrade
+) -> list[tuple[str, int]]:
+    """(client, row version) of every open borrower whose assessment lapsed by ``today`` or is
+    below ``minimum`` without a credit hold recorded, or the other way round."""
+    doc = loans.c.state["state"]  # the folded account (harbour.ledger.account.to_snapshot)
+    below = [grade.value for grade in CreditGrade if not grade.at_least(minimum)]
+    lapsed = sa.or_(
+        doc["credit_expires_on"].astext <= today.isoformat(), doc["credit_grade"].astext.in_(below)
+    )
+    held = doc["advance_holds"].contains([CREDIT_HOLD])
+    query = sa.select(loans.c.client_id, loans.c.version).where(
+        loans.c.facility_id.is_not(None),
+        doc["status"].astext != Lifecycle.CLOSED.value,
+        sa.func.coalesce(lapsed, sa.false()) != sa.func.coalesce(held, sa.false()),
+    )
+    async with handlers.runner.store.engine.connect() as conn:
+        return [(client, version) for client, version in await conn.execute(query)]
 
 
 async def _refresh_loadable(book: RiskBook, runner: CommandRunner, clients: list[str]) -> None:
@@ -240,6 +290,7 @@ async def run_background(
         while True:
             await runner.catch_up(monitor)
             await monitor.expire_due_calls()
+            await monitor.check_credit_holds()
             heartbeat()
             await listener.wait(POLL_SECONDS)
 

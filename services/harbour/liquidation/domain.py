@@ -45,6 +45,7 @@ from functools import cached_property
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.account import (
+    MARGIN_CALL_HOLD,
     Lifecycle,
     LiquidationProgress,
     MarginAccount,
@@ -321,7 +322,7 @@ def _completion(state: MarginAccount, valuation: Valuation, context: Context) ->
             outcome=outcome,
         )
     ]
-    if state.advances_suspended:
+    if state.advances_held(MARGIN_CALL_HOLD):  # a credit hold is the assessment's to lift
         events.append(ev.AdvancesResumed(state.client_id, f"liquidation {outcome}"))
     return Decision(events)
 

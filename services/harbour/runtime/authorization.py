@@ -31,7 +31,7 @@ ROLES = frozenset({TRADING_PLATFORM, RISK, PRICE_FEED, POLICY_ADMIN, AUDITOR, OP
 # The groups the servicers name, so each row below reads as the business rule it is.
 OPERATORS = frozenset({OPERATOR})
 MOVERS = frozenset({TRADING_PLATFORM, OPERATOR})  # cash and collateral in and out, loans
-CREDIT = frozenset({OPERATOR, RISK})  # credit assessments, limits, facilities
+CREDIT = frozenset({OPERATOR, RISK})  # credit facts (maker and checker), facilities
 CONTROLLERS = frozenset({OPERATOR, RISK})  # run risk and interest, steer liquidations
 READERS = frozenset({TRADING_PLATFORM, OPERATOR, RISK, AUDITOR})
 FEEDS = frozenset({PRICE_FEED})
@@ -64,11 +64,15 @@ RPC_ROLES: dict[str, frozenset[str]] = {
             "ProposeCorrection": OPERATORS,
             "ApproveCorrection": OPERATORS,
             "RejectCorrection": OPERATORS,
-            "RecordCreditAssessment": CREDIT,
-            "SetCreditLimit": CREDIT,
+            "RecordCreditAssessment": CREDIT,  # deprecated: refused, ProposeClientFact
+            "SetCreditLimit": CREDIT,  # deprecated: refused, ProposeClientFact
             "SignMarginAgreement": OPERATORS,
             "AcknowledgeRiskDisclosure": OPERATORS,
-            "SetProfessionalInvestorStatus": OPERATORS,
+            "SetProfessionalInvestorStatus": OPERATORS,  # deprecated: refused, ProposeClientFact
+            # Maker and checker: two different principals (same_maker_and_checker otherwise).
+            "ProposeClientFact": CREDIT,
+            "ApproveClientFact": CREDIT,
+            "RejectClientFact": CREDIT,
             "SetRelatedGroup": OPERATORS,
             "LinkSecuritiesAccount": OPERATORS,
             "UnlinkSecuritiesAccount": OPERATORS,

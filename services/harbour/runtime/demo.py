@@ -6,8 +6,10 @@ and one past the forced-sale line. The warned client and one called client cure 
 cash; the forced sale runs to its target and that client repays the rest; a second crash
 (BTC -60%, shares to 200) leaves the last called client's collateral worth less than its loan,
 so its liquidation ends in a deficit, which an operator proposes to write off and a risk officer
-approves (maker-checker) before the account is closed. Then every hash chain is verified and
-every decision on the demo's accounts is re-derived from its recorded basis.
+approves (maker-checker) before the account is closed. Each borrower's credit grade and limit
+are proposed at onboarding by the operator and approved by the risk officer (maker-checker).
+Then every hash chain is verified and every decision on the demo's accounts is re-derived from
+its recorded basis.
 
 It needs a stack in development mode (`make up`): it names its callers with the development
 header, as a platform, a price vendor, two policy administrators, a risk officer and an
@@ -233,7 +235,7 @@ class Demo:
 
     async def onboard(self, client: str) -> None:
         limit = hkd("1000000.00")
-        await self.accounts.OnboardClient(
+        opened = await self.accounts.OnboardClient(
             accounts_pb2.OnboardClientRequest(
                 request_id=rid(),
                 client_id=client,
@@ -245,6 +247,14 @@ class Demo:
             ),
             metadata=OPERATOR,
         )
+        # The operator proposed the grade and the limit; the risk officer approves them.
+        for proposal in opened.fact_proposal_ids:
+            await self.accounts.ApproveClientFact(
+                accounts_pb2.ApproveClientFactRequest(
+                    request_id=rid(), client_id=client, proposal_id=proposal
+                ),
+                metadata=RISK,
+            )
         for asset, quantity in ((SHARES, "1000"), ("BTC", "1")):
             await self.accounts.DepositCollateral(
                 accounts_pb2.DepositCollateralRequest(

@@ -38,6 +38,11 @@ EVENT_OWNERS: dict[str, frozenset[str]] = {
             "SecuritiesMarginAccountUnlinked",  # migration 0012
             "RelatedGroupChanged",  # migration 0012
             "ReconciliationRun",  # migration 0014
+            "ClientFactProposed",  # migration 0019
+            "ClientFactApproved",  # migration 0019
+            "ClientFactRejected",  # migration 0019
+            "AdvancesSuspended",  # migration 0019: an approved assessment's credit hold
+            "AdvancesResumed",  # migration 0019
         }
     ),
     "audit": frozenset(),  # reads only

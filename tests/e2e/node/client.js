@@ -40,6 +40,15 @@ async function main() {
     },
     "node-ops:operator",
   );
+  // Onboarding proposes the grade and the limit: a second person (a credit officer) approves.
+  let approved = opened;
+  for (const proposalId of opened.fact_proposal_ids) {
+    approved = await call(
+      "ApproveClientFact",
+      { request_id: `node-approve-${clientId}-${proposalId}`, client_id: clientId, proposal_id: proposalId },
+      "node-credit:risk",
+    );
+  }
   const deposited = await call(
     "DepositCash",
     {
@@ -70,7 +79,15 @@ async function main() {
     { client_id: clientId, min_position: deposited.result.position },
     "node-desk:trading-platform",
   );
-  console.log(JSON.stringify({ may_borrow: opened.may_borrow, deposited: deposited.result, refusal, account }));
+  console.log(
+    JSON.stringify({
+      proposed: opened.fact_proposal_ids,
+      may_borrow: approved.may_borrow,
+      deposited: deposited.result,
+      refusal,
+      account,
+    }),
+  );
 }
 
 main().catch((error) => {

@@ -1,4 +1,6 @@
-"""Client facts recorded after onboarding, and eligibility as they change and lapse."""
+"""Client facts recorded after onboarding, and eligibility as they change and lapse. The
+credit facts go through a maker and a checker (harbour.testing.credit.recorded); the refusals
+of that path are in test_client_fact_approval.py."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from harbour.ledger.eligibility import (
 )
 from harbour.ledger.grades import CreditGrade
 from harbour.ledger.money import Money
+from harbour.testing.credit import recorded
 
 C = "C1"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -32,6 +35,15 @@ def fold(state: MarginAccount, events: list[ev.Event]) -> MarginAccount:
 
 def decide(state: MarginAccount, command: d.Command) -> MarginAccount:
     return fold(state, d.decide(state, command, CONTEXT))
+
+
+def credit(state: MarginAccount, fact: d.CreditFact) -> MarginAccount:
+    """``fact`` proposed by one principal and approved by another."""
+    return fold(state, recorded(state, fact, CONTEXT))
+
+
+def assessment(grade: CreditGrade, on: date, expires: date | None) -> d.CreditFact:
+    return ev.ProposedCreditAssessment("CA-2", grade, on, expires)
 
 
 def applied() -> MarginAccount:
@@ -63,20 +75,17 @@ def eligible() -> MarginAccount:
 
 
 def test_a_downgrade_below_the_minimum_stops_borrowing() -> None:
-    state = decide(
-        eligible(), d.RecordCreditAssessment(C, "CA-2", CreditGrade.BB, date(2026, 11, 24), None)
-    )
+    state = credit(eligible(), assessment(CreditGrade.BB, date(2026, 11, 24), None))
     assert who_may_borrow(state, CreditGrade.BBB, NOW) == ("credit_grade_below_minimum",)
 
 
 def test_an_assessment_lapses_on_its_expiry_day() -> None:
-    command = d.RecordCreditAssessment(
-        C, "CA-2", CreditGrade.AA, date(2026, 11, 1), date(2026, 12, 1)
+    events = recorded(
+        eligible(), assessment(CreditGrade.AA, date(2026, 11, 1), date(2026, 12, 1)), CONTEXT
     )
-    events = d.decide(eligible(), command, CONTEXT)
-    assert events == [
-        ev.CreditAssessed(C, "CA-2", CreditGrade.AA, date(2026, 11, 1), date(2026, 12, 1))
-    ]
+    assert (
+        ev.CreditAssessed(C, "CA-2", CreditGrade.AA, date(2026, 11, 1), date(2026, 12, 1)) in events
+    )
     state = fold(eligible(), events)
     assert who_may_borrow(state, CreditGrade.BBB, datetime(2026, 11, 30, 23, tzinfo=UTC)) == ()
     on_expiry = datetime(2026, 12, 1, tzinfo=UTC)
@@ -98,41 +107,39 @@ def test_unlinking_the_securities_account_stops_borrowing() -> None:
 
 
 def test_credit_limit_and_related_group_change() -> None:
-    state = decide(eligible(), d.SetCreditLimit(C, Money.of("HKD", "1000.00")))
+    state = credit(eligible(), Money.of("HKD", "1000.00"))
     assert state.credit_limit == Money.of("HKD", "1000.00")
     state = decide(state, d.SetRelatedGroup(C, "G-9"))
     assert state.related_group_id == "G-9"
     assert decide(state, d.SetRelatedGroup(C, None)).related_group_id is None
     with pytest.raises(errors.InvalidArgument):
-        d.decide(state, d.SetCreditLimit(C, Money.of("BTC", "1")), CONTEXT)
+        recorded(state, Money.of("BTC", "1"), CONTEXT)
 
 
 def test_professional_status_needs_evidence_and_lapses() -> None:
-    command = d.SetProfessionalInvestorStatus(C, True, "PI-CERT-1", date(2027, 1, 1))
-    events = d.decide(eligible(), command, CONTEXT)
-    assert events == [
-        ev.ProfessionalInvestorStatusSet(C, True, NOW.date(), "PI-CERT-1", date(2027, 1, 1))
-    ]
+    status = ev.ProposedProfessionalInvestorStatus(True, "PI-CERT-1", date(2027, 1, 1))
+    events = recorded(eligible(), status, CONTEXT)
+    set_ = ev.ProfessionalInvestorStatusSet(C, True, NOW.date(), "PI-CERT-1", date(2027, 1, 1))
+    assert events[-1] == set_
     state = fold(eligible(), events)
     assert is_professional_investor(state, NOW)
     assert not is_professional_investor(state, datetime(2027, 1, 1, tzinfo=UTC))
     for bad in (
-        d.SetProfessionalInvestorStatus(C, True, "", date(2027, 1, 1)),
-        d.SetProfessionalInvestorStatus(C, True, "PI-CERT-1", None),
-        d.SetProfessionalInvestorStatus(C, True, "PI-CERT-1", NOW.date()),
+        ev.ProposedProfessionalInvestorStatus(True, "", date(2027, 1, 1)),
+        ev.ProposedProfessionalInvestorStatus(True, "PI-CERT-1", None),
+        ev.ProposedProfessionalInvestorStatus(True, "PI-CERT-1", NOW.date()),
     ):
         with pytest.raises(errors.InvalidArgument):
-            d.decide(eligible(), bad, CONTEXT)
-    revoked = decide(state, d.SetProfessionalInvestorStatus(C, False, "", None))
+            recorded(eligible(), bad, CONTEXT)
+    revoked = credit(state, ev.ProposedProfessionalInvestorStatus(False, "", None))
     assert not is_professional_investor(revoked, NOW)
 
 
 def test_an_expiry_not_after_the_assessment_is_refused() -> None:
-    command = d.RecordCreditAssessment(
-        C, "CA-2", CreditGrade.A, date(2026, 11, 1), date(2026, 11, 1)
-    )
     with pytest.raises(errors.InvalidArgument):
-        d.decide(eligible(), command, CONTEXT)
+        recorded(
+            eligible(), assessment(CreditGrade.A, date(2026, 11, 1), date(2026, 11, 1)), CONTEXT
+        )
 
 
 @pytest.mark.parametrize(

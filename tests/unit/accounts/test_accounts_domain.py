@@ -13,6 +13,7 @@ from harbour.ledger.account import Lifecycle, MarginAccount, evolve, replay
 from harbour.ledger.eligibility import who_may_borrow
 from harbour.ledger.grades import CreditGrade
 from harbour.ledger.money import Money
+from harbour.testing import credit
 
 C = "C1"
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -44,7 +45,8 @@ def given(*history: ev.Event) -> MarginAccount:
 
 
 def onboarded() -> list[ev.Event]:
-    return d.decide(MarginAccount.initial(C), ONBOARD, CONTEXT)
+    """Onboarding, and its credit grade and limit approved by a second principal."""
+    return credit.onboarded(ONBOARD, CONTEXT)
 
 
 def then(state: MarginAccount, command: d.Command) -> list[ev.Event]:
@@ -62,18 +64,23 @@ def pledged(quantity: Money) -> ev.Event:
 # ------------------------------------------------------------------------------ onboarding
 
 
-def test_onboarding_records_every_fact_and_activates_the_account() -> None:
+def test_onboarding_records_every_fact_and_activates_the_account_once_credit_is_approved() -> None:
     events = onboarded()
     assert [type(e).__name__ for e in events] == [
         "ClientOnboarded",
         "SecuritiesMarginAccountLinked",
-        "CreditAssessed",
-        "CreditLimitSet",
+        "ClientFactProposed",
+        "ClientFactProposed",
         "MarginAgreementSigned",
         "RiskDisclosureAcknowledged",
         "ProfessionalInvestorStatusSet",
+        "ClientFactApproved",
+        "CreditAssessed",
+        "ClientFactApproved",
+        "CreditLimitSet",
     ]
-    assert events[2] == ev.CreditAssessed(C, "CA-1", CreditGrade.A, date(2026, 11, 25))
+    assert events[8] == ev.CreditAssessed(C, "CA-1", CreditGrade.A, date(2026, 11, 25))
+    assert given(*events[:7]).status is Lifecycle.APPLIED  # nothing approved yet
     state = given(*events)
     assert state.status is Lifecycle.ACTIVE
     assert who_may_borrow(state, CONTEXT.minimum_grade) == ()
@@ -94,7 +101,7 @@ def test_onboarding_without_the_borrowing_facts_applies_and_says_why_not() -> No
 
 def test_a_grade_below_the_policy_minimum_may_not_borrow() -> None:
     weak = d.OnboardClient(C, "SMA-1", "CA-9", CreditGrade.CCC, hkd("1.00"), "MA", "VA", False)
-    state = given(*then(MarginAccount.initial(C), weak))
+    state = given(*credit.onboarded(weak, CONTEXT))
     assert who_may_borrow(state, CreditGrade.BBB) == ("credit_grade_below_minimum",)
 
 

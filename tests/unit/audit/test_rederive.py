@@ -20,6 +20,7 @@ from harbour.ledger.advance import AdvanceTest
 from harbour.ledger.grades import CreditGrade
 from harbour.ledger.money import Money
 from harbour.lending import domain as d
+from harbour.testing import credit
 from tests.unit.lending.test_risk_never_sleeps import (
     FRIDAY_CLOSE,
     FRIDAY_DRAW,
@@ -97,7 +98,7 @@ def borrower(drawn: str = "504000.00") -> History:
     onboard = accounts.OnboardClient(
         C, "SMA-1", "CA-1", CreditGrade.A, None, "MA-2026", "VARD-1", False, None
     )
-    history.record(STREAM, accounts.decide(history.state, onboard, accounts.Context(at)), at)
+    history.record(STREAM, credit.onboarded(onboard, accounts.Context(at)), at)
     facility = d.ApproveFacility(C, "F-1", Money.of("HKD", "1000000.00"), Decimal("0.08"))
     history.decide(facility, at, fresh(at))
     for quantity in (Money.of(SEC, "1000"), Money.of("BTC", "2")):

@@ -256,6 +256,20 @@ def samples() -> list[ev.Event]:
         ev.CorrectionRejected(C, "FIX-2", "ben", "not a mistake"),
         ev.SecuritiesMarginAccountUnlinked(C, "SMA-88"),
         ev.RelatedGroupChanged(C, None),
+        # Credit facts by maker and checker (accounts service).
+        ev.ClientFactProposed(
+            C,
+            "P-1",
+            "ann",
+            NOW,
+            credit_assessment=ev.ProposedCreditAssessment(
+                "CA-3", CreditGrade.BB, date(2026, 3, 1), date(2027, 3, 1)
+            ),
+            credit_limit=hkd("250000.00"),
+            professional_investor=ev.ProposedProfessionalInvestorStatus(True, "PI-1", None),
+        ),
+        ev.ClientFactApproved(C, "P-1", "credit_assessment", "ann", "ben", NOW),
+        ev.ClientFactRejected(C, "P-2", "credit_limit", "ann", "ben", NOW, "too high"),
     ]
 
 

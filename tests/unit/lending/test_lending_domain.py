@@ -27,6 +27,7 @@ from harbour.ledger.interest import AccrualDay
 from harbour.ledger.money import Money
 from harbour.ledger.policy import DEFAULT_POLICY, apply_parameters
 from harbour.lending import domain as d
+from harbour.testing import credit
 
 C = "C1"
 SEC = "0700.HK"
@@ -113,7 +114,8 @@ def names(decision: d.Decision) -> list[str]:
 def onboarding(
     *, group: str | None = None, grade: CreditGrade = CreditGrade.A, bare: bool = False
 ) -> list[ev.Event]:
-    """The accounts service's onboarding, without a credit limit: the facility sets it."""
+    """The accounts service's onboarding, without a credit limit (the facility sets it), its
+    credit grade approved by a second principal."""
     command = (
         accounts.OnboardClient(C, None, None, None, None, None, None, False, group)
         if bare
@@ -121,7 +123,7 @@ def onboarding(
             C, "SMA-1", "CA-1", grade, None, "MA-2026", "VARD-1", False, group
         )
     )
-    return accounts.decide(MarginAccount.initial(C), command, accounts.Context(NOW))
+    return credit.onboarded(command, accounts.Context(NOW))
 
 
 FACILITY = d.ApproveFacility(C, "F-1", hkd("1000000.00"), Decimal("0.08"))

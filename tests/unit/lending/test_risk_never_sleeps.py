@@ -32,6 +32,7 @@ from harbour.ledger.grades import CreditGrade
 from harbour.ledger.money import Money
 from harbour.ledger.policy import DEFAULT_POLICY, apply_parameters
 from harbour.lending import domain as d
+from harbour.testing import credit
 
 C = "C9"
 SEC = "0700.HK"
@@ -94,7 +95,7 @@ def borrower(drawn: str = "504000.00", at: datetime = FRIDAY_DRAW) -> MarginAcco
     onboard = accounts.OnboardClient(
         C, "SMA-1", "CA-1", CreditGrade.A, None, "MA-2026", "VARD-1", False, None
     )
-    history = accounts.decide(MarginAccount.initial(C), onboard, accounts.Context(at))
+    history = credit.onboarded(onboard, accounts.Context(at))
     state = replay(C, history)
     facility = d.ApproveFacility(C, "F-1", hkd("1000000.00"), Decimal("0.08"))
     state = applied(state, d.decide(state, facility, context(at, fresh(at))).account)

@@ -21,7 +21,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harbour.ledger import events as ev
-from harbour.ledger.account import Lifecycle, MarginAccount, OpenMarginCall, RiskState
+from harbour.ledger.account import (
+    MARGIN_CALL_HOLD,
+    Lifecycle,
+    MarginAccount,
+    OpenMarginCall,
+    RiskState,
+)
 from harbour.ledger.assets import asset
 from harbour.ledger.balances import Balances
 from harbour.ledger.errors import DomainError
@@ -155,7 +161,7 @@ def boundary_account(
         principal=Balances.of(principal),
         accrued_interest=Balances.of(interest),
         margin_call=call,
-        advances_suspended=in_call,
+        advance_holds=(MARGIN_CALL_HOLD,) if in_call else (),
     )
 
 

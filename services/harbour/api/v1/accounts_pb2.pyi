@@ -77,14 +77,16 @@ class OnboardClientRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., securities_margin_account_id: _Optional[str] = ..., credit_grade: _Optional[str] = ..., credit_assessment_id: _Optional[str] = ..., credit_limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., margin_agreement_version: _Optional[str] = ..., risk_disclosure_version: _Optional[str] = ..., professional_investor: _Optional[bool] = ..., related_group_id: _Optional[str] = ...) -> None: ...
 
 class OnboardClientResponse(_message.Message):
-    __slots__ = ("result", "may_borrow", "borrowing_refusals")
+    __slots__ = ("result", "may_borrow", "borrowing_refusals", "fact_proposal_ids")
     RESULT_FIELD_NUMBER: _ClassVar[int]
     MAY_BORROW_FIELD_NUMBER: _ClassVar[int]
     BORROWING_REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    FACT_PROPOSAL_IDS_FIELD_NUMBER: _ClassVar[int]
     result: _common_pb2.CommandResult
     may_borrow: bool
     borrowing_refusals: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ...) -> None: ...
+    fact_proposal_ids: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ..., fact_proposal_ids: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DepositCashRequest(_message.Message):
     __slots__ = ("request_id", "client_id", "amount", "reference")
@@ -483,6 +485,96 @@ class SetProfessionalInvestorStatusRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., professional: _Optional[bool] = ..., evidence: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
 
 class SetProfessionalInvestorStatusResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class CreditAssessmentFact(_message.Message):
+    __slots__ = ("assessment_id", "grade", "assessed_on", "expires_on")
+    ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    ASSESSED_ON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    assessment_id: str
+    grade: str
+    assessed_on: str
+    expires_on: str
+    def __init__(self, assessment_id: _Optional[str] = ..., grade: _Optional[str] = ..., assessed_on: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
+
+class CreditLimitFact(_message.Message):
+    __slots__ = ("limit",)
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    limit: _common_pb2.Amount
+    def __init__(self, limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ...) -> None: ...
+
+class ProfessionalInvestorStatusFact(_message.Message):
+    __slots__ = ("professional", "evidence", "expires_on")
+    PROFESSIONAL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    professional: bool
+    evidence: str
+    expires_on: str
+    def __init__(self, professional: _Optional[bool] = ..., evidence: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
+
+class ProposeClientFactRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "proposal_id", "credit_assessment", "credit_limit", "professional_investor_status")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PROFESSIONAL_INVESTOR_STATUS_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    proposal_id: str
+    credit_assessment: CreditAssessmentFact
+    credit_limit: CreditLimitFact
+    professional_investor_status: ProfessionalInvestorStatusFact
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., credit_assessment: _Optional[_Union[CreditAssessmentFact, _Mapping]] = ..., credit_limit: _Optional[_Union[CreditLimitFact, _Mapping]] = ..., professional_investor_status: _Optional[_Union[ProfessionalInvestorStatusFact, _Mapping]] = ...) -> None: ...
+
+class ProposeClientFactResponse(_message.Message):
+    __slots__ = ("result",)
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ...) -> None: ...
+
+class ApproveClientFactRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "proposal_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    proposal_id: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., proposal_id: _Optional[str] = ...) -> None: ...
+
+class ApproveClientFactResponse(_message.Message):
+    __slots__ = ("result", "may_borrow", "borrowing_refusals", "advances_suspended")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    MAY_BORROW_FIELD_NUMBER: _ClassVar[int]
+    BORROWING_REFUSALS_FIELD_NUMBER: _ClassVar[int]
+    ADVANCES_SUSPENDED_FIELD_NUMBER: _ClassVar[int]
+    result: _common_pb2.CommandResult
+    may_borrow: bool
+    borrowing_refusals: _containers.RepeatedScalarFieldContainer[str]
+    advances_suspended: bool
+    def __init__(self, result: _Optional[_Union[_common_pb2.CommandResult, _Mapping]] = ..., may_borrow: _Optional[bool] = ..., borrowing_refusals: _Optional[_Iterable[str]] = ..., advances_suspended: _Optional[bool] = ...) -> None: ...
+
+class RejectClientFactRequest(_message.Message):
+    __slots__ = ("request_id", "client_id", "proposal_id", "reason")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    client_id: str
+    proposal_id: str
+    reason: str
+    def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class RejectClientFactResponse(_message.Message):
     __slots__ = ("result",)
     RESULT_FIELD_NUMBER: _ClassVar[int]
     result: _common_pb2.CommandResult

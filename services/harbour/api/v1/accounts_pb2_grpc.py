@@ -27,7 +27,9 @@ if _version_not_supported:
 
 class AccountsServiceStub:
     """Margin accounts. Commands need the `trading-platform` or `operator` role; onboarding,
-    suspension, closing and corrections need `operator`; queries also accept `risk` and
+    suspension, closing and corrections need `operator`; the credit facts a credit officer
+    decides (assessment, limit, professional-investor status) are proposed and approved by two
+    different principals holding `operator` or `risk`; queries also accept `risk` and
     `auditor`.
     """
 
@@ -117,6 +119,21 @@ class AccountsServiceStub:
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusRequest.SerializeToString,
                 response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusResponse.FromString,
                 _registered_method=True)
+        self.ProposeClientFact = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/ProposeClientFact',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeClientFactRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeClientFactResponse.FromString,
+                _registered_method=True)
+        self.ApproveClientFact = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/ApproveClientFact',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveClientFactRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveClientFactResponse.FromString,
+                _registered_method=True)
+        self.RejectClientFact = channel.unary_unary(
+                '/harbour.api.v1.AccountsService/RejectClientFact',
+                request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectClientFactRequest.SerializeToString,
+                response_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectClientFactResponse.FromString,
+                _registered_method=True)
         self.SetRelatedGroup = channel.unary_unary(
                 '/harbour.api.v1.AccountsService/SetRelatedGroup',
                 request_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupRequest.SerializeToString,
@@ -171,12 +188,16 @@ class AccountsServiceStub:
 
 class AccountsServiceServicer:
     """Margin accounts. Commands need the `trading-platform` or `operator` role; onboarding,
-    suspension, closing and corrections need `operator`; queries also accept `risk` and
+    suspension, closing and corrections need `operator`; the credit facts a credit officer
+    decides (assessment, limit, professional-investor status) are proposed and approved by two
+    different principals holding `operator` or `risk`; queries also accept `risk` and
     `auditor`.
     """
 
     def OnboardClient(self, request, context):
-        """Opens a margin account and records the facts that decide who may borrow.
+        """Opens a margin account and records the facts that decide who may borrow. The credit
+        grade and limit it is given are proposed, not recorded: each takes effect when a
+        different principal approves it (ApproveClientFact, proposal ids in the response).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -262,15 +283,20 @@ class AccountsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RecordCreditAssessment(self, request, context):
-        """Records a credit (re-)assessment; a downgrade or a lapsed one stops advances. Role
-        `operator` or `risk`.
+        """Deprecated: a credit assessment needs a maker and a checker. Always refused
+        (FAILED_PRECONDITION `maker_checker_required`): propose it with ProposeClientFact
+        (`credit_assessment`) and have a different principal approve it with ApproveClientFact.
+        Role `operator` or `risk`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SetCreditLimit(self, request, context):
-        """Sets the client's credit limit. Role `operator` or `risk`.
+        """Deprecated: a credit limit needs a maker and a checker. Always refused
+        (FAILED_PRECONDITION `maker_checker_required`): propose it with ProposeClientFact
+        (`credit_limit`) and have a different principal approve it with ApproveClientFact. Role
+        `operator` or `risk`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -291,7 +317,49 @@ class AccountsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetProfessionalInvestorStatus(self, request, context):
-        """Grants or removes professional-investor status, with its evidence and expiry.
+        """Deprecated: a professional-investor status needs a maker and a checker. Always refused
+        (FAILED_PRECONDITION `maker_checker_required`): propose it with ProposeClientFact
+        (`professional_investor_status`) and have a different principal approve it with
+        ApproveClientFact. Role `operator`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposeClientFact(self, request, context):
+        """Proposes one credit fact a credit officer decides (the maker; role `operator` or `risk`):
+        a credit assessment (grade, expiry), a credit limit or a professional-investor status
+        (evidence, expiry). Recorded as ClientFactProposed on the client's stream with who and
+        when; nothing takes effect until ApproveClientFact. Refused: NOT_FOUND
+        `account_not_found`; FAILED_PRECONDITION `account_closed`; ALREADY_EXISTS
+        `proposal_already_exists` (the proposal id is taken on this account); INVALID_ARGUMENT
+        for a fact that could never be recorded (an expiry not after its start, a limit that is
+        not cash, a status granted without evidence or expiry).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveClientFact(self, request, context):
+        """Approves a proposed credit fact (the checker: role `operator` or `risk`, and not the
+        maker, else PERMISSION_DENIED `same_maker_and_checker`). Records ClientFactApproved and
+        the fact's own event (CreditAssessed, CreditLimitSet or ProfessionalInvestorStatusSet) in
+        one append: the fact takes effect now. An assessment below the policy's minimum grade, or
+        lapsed, also suspends advances (AdvancesSuspended, reason `credit_grade_below_minimum` or
+        `credit_assessment_expired`); an acceptable one after such a suspension resumes them
+        (AdvancesResumed `credit_assessment_acceptable`) unless a margin call still suspends them.
+        Refused: NOT_FOUND `fact_proposal_not_found`; FAILED_PRECONDITION `proposal_not_pending`
+        (approved or rejected already), `account_closed`; the fact's checks again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RejectClientFact(self, request, context):
+        """Rejects a proposed credit fact (role `operator` or `risk`, not the maker): recorded as
+        ClientFactRejected; the fact never takes effect. Refused: NOT_FOUND
+        `fact_proposal_not_found`; FAILED_PRECONDITION `proposal_not_pending`; PERMISSION_DENIED
+        `same_maker_and_checker`.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -461,6 +529,21 @@ def add_AccountsServiceServicer_to_server(servicer, server):
                     request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusRequest.FromString,
                     response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusResponse.SerializeToString,
             ),
+            'ProposeClientFact': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeClientFact,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeClientFactRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeClientFactResponse.SerializeToString,
+            ),
+            'ApproveClientFact': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveClientFact,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveClientFactRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveClientFactResponse.SerializeToString,
+            ),
+            'RejectClientFact': grpc.unary_unary_rpc_method_handler(
+                    servicer.RejectClientFact,
+                    request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectClientFactRequest.FromString,
+                    response_serializer=harbour_dot_api_dot_v1_dot_accounts__pb2.RejectClientFactResponse.SerializeToString,
+            ),
             'SetRelatedGroup': grpc.unary_unary_rpc_method_handler(
                     servicer.SetRelatedGroup,
                     request_deserializer=harbour_dot_api_dot_v1_dot_accounts__pb2.SetRelatedGroupRequest.FromString,
@@ -521,7 +604,9 @@ def add_AccountsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class AccountsService:
     """Margin accounts. Commands need the `trading-platform` or `operator` role; onboarding,
-    suspension, closing and corrections need `operator`; queries also accept `risk` and
+    suspension, closing and corrections need `operator`; the credit facts a credit officer
+    decides (assessment, limit, professional-investor status) are proposed and approved by two
+    different principals holding `operator` or `risk`; queries also accept `risk` and
     `auditor`.
     """
 
@@ -947,6 +1032,87 @@ class AccountsService:
             '/harbour.api.v1.AccountsService/SetProfessionalInvestorStatus',
             harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusRequest.SerializeToString,
             harbour_dot_api_dot_v1_dot_accounts__pb2.SetProfessionalInvestorStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeClientFact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/ProposeClientFact',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeClientFactRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ProposeClientFactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveClientFact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/ApproveClientFact',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveClientFactRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.ApproveClientFactResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RejectClientFact(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/harbour.api.v1.AccountsService/RejectClientFact',
+            harbour_dot_api_dot_v1_dot_accounts__pb2.RejectClientFactRequest.SerializeToString,
+            harbour_dot_api_dot_v1_dot_accounts__pb2.RejectClientFactResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -11,7 +11,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class FeedEvent(_message.Message):
-    __slots__ = ("position", "stream_id", "version", "event_type", "schema_version", "recorded_at", "correlation_id", "causation_id", "request_id", "actor", "service", "checkpoint", "client_onboarded", "securities_margin_account_linked", "securities_margin_account_unlinked", "related_group_changed", "credit_assessed", "credit_limit_set", "margin_agreement_signed", "risk_disclosure_acknowledged", "professional_investor_status_set", "account_suspended", "account_resumed", "account_closed", "cash_deposited", "cash_withdrawn", "collateral_deposited", "collateral_withdrawn", "margin_facility_approved", "loan_advanced", "loan_repaid", "interest_accrued", "interest_capitalised", "fee_charged", "early_warning_issued", "early_warning_cleared", "margin_call_issued", "margin_call_met", "margin_call_expired", "advances_suspended", "advances_resumed", "concentration_limit_breached", "concentration_limit_cleared", "liquidation_started", "liquidation_order_placed", "liquidation_order_settled", "liquidation_fill_executed", "liquidation_proceeds_applied", "liquidation_paused", "liquidation_resumed", "liquidation_completed", "shortfall_recognised", "deficit_settlement_proposed", "deficit_settlement_rejected", "debt_recovered", "debt_written_off", "correction_proposed", "movement_reversed", "correction_rejected", "price_observed", "price_rejected", "price_feed_stale", "market_closure_recorded", "broker_exposure_changed", "broker_limit_breached", "broker_limit_cleared", "policy_change_proposed", "policy_change_approved", "policy_change_rejected", "stress_test_run", "reconciliation_run", "stress_test_accounts_listed")
+    __slots__ = ("position", "stream_id", "version", "event_type", "schema_version", "recorded_at", "correlation_id", "causation_id", "request_id", "actor", "service", "checkpoint", "client_onboarded", "securities_margin_account_linked", "securities_margin_account_unlinked", "related_group_changed", "credit_assessed", "credit_limit_set", "margin_agreement_signed", "risk_disclosure_acknowledged", "professional_investor_status_set", "account_suspended", "account_resumed", "account_closed", "cash_deposited", "cash_withdrawn", "collateral_deposited", "collateral_withdrawn", "margin_facility_approved", "loan_advanced", "loan_repaid", "interest_accrued", "interest_capitalised", "fee_charged", "early_warning_issued", "early_warning_cleared", "margin_call_issued", "margin_call_met", "margin_call_expired", "advances_suspended", "advances_resumed", "concentration_limit_breached", "concentration_limit_cleared", "liquidation_started", "liquidation_order_placed", "liquidation_order_settled", "liquidation_fill_executed", "liquidation_proceeds_applied", "liquidation_paused", "liquidation_resumed", "liquidation_completed", "shortfall_recognised", "deficit_settlement_proposed", "deficit_settlement_rejected", "debt_recovered", "debt_written_off", "correction_proposed", "movement_reversed", "correction_rejected", "client_fact_proposed", "client_fact_approved", "client_fact_rejected", "price_observed", "price_rejected", "price_feed_stale", "market_closure_recorded", "broker_exposure_changed", "broker_limit_breached", "broker_limit_cleared", "policy_change_proposed", "policy_change_approved", "policy_change_rejected", "stress_test_run", "reconciliation_run", "stress_test_accounts_listed")
     POSITION_FIELD_NUMBER: _ClassVar[int]
     STREAM_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +71,9 @@ class FeedEvent(_message.Message):
     CORRECTION_PROPOSED_FIELD_NUMBER: _ClassVar[int]
     MOVEMENT_REVERSED_FIELD_NUMBER: _ClassVar[int]
     CORRECTION_REJECTED_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FACT_PROPOSED_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FACT_APPROVED_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_FACT_REJECTED_FIELD_NUMBER: _ClassVar[int]
     PRICE_OBSERVED_FIELD_NUMBER: _ClassVar[int]
     PRICE_REJECTED_FIELD_NUMBER: _ClassVar[int]
     PRICE_FEED_STALE_FIELD_NUMBER: _ClassVar[int]
@@ -143,6 +146,9 @@ class FeedEvent(_message.Message):
     correction_proposed: CorrectionProposedEvent
     movement_reversed: MovementReversedEvent
     correction_rejected: CorrectionRejectedEvent
+    client_fact_proposed: ClientFactProposedEvent
+    client_fact_approved: ClientFactApprovedEvent
+    client_fact_rejected: ClientFactRejectedEvent
     price_observed: PriceObservedEvent
     price_rejected: PriceRejectedEvent
     price_feed_stale: PriceFeedStaleEvent
@@ -156,7 +162,7 @@ class FeedEvent(_message.Message):
     stress_test_run: StressTestRunEvent
     reconciliation_run: ReconciliationRunEvent
     stress_test_accounts_listed: StressTestAccountsListedEvent
-    def __init__(self, position: _Optional[int] = ..., stream_id: _Optional[str] = ..., version: _Optional[int] = ..., event_type: _Optional[str] = ..., schema_version: _Optional[int] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., request_id: _Optional[str] = ..., actor: _Optional[str] = ..., service: _Optional[str] = ..., checkpoint: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ..., client_onboarded: _Optional[_Union[ClientOnboardedEvent, _Mapping]] = ..., securities_margin_account_linked: _Optional[_Union[SecuritiesMarginAccountLinkedEvent, _Mapping]] = ..., securities_margin_account_unlinked: _Optional[_Union[SecuritiesMarginAccountUnlinkedEvent, _Mapping]] = ..., related_group_changed: _Optional[_Union[RelatedGroupChangedEvent, _Mapping]] = ..., credit_assessed: _Optional[_Union[CreditAssessedEvent, _Mapping]] = ..., credit_limit_set: _Optional[_Union[CreditLimitSetEvent, _Mapping]] = ..., margin_agreement_signed: _Optional[_Union[MarginAgreementSignedEvent, _Mapping]] = ..., risk_disclosure_acknowledged: _Optional[_Union[RiskDisclosureAcknowledgedEvent, _Mapping]] = ..., professional_investor_status_set: _Optional[_Union[ProfessionalInvestorStatusSetEvent, _Mapping]] = ..., account_suspended: _Optional[_Union[AccountSuspendedEvent, _Mapping]] = ..., account_resumed: _Optional[_Union[AccountResumedEvent, _Mapping]] = ..., account_closed: _Optional[_Union[AccountClosedEvent, _Mapping]] = ..., cash_deposited: _Optional[_Union[CashDepositedEvent, _Mapping]] = ..., cash_withdrawn: _Optional[_Union[CashWithdrawnEvent, _Mapping]] = ..., collateral_deposited: _Optional[_Union[CollateralDepositedEvent, _Mapping]] = ..., collateral_withdrawn: _Optional[_Union[CollateralWithdrawnEvent, _Mapping]] = ..., margin_facility_approved: _Optional[_Union[MarginFacilityApprovedEvent, _Mapping]] = ..., loan_advanced: _Optional[_Union[LoanAdvancedEvent, _Mapping]] = ..., loan_repaid: _Optional[_Union[LoanRepaidEvent, _Mapping]] = ..., interest_accrued: _Optional[_Union[InterestAccruedEvent, _Mapping]] = ..., interest_capitalised: _Optional[_Union[InterestCapitalisedEvent, _Mapping]] = ..., fee_charged: _Optional[_Union[FeeChargedEvent, _Mapping]] = ..., early_warning_issued: _Optional[_Union[EarlyWarningIssuedEvent, _Mapping]] = ..., early_warning_cleared: _Optional[_Union[EarlyWarningClearedEvent, _Mapping]] = ..., margin_call_issued: _Optional[_Union[MarginCallIssuedEvent, _Mapping]] = ..., margin_call_met: _Optional[_Union[MarginCallMetEvent, _Mapping]] = ..., margin_call_expired: _Optional[_Union[MarginCallExpiredEvent, _Mapping]] = ..., advances_suspended: _Optional[_Union[AdvancesSuspendedEvent, _Mapping]] = ..., advances_resumed: _Optional[_Union[AdvancesResumedEvent, _Mapping]] = ..., concentration_limit_breached: _Optional[_Union[ConcentrationLimitBreachedEvent, _Mapping]] = ..., concentration_limit_cleared: _Optional[_Union[ConcentrationLimitClearedEvent, _Mapping]] = ..., liquidation_started: _Optional[_Union[LiquidationStartedEvent, _Mapping]] = ..., liquidation_order_placed: _Optional[_Union[LiquidationOrderPlacedEvent, _Mapping]] = ..., liquidation_order_settled: _Optional[_Union[LiquidationOrderSettledEvent, _Mapping]] = ..., liquidation_fill_executed: _Optional[_Union[LiquidationFillExecutedEvent, _Mapping]] = ..., liquidation_proceeds_applied: _Optional[_Union[LiquidationProceedsAppliedEvent, _Mapping]] = ..., liquidation_paused: _Optional[_Union[LiquidationPausedEvent, _Mapping]] = ..., liquidation_resumed: _Optional[_Union[LiquidationResumedEvent, _Mapping]] = ..., liquidation_completed: _Optional[_Union[LiquidationCompletedEvent, _Mapping]] = ..., shortfall_recognised: _Optional[_Union[ShortfallRecognisedEvent, _Mapping]] = ..., deficit_settlement_proposed: _Optional[_Union[DeficitSettlementProposedEvent, _Mapping]] = ..., deficit_settlement_rejected: _Optional[_Union[DeficitSettlementRejectedEvent, _Mapping]] = ..., debt_recovered: _Optional[_Union[DebtRecoveredEvent, _Mapping]] = ..., debt_written_off: _Optional[_Union[DebtWrittenOffEvent, _Mapping]] = ..., correction_proposed: _Optional[_Union[CorrectionProposedEvent, _Mapping]] = ..., movement_reversed: _Optional[_Union[MovementReversedEvent, _Mapping]] = ..., correction_rejected: _Optional[_Union[CorrectionRejectedEvent, _Mapping]] = ..., price_observed: _Optional[_Union[PriceObservedEvent, _Mapping]] = ..., price_rejected: _Optional[_Union[PriceRejectedEvent, _Mapping]] = ..., price_feed_stale: _Optional[_Union[PriceFeedStaleEvent, _Mapping]] = ..., market_closure_recorded: _Optional[_Union[MarketClosureRecordedEvent, _Mapping]] = ..., broker_exposure_changed: _Optional[_Union[BrokerExposureChangedEvent, _Mapping]] = ..., broker_limit_breached: _Optional[_Union[BrokerLimitBreachedEvent, _Mapping]] = ..., broker_limit_cleared: _Optional[_Union[BrokerLimitClearedEvent, _Mapping]] = ..., policy_change_proposed: _Optional[_Union[PolicyChangeProposedEvent, _Mapping]] = ..., policy_change_approved: _Optional[_Union[PolicyChangeApprovedEvent, _Mapping]] = ..., policy_change_rejected: _Optional[_Union[PolicyChangeRejectedEvent, _Mapping]] = ..., stress_test_run: _Optional[_Union[StressTestRunEvent, _Mapping]] = ..., reconciliation_run: _Optional[_Union[ReconciliationRunEvent, _Mapping]] = ..., stress_test_accounts_listed: _Optional[_Union[StressTestAccountsListedEvent, _Mapping]] = ...) -> None: ...
+    def __init__(self, position: _Optional[int] = ..., stream_id: _Optional[str] = ..., version: _Optional[int] = ..., event_type: _Optional[str] = ..., schema_version: _Optional[int] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., correlation_id: _Optional[str] = ..., causation_id: _Optional[str] = ..., request_id: _Optional[str] = ..., actor: _Optional[str] = ..., service: _Optional[str] = ..., checkpoint: _Optional[_Union[_common_pb2.FeedCheckpoint, _Mapping]] = ..., client_onboarded: _Optional[_Union[ClientOnboardedEvent, _Mapping]] = ..., securities_margin_account_linked: _Optional[_Union[SecuritiesMarginAccountLinkedEvent, _Mapping]] = ..., securities_margin_account_unlinked: _Optional[_Union[SecuritiesMarginAccountUnlinkedEvent, _Mapping]] = ..., related_group_changed: _Optional[_Union[RelatedGroupChangedEvent, _Mapping]] = ..., credit_assessed: _Optional[_Union[CreditAssessedEvent, _Mapping]] = ..., credit_limit_set: _Optional[_Union[CreditLimitSetEvent, _Mapping]] = ..., margin_agreement_signed: _Optional[_Union[MarginAgreementSignedEvent, _Mapping]] = ..., risk_disclosure_acknowledged: _Optional[_Union[RiskDisclosureAcknowledgedEvent, _Mapping]] = ..., professional_investor_status_set: _Optional[_Union[ProfessionalInvestorStatusSetEvent, _Mapping]] = ..., account_suspended: _Optional[_Union[AccountSuspendedEvent, _Mapping]] = ..., account_resumed: _Optional[_Union[AccountResumedEvent, _Mapping]] = ..., account_closed: _Optional[_Union[AccountClosedEvent, _Mapping]] = ..., cash_deposited: _Optional[_Union[CashDepositedEvent, _Mapping]] = ..., cash_withdrawn: _Optional[_Union[CashWithdrawnEvent, _Mapping]] = ..., collateral_deposited: _Optional[_Union[CollateralDepositedEvent, _Mapping]] = ..., collateral_withdrawn: _Optional[_Union[CollateralWithdrawnEvent, _Mapping]] = ..., margin_facility_approved: _Optional[_Union[MarginFacilityApprovedEvent, _Mapping]] = ..., loan_advanced: _Optional[_Union[LoanAdvancedEvent, _Mapping]] = ..., loan_repaid: _Optional[_Union[LoanRepaidEvent, _Mapping]] = ..., interest_accrued: _Optional[_Union[InterestAccruedEvent, _Mapping]] = ..., interest_capitalised: _Optional[_Union[InterestCapitalisedEvent, _Mapping]] = ..., fee_charged: _Optional[_Union[FeeChargedEvent, _Mapping]] = ..., early_warning_issued: _Optional[_Union[EarlyWarningIssuedEvent, _Mapping]] = ..., early_warning_cleared: _Optional[_Union[EarlyWarningClearedEvent, _Mapping]] = ..., margin_call_issued: _Optional[_Union[MarginCallIssuedEvent, _Mapping]] = ..., margin_call_met: _Optional[_Union[MarginCallMetEvent, _Mapping]] = ..., margin_call_expired: _Optional[_Union[MarginCallExpiredEvent, _Mapping]] = ..., advances_suspended: _Optional[_Union[AdvancesSuspendedEvent, _Mapping]] = ..., advances_resumed: _Optional[_Union[AdvancesResumedEvent, _Mapping]] = ..., concentration_limit_breached: _Optional[_Union[ConcentrationLimitBreachedEvent, _Mapping]] = ..., concentration_limit_cleared: _Optional[_Union[ConcentrationLimitClearedEvent, _Mapping]] = ..., liquidation_started: _Optional[_Union[LiquidationStartedEvent, _Mapping]] = ..., liquidation_order_placed: _Optional[_Union[LiquidationOrderPlacedEvent, _Mapping]] = ..., liquidation_order_settled: _Optional[_Union[LiquidationOrderSettledEvent, _Mapping]] = ..., liquidation_fill_executed: _Optional[_Union[LiquidationFillExecutedEvent, _Mapping]] = ..., liquidation_proceeds_applied: _Optional[_Union[LiquidationProceedsAppliedEvent, _Mapping]] = ..., liquidation_paused: _Optional[_Union[LiquidationPausedEvent, _Mapping]] = ..., liquidation_resumed: _Optional[_Union[LiquidationResumedEvent, _Mapping]] = ..., liquidation_completed: _Optional[_Union[LiquidationCompletedEvent, _Mapping]] = ..., shortfall_recognised: _Optional[_Union[ShortfallRecognisedEvent, _Mapping]] = ..., deficit_settlement_proposed: _Optional[_Union[DeficitSettlementProposedEvent, _Mapping]] = ..., deficit_settlement_rejected: _Optional[_Union[DeficitSettlementRejectedEvent, _Mapping]] = ..., debt_recovered: _Optional[_Union[DebtRecoveredEvent, _Mapping]] = ..., debt_written_off: _Optional[_Union[DebtWrittenOffEvent, _Mapping]] = ..., correction_proposed: _Optional[_Union[CorrectionProposedEvent, _Mapping]] = ..., movement_reversed: _Optional[_Union[MovementReversedEvent, _Mapping]] = ..., correction_rejected: _Optional[_Union[CorrectionRejectedEvent, _Mapping]] = ..., client_fact_proposed: _Optional[_Union[ClientFactProposedEvent, _Mapping]] = ..., client_fact_approved: _Optional[_Union[ClientFactApprovedEvent, _Mapping]] = ..., client_fact_rejected: _Optional[_Union[ClientFactRejectedEvent, _Mapping]] = ..., price_observed: _Optional[_Union[PriceObservedEvent, _Mapping]] = ..., price_rejected: _Optional[_Union[PriceRejectedEvent, _Mapping]] = ..., price_feed_stale: _Optional[_Union[PriceFeedStaleEvent, _Mapping]] = ..., market_closure_recorded: _Optional[_Union[MarketClosureRecordedEvent, _Mapping]] = ..., broker_exposure_changed: _Optional[_Union[BrokerExposureChangedEvent, _Mapping]] = ..., broker_limit_breached: _Optional[_Union[BrokerLimitBreachedEvent, _Mapping]] = ..., broker_limit_cleared: _Optional[_Union[BrokerLimitClearedEvent, _Mapping]] = ..., policy_change_proposed: _Optional[_Union[PolicyChangeProposedEvent, _Mapping]] = ..., policy_change_approved: _Optional[_Union[PolicyChangeApprovedEvent, _Mapping]] = ..., policy_change_rejected: _Optional[_Union[PolicyChangeRejectedEvent, _Mapping]] = ..., stress_test_run: _Optional[_Union[StressTestRunEvent, _Mapping]] = ..., reconciliation_run: _Optional[_Union[ReconciliationRunEvent, _Mapping]] = ..., stress_test_accounts_listed: _Optional[_Union[StressTestAccountsListedEvent, _Mapping]] = ...) -> None: ...
 
 class ClientOnboardedEvent(_message.Message):
     __slots__ = ("client_id", "related_group_id")
@@ -796,6 +802,58 @@ class CorrectionRejectedEvent(_message.Message):
     reason: str
     def __init__(self, client_id: _Optional[str] = ..., correction_id: _Optional[str] = ..., rejected_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
+class ClientFactProposedEvent(_message.Message):
+    __slots__ = ("client_id", "proposal_id", "proposed_by", "proposed_at", "credit_assessment", "credit_limit", "professional_investor")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_AT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_ASSESSMENT_FIELD_NUMBER: _ClassVar[int]
+    CREDIT_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PROFESSIONAL_INVESTOR_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    proposal_id: str
+    proposed_by: str
+    proposed_at: _timestamp_pb2.Timestamp
+    credit_assessment: LedgerProposedCreditAssessment
+    credit_limit: _common_pb2.Amount
+    professional_investor: LedgerProposedProfessionalInvestorStatus
+    def __init__(self, client_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., proposed_by: _Optional[str] = ..., proposed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., credit_assessment: _Optional[_Union[LedgerProposedCreditAssessment, _Mapping]] = ..., credit_limit: _Optional[_Union[_common_pb2.Amount, _Mapping]] = ..., professional_investor: _Optional[_Union[LedgerProposedProfessionalInvestorStatus, _Mapping]] = ...) -> None: ...
+
+class ClientFactApprovedEvent(_message.Message):
+    __slots__ = ("client_id", "proposal_id", "fact", "proposed_by", "approved_by", "approved_at")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    FACT_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_AT_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    proposal_id: str
+    fact: str
+    proposed_by: str
+    approved_by: str
+    approved_at: _timestamp_pb2.Timestamp
+    def __init__(self, client_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., fact: _Optional[str] = ..., proposed_by: _Optional[str] = ..., approved_by: _Optional[str] = ..., approved_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ClientFactRejectedEvent(_message.Message):
+    __slots__ = ("client_id", "proposal_id", "fact", "proposed_by", "rejected_by", "rejected_at", "reason")
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    FACT_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REJECTED_AT_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    client_id: str
+    proposal_id: str
+    fact: str
+    proposed_by: str
+    rejected_by: str
+    rejected_at: _timestamp_pb2.Timestamp
+    reason: str
+    def __init__(self, client_id: _Optional[str] = ..., proposal_id: _Optional[str] = ..., fact: _Optional[str] = ..., proposed_by: _Optional[str] = ..., rejected_by: _Optional[str] = ..., rejected_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., reason: _Optional[str] = ...) -> None: ...
+
 class PriceObservedEvent(_message.Message):
     __slots__ = ("base_asset", "quote_asset", "price", "observed_at", "source")
     BASE_ASSET_FIELD_NUMBER: _ClassVar[int]
@@ -1079,6 +1137,28 @@ class LedgerPriceShock(_message.Message):
     asset: str
     change: str
     def __init__(self, asset: _Optional[str] = ..., change: _Optional[str] = ...) -> None: ...
+
+class LedgerProposedCreditAssessment(_message.Message):
+    __slots__ = ("assessment_id", "grade", "assessed_on", "expires_on")
+    ASSESSMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    GRADE_FIELD_NUMBER: _ClassVar[int]
+    ASSESSED_ON_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    assessment_id: str
+    grade: str
+    assessed_on: str
+    expires_on: str
+    def __init__(self, assessment_id: _Optional[str] = ..., grade: _Optional[str] = ..., assessed_on: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
+
+class LedgerProposedProfessionalInvestorStatus(_message.Message):
+    __slots__ = ("professional", "evidence", "expires_on")
+    PROFESSIONAL_FIELD_NUMBER: _ClassVar[int]
+    EVIDENCE_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_ON_FIELD_NUMBER: _ClassVar[int]
+    professional: bool
+    evidence: str
+    expires_on: str
+    def __init__(self, professional: _Optional[bool] = ..., evidence: _Optional[str] = ..., expires_on: _Optional[str] = ...) -> None: ...
 
 class LedgerReconciliationBreak(_message.Message):
     __slots__ = ("cause", "line", "client_id", "asset", "ledger_amount", "statement_amount", "difference", "detail")
