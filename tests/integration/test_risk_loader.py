@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import pytest
+
 from harbour.accounts import domain as accounts_domain
 from harbour.accounts.handlers import AccountHandlers
 from harbour.accounts.projections import Accounts, Balances
@@ -21,6 +23,7 @@ from harbour.ledger.grades import CreditGrade
 from harbour.ledger.ids import account_stream
 from harbour.ledger.money import Money
 from harbour.lending.projections import MarginCalls
+from harbour.risk import loader
 from harbour.risk.book import IDLE, IN_CALL, WARNING, RiskBook
 from harbour.risk.loader import clients_touched_since, load_book, refresh
 
@@ -51,8 +54,9 @@ def fee(client: str, amount: str) -> ev.FeeCharged:
 
 
 async def test_a_book_from_the_read_models_then_the_feed_equals_the_exact_states(
-    store: EventStore,
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(loader, "BALANCE_CHUNK", 3)  # the balances read in many chunks
     accounts = AccountHandlers(store, clock=now)
     runner = CommandRunner(store)
     for client in CLIENTS:
