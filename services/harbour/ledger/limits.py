@@ -168,9 +168,10 @@ def limits_moved(
     before: CollateralPolicy | None, after: CollateralPolicy
 ) -> frozenset[tuple[str, str]]:
     """The limits whose amount a policy version taking effect changed, by (kind, subject);
-    ``(SINGLE_CLIENT, "")`` stands for every group's. A limit that flips while its amount
-    moved is put down to the broker's figures, whatever else moved in the same round: the
-    cause must not depend on how a monitor happened to group the events it read."""
+    ``(SINGLE_CLIENT, "")`` stands for every group's. Only these can flip by the version
+    alone; which did is told by measuring them under the new policy on the inputs of the
+    previous decision (``decide_broker_limits(policy_only=...)``), so a cause does not depend
+    on how a monitor happened to group the events it read."""
     if before is None:
         return frozenset()
     moved = set()
@@ -182,6 +183,25 @@ def limits_moved(
         if before.asset_exposure_limit(code) != after.asset_exposure_limit(code):
             moved.add((concentration_kind(code), code))
     return frozenset(moved)
+
+
+def groups_flipped_by_policy(
+    exposure: BrokerExposure,
+    groups: Iterable[str],
+    prices: Mapping[str, ev.PricePoint],
+    before: CollateralPolicy,
+    after: CollateralPolicy,
+) -> set[str]:
+    """The ``groups`` whose single-client limit a version flips on its own: over the limit
+    under one policy and within it under the other, on the same ``exposure``."""
+    if before.single_client_limit_amount == after.single_client_limit_amount:
+        return set()
+    return {
+        group
+        for group in groups
+        if group_figure(exposure, group, prices, before).breached
+        != group_figure(exposure, group, prices, after).breached
+    }
 
 
 def limit_report(
@@ -260,16 +280,23 @@ def decide_broker_limits(
     basis: ev.DecisionBasis,
     *,
     otherwise: str = CAUSE_RECHECK,
+    policy_only: Iterable[LimitFigure] = (),
 ) -> list[ev.Event]:
     """A breach for every figure above its limit that was not breached, a clearance for every
     breached one now within it; nothing for a limit where its stream says it is. A limit that
     could not be measured (no figure) keeps its state. ``causes`` says what moved each limit
-    (by kind and subject); a limit not in it was moved by ``otherwise``."""
+    (by kind and subject); a limit not in it was moved by ``otherwise``. ``policy_only``: the
+    limits under the policy now in force on the previous decision's inputs (a version took
+    effect since); a limit that flips on them alone was flipped by the broker's figures,
+    whatever else moved in the same round."""
+    by_policy = {f.key for f in policy_only if f.breached != (f.key in state.breached)}
     events: list[ev.Event] = []
     for figure in figures:
         if figure.kind not in BROKER_WIDE:
             raise ValueError(f"{figure.kind} is not a broker-wide limit")
-        cause = causes.get(figure.key, otherwise)
+        cause = (
+            CAUSE_BROKER_FIGURES if figure.key in by_policy else causes.get(figure.key, otherwise)
+        )
         was = figure.key in state.breached
         if figure.breached and not was:
             events.append(

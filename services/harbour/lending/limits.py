@@ -200,6 +200,10 @@ class LimitMonitor:
         self._measured_policy: CollateralPolicy | None = None
         # Limits whose amount a version taking effect moved, not decided broker-wide yet.
         self._moved_limits: frozenset[tuple[str, str]] = frozenset()
+        # What the last broker-wide decision measured (exposure, collateral held, prices).
+        self._last_inputs: (
+            tuple[BrokerExposure, dict[str, int], dict[str, ev.PricePoint]] | None
+        ) = None
         # Broker-wide limits moved by pages applied but not decided yet (with their causes),
         # and the cause for every other broker-wide limit when all are due (None: not all).
         self._pending: dict[tuple[str, str], str] = {}
@@ -217,6 +221,7 @@ class LimitMonitor:
         page = _read_page(events)
         self._position = max(self._position, page.last_position)
         await _record(conn, page)
+        before = None if self._exposure is None else self._exposure[0]
         await self._follow(events)
         for recorded, change in page.group_changes:
             await self._move_group(recorded, change)
@@ -233,7 +238,19 @@ class LimitMonitor:
         if self.measured_version != market_now.policy.version:
             # First page since a start, or a version took effect: every limit, once.
             otherwise = self._everything_cause()
-            group_causes = {} if self._measure(market_now.policy) else page.group_causes
+            group_causes = dict(page.group_causes)
+            if self._measured_policy is not None and before is not None:
+                # A group the page moved is put down to the page's event unless the version
+                # alone flips it (measured on the exposure before the page).
+                flipped = limits.groups_flipped_by_policy(
+                    before,
+                    group_causes,
+                    market_now.prices,
+                    self._measured_policy,
+                    market_now.policy,
+                )
+                group_causes.update(dict.fromkeys(flipped, limits.CAUSE_BROKER_FIGURES))
+            self._measure(market_now.policy)
             await self._decide_groups(
                 conn, market_now, None, group_causes, otherwise, page.clients, anchor
             )
@@ -264,24 +281,19 @@ class LimitMonitor:
                 self._pending_all = otherwise
             if self._pending or self._pending_all:
                 causes = dict(self._pending)
-                moved = dict.fromkeys(self._moved_limits, limits.CAUSE_BROKER_FIGURES)
                 rest = self._pending_all or limits.CAUSE_RECHECK
-                await self._decide_broker(
-                    conn, market_now, {**causes, **moved}, anchor, otherwise=rest
-                )
+                await self._decide_broker(conn, market_now, causes, anchor, otherwise=rest)
                 for key in causes:
                     self._pending.pop(key, None)
                 self._pending_all = None
                 self._moved_limits = frozenset()
             await conn.commit()
 
-    def _measure(self, policy: CollateralPolicy) -> bool:
-        """Every limit is now measured under ``policy``; says whether every group's limit
-        moved. The broker-wide limits it moved are kept for their decision (on time)."""
-        moved = limits.limits_moved(self._measured_policy, policy)
-        self._moved_limits |= moved
+    def _measure(self, policy: CollateralPolicy) -> None:
+        """Every limit is now measured under ``policy``. The broker-wide limits it moved are
+        kept for their decision (on time)."""
+        self._moved_limits |= limits.limits_moved(self._measured_policy, policy)
         self.measured_version, self._measured_policy = policy.version, policy
-        return (limits.SINGLE_CLIENT, "") in moved
 
     def _everything_cause(self) -> str:
         """Why every limit is measured: a restart (re-checked) or a version taking effect."""
@@ -356,10 +368,19 @@ class LimitMonitor:
         figures = limits.broker_figures(
             market_now.exposure, held, market_now.prices, market_now.policy
         )
+        # A version moved some limits' amounts since the last decision: the same limits on
+        # that decision's inputs tell what the version alone flipped (see limits_moved).
+        policy_only = (
+            limits.broker_figures(*self._last_inputs, market_now.policy)
+            if self._moved_limits and self._last_inputs is not None
+            else []
+        )
         basis = market_now.basis
 
         def decide(state: BrokerLimits) -> list[ev.Event]:
-            return limits.decide_broker_limits(state, figures, causes, basis, otherwise=otherwise)
+            return limits.decide_broker_limits(
+                state, figures, causes, basis, otherwise=otherwise, policy_only=policy_only
+            )
 
         await self._runner.run(
             LIMITS,
@@ -369,6 +390,7 @@ class LimitMonitor:
             request={"rpc": "CheckBrokerLimits", "anchor": anchor},
             metadata=LIMIT_METADATA,
         )
+        self._last_inputs = (market_now.exposure, held, market_now.prices)
 
     async def _decide_groups(
         self,

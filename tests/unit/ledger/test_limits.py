@@ -126,18 +126,43 @@ def test_a_version_moves_only_the_limits_whose_amount_it_changed() -> None:
     }
 
 
-def test_a_flip_in_a_round_where_the_limit_moved_is_put_down_to_the_broker_figures() -> None:
-    # A price tick and a capital restored, read in one round: the limit's amount moved, so the
-    # clearance says broker_figures whatever the price did (see limits_moved).
+def test_a_flip_the_version_alone_makes_is_put_down_to_the_broker_figures() -> None:
+    # Capital restored and a price tick read in one round: on the last decision's inputs the
+    # new policy alone clears the limit, so the clearance says broker_figures.
     state = limits.evolve_limits(
         limits.BrokerLimits(),
         ev.BrokerLimitBreached("total_loans", "broker", hkd("1"), hkd("0"), "draw", BASIS),
     )
-    restored = limits.broker_figures(lent(("C1", "C1", "400000.00")), {}, btc("500000"), POLICY)
-    moved = dict.fromkeys(
-        limits.limits_moved(replace(POLICY, broker_capital=hkd("1")), POLICY),
-        limits.CAUSE_BROKER_FIGURES,
-    )
-    causes = {("total_loans", "broker"): "price", **moved}
-    [cleared] = limits.decide_broker_limits(state, restored, causes, BASIS)
+    book = lent(("C1", "C1", "400000.00"))
+    restored = limits.broker_figures(book, {}, btc("510000"), POLICY)
+    policy_only = limits.broker_figures(book, {}, btc("500000"), POLICY)
+    causes = {("total_loans", "broker"): "price"}
+    [cleared] = limits.decide_broker_limits(state, restored, causes, BASIS, policy_only=policy_only)
     assert isinstance(cleared, ev.BrokerLimitCleared) and cleared.cause == "broker_figures"
+
+
+def test_a_flip_the_price_makes_under_a_new_limit_is_put_down_to_the_price() -> None:
+    # A new BTC limit of exactly what is held, and a price rise in the same round: on the last
+    # decision's inputs the new limit is not exceeded, so the price breached it.
+    policy = replace(POLICY, asset_exposure_limits={"BTC": Decimal("2")})  # 200,000.00
+    held = {"BTC": 2 * 10**8}
+    now = limits.broker_figures(BrokerExposure(), held, btc("100000.01"), policy)
+    policy_only = limits.broker_figures(BrokerExposure(), held, btc("100000"), policy)
+    causes = {("asset_concentration", "BTC"): "price"}
+    [breach] = limits.decide_broker_limits(
+        limits.BrokerLimits(), now, causes, BASIS, otherwise="recheck", policy_only=policy_only
+    )
+    assert isinstance(breach, ev.BrokerLimitBreached)
+    assert (breach.subject, breach.cause) == ("BTC", "price")
+
+
+def test_a_group_is_flipped_by_a_version_only_when_the_new_limit_alone_flips_it() -> None:
+    book = lent(("C1", "G1", "150000.00"), ("C2", "G2", "250000.00"))  # limit 200,000.00
+    cut = replace(POLICY, shareholders_funds=hkd("800000.00"))  # limit 160,000.00
+    prices: dict[str, ev.PricePoint] = {}
+    assert limits.groups_flipped_by_policy(book, ["G1", "G2"], prices, POLICY, cut) == set()
+    deeper = replace(POLICY, shareholders_funds=hkd("700000.00"))  # limit 140,000.00
+    assert limits.groups_flipped_by_policy(book, ["G1", "G2"], prices, POLICY, deeper) == {"G1"}
+    assert limits.groups_flipped_by_policy(book, ["G1", "G2"], prices, deeper, POLICY) == {"G1"}
+    same = replace(POLICY, broker_capital=hkd("1.00"))  # no group limit moved
+    assert limits.groups_flipped_by_policy(book, ["G1", "G2"], prices, POLICY, same) == set()
