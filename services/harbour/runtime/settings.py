@@ -33,8 +33,9 @@ HARBOUR_STATE_CACHE       stream states a process keeps in memory, least recentl
                           evicted (default 200,000; a margin account is ~0.7 KB): size it to
                           the book, or every price move makes the risk screen read cold
 HARBOUR_FOLLOW_PACE_MS    least time between two rounds of a feed follower (the projector,
-                          the risk monitor), default 50: under load each round takes the
-                          events of many commits in one page instead of one round per commit
+                          the risk and limit monitors), default 250: under load each round
+                          takes the events of many commits in one page instead of one round
+                          per commit (docs/scaling.md has what 50 and 250 measured)
 HARBOUR_AUDIT_SIGNING_KEY path of the Ed25519 private key (PEM, `harbour audit keygen`) that
                           signs audit checkpoints; unset: the AuditService signs none
 HARBOUR_CHECKPOINT_EVERY_S seconds between two signed checkpoints the audit service
@@ -118,7 +119,7 @@ class Settings:
     snapshot_every: int = 100
     snapshot_key: str | None = field(default=None, repr=False)
     state_cache: int = 200_000
-    follow_pace_ms: int = 50
+    follow_pace_ms: int = 250
     audit_signing_key: Path | None = None
     checkpoint_every_s: int = 0  # 0: the audit service publishes no checkpoints
     checkpoint_dir: Path | None = None  # None: data_dir / "checkpoints"
