@@ -11,12 +11,15 @@ Where it comes from, in this order:
 1. **The image, through testcontainers**, when an image is named (``image=`` or the
    ``HARBOUR_TESTING_IMAGE`` variable) and a Docker daemon answers: a PostgreSQL container, the
    image's ``migrate``, then one container per service, as in production, with authentication
-   on (a bearer token made for this stack, sent by the clients on every call).
+   on (a bearer token made for this stack, sent by the clients on every call), and one running
+   the projector (``harbour project``). A second token names the credit checker:
+   :attr:`HarbourStack.checker_metadata` (see :mod:`harbour.testing.containers`).
 2. **In process** otherwise: an embedded PostgreSQL (or ``database_url=``, a server you give,
    where the harness creates nothing but the schema), the migrations, every service on its own
    loopback port and the projector. These servers run in development mode
    (``HARBOUR_DEV_MODE=1``), which binds loopback only: a caller is the developer with every
-   role unless it names itself with ``x-harbour-principal: name:role+role``.
+   role unless it names itself with ``x-harbour-principal: name:role+role``, which is how
+   :attr:`HarbourStack.checker_metadata` names the credit checker.
 
 Needs the ``testing`` extra: ``pip install 'harbour-ledger[testing]'``. The pytest plugin
 (:mod:`harbour.testing.plugin`) wraps this in a session fixture named ``harbour_stack``.
@@ -32,7 +35,7 @@ import os
 import secrets
 import socket
 import tempfile
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -50,18 +53,30 @@ POSTGRES_IMAGE = "postgres:18-alpine"
 DATABASE_NAME = "harbour"
 CONTAINER_PORT = 50051
 READY_SECONDS = 60.0
-# Every role a caller can hold (harbour.runtime.interceptors): the stack's own token holds all.
+# Every role a caller can hold (harbour.runtime.authorization): the stack's own token holds all.
 ALL_ROLES = ("trading-platform", "risk", "price-feed", "policy-admin", "auditor", "operator")
+# The second principal that approves the credit facts a test proposes (harbour.testing.credit):
+# a credit officer, named by the development header in process, by its own token in containers.
+CHECKER_NAME, CHECKER_ROLES = "credit-checker", ("risk",)
+CHECKER_HEADER: tuple[tuple[str, str], ...] = (
+    ("x-harbour-principal", f"{CHECKER_NAME}:{'+'.join(CHECKER_ROLES)}"),
+)
 
 
 @dataclass
 class HarbourStack:
-    """A running stack: one channel and one stub per service, and the database URL."""
+    """A running stack: one channel and one stub per service, and the database URL.
+
+    ``checker_metadata``: the call metadata that makes a call the credit checker's, a principal
+    other than the one the channels call as (``approve_client_facts(stack.accounts, client,
+    metadata=stack.checker_metadata)``): the development header in process, the checker's
+    bearer token in containers."""
 
     database_url: str
     addresses: Mapping[str, str]  # service -> host:port
     channels: Mapping[str, grpc.aio.Channel]
     source: str  # where it runs: "in-process (embedded PostgreSQL)", "containers (image)", ...
+    checker_metadata: tuple[tuple[str, str], ...] = CHECKER_HEADER
     _stubs: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def stub(self, service: str) -> Any:
@@ -123,7 +138,7 @@ async def harbour_stack(
     if image is not None and await asyncio.to_thread(docker_answers):
         from harbour.testing.containers import container_stack
 
-        async with container_stack(image, services, postgres_image) as stack:
+        async with container_stack(image, services, postgres_image, projector=projector) as stack:
             yield stack
         return
     if image:
@@ -236,12 +251,13 @@ def free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def _channels(
-    addresses: Mapping[str, str], credentials: grpc.ChannelCredentials | None = None
+    addresses: Mapping[str, str], *, token: str | None = None
 ) -> AsyncIterator[dict[str, grpc.aio.Channel]]:
+    """Plaintext channels; with ``token``, every call carries it as its bearer token unless the
+    call brings its own ``authorization`` (so one call can be another principal's)."""
+    interceptors = [] if token is None else default_authorization(token)
     channels = {
-        service: grpc.aio.secure_channel(address, credentials)
-        if credentials is not None
-        else grpc.aio.insecure_channel(address)
+        service: grpc.aio.insecure_channel(address, interceptors=interceptors)
         for service, address in addresses.items()
     }
     try:
@@ -269,3 +285,62 @@ async def wait_until_serving(
             if loop.time() > deadline:
                 raise TimeoutError(f"harbour.testing: {service} did not answer SERVING")
             await asyncio.sleep(0.1)
+
+
+AUTHORIZATION = "authorization"
+
+
+def with_default_authorization(
+    metadata: Iterable[tuple[str, str | bytes]] | None, token: str
+) -> tuple[tuple[str, str | bytes], ...]:
+    """``metadata`` with ``authorization: Bearer <token>`` added, unless it has its own: a
+    server reads one value per key, so there must never be two."""
+    pairs = tuple(metadata or ())
+    if any(key.lower() == AUTHORIZATION for key, _ in pairs):
+        return pairs
+    return (*pairs, (AUTHORIZATION, f"Bearer {token}"))
+
+
+class _DefaultAuthorization:
+    """Sends a stack's bearer token on every call that names no principal of its own (as
+    call credentials could not: they would add a second ``authorization``)."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def _details(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+        metadata = with_default_authorization(details.metadata, self._token)
+        return grpc.aio.ClientCallDetails(
+            details.method,
+            details.timeout,
+            grpc.aio.Metadata(*metadata),
+            details.credentials,
+            details.wait_for_ready,
+        )
+
+
+# One class per kind of call: a channel files an interceptor under the first kind it is an
+# instance of (grpc.aio's Channel), so one class for all four would see only unary calls.
+class _UnaryUnary(_DefaultAuthorization, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class _UnaryStream(_DefaultAuthorization, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(self._details(details), request)
+
+
+class _StreamUnary(_DefaultAuthorization, grpc.aio.StreamUnaryClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+class _StreamStream(_DefaultAuthorization, grpc.aio.StreamStreamClientInterceptor):  # type: ignore[type-arg]
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await continuation(self._details(details), requests)
+
+
+def default_authorization(token: str) -> list[Any]:
+    """The interceptors that send ``token`` on every kind of call (see _DefaultAuthorization)."""
+    return [kind(token) for kind in (_UnaryUnary, _UnaryStream, _StreamUnary, _StreamStream)]

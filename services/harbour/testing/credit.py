@@ -9,10 +9,13 @@ helpers are that second principal:
     await accounts.OnboardClient(request, metadata=OPERATOR)         # the maker
     await approve_client_facts(accounts, client_id)                  # the checker
 
-Over gRPC the checker is named with the development header (``CHECKER``: a stack in
-development mode, as ``harbour_stack`` runs in process); a stack with authentication on needs
-the checker's own credentials as ``metadata``. In process (pure decisions, or the accounts
-handlers) the checker is :data:`CHECKER_NAME`.
+Over gRPC the checker is whoever ``metadata`` names: by default the development header
+(``CHECKER``: a stack in development mode, as ``harbour_stack`` runs in process). A stack with
+authentication on needs the checker's own credentials: ``harbour_stack`` gives them as
+``stack.checker_metadata`` in either mode (in containers, a bearer token of its own), so
+``approve_client_facts(stack.accounts, client_id, metadata=stack.checker_metadata)`` works in
+both. In process (pure decisions, or the accounts handlers) the checker is
+:data:`CHECKER_NAME`.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from harbour.accounts.handlers import AccountHandlers
 from harbour.api.v1 import accounts_pb2
 from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
+from harbour.testing import CHECKER_HEADER, CHECKER_NAME
 
 __all__ = [
     "CHECKER",
@@ -41,9 +45,8 @@ __all__ = [
 ]
 
 MAKER_NAME = "credit-maker"
-CHECKER_NAME = "credit-checker"
-# The development header naming the checker: a credit officer with the `risk` role.
-CHECKER: tuple[tuple[str, str], ...] = (("x-harbour-principal", f"{CHECKER_NAME}:risk"),)
+# The development header naming the checker (CHECKER_NAME): a credit officer with `risk`.
+CHECKER: tuple[tuple[str, str], ...] = CHECKER_HEADER
 ONBOARDING_PROPOSALS = (domain.ONBOARDING_ASSESSMENT, domain.ONBOARDING_LIMIT)
 
 
