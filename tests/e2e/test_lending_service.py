@@ -527,6 +527,47 @@ async def test_an_ineligible_client_is_refused_a_facility_with_every_reason(stac
     assert await stack.event_count() == before
 
 
+async def test_a_facility_is_approved_only_within_the_approved_credit_limit(stack: Stack) -> None:
+    # C1's limit of 300,000.00 was proposed at onboarding and approved by a second principal;
+    # its facility lends exactly that. One risk officer may not raise it by a cent.
+    await stack.borrower("C1", limit="300000.00")
+    # C2's limit is proposed but only its grade is approved: no limit to lend within yet.
+    await stack.accounts.OnboardClient(
+        accounts_pb2.OnboardClientRequest(
+            request_id=rid(),
+            client_id="C2",
+            securities_margin_account_id="SMA-C2",
+            credit_grade="A",
+            credit_limit=hkd("300000.00"),
+            margin_agreement_version="MA-2026",
+            risk_disclosure_version="VARD-1",
+        ),
+        metadata=OPERATOR,
+    )
+    await approve_client_facts(stack.accounts, "C2", ["onboarding-credit-assessment"])
+    before = await stack.event_count()
+    for client, limit, reason in (
+        ("C1", hkd("300000.01"), "facility_above_approved_credit_limit"),
+        ("C1", Amount(asset="USD", value="1.00"), "credit_limit_not_approved"),
+        ("C2", hkd("100000.00"), "credit_limit_not_approved"),
+    ):
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await stack.lending.ApproveFacility(
+                lending_pb2.ApproveFacilityRequest(
+                    request_id=rid(),
+                    client_id=client,
+                    facility_id=f"F-{client}-2",
+                    credit_limit=limit,
+                    annual_rate="0.07",
+                ),
+                metadata=RISK,
+            )
+        assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION, client
+        assert details(refused.value)[0] == reason, refused.value.details()
+    assert await stack.event_count() == before
+    assert (await stack.loan("C1")).credit_limit == hkd("300000.00")
+
+
 @pytest.mark.parametrize(
     ("request_", "field"),
     [

@@ -26,6 +26,7 @@ from harbour.lending.schema import (
     limit_collateral_movements,
     limit_group_members,
 )
+from harbour.testing.credit import approve_client_facts
 from tests.e2e import test_lending_service as lending
 from tests.e2e.callers import ALICE, BOB, OPERATOR, PLATFORM, RISK, at, rid
 from tests.e2e.followers import SHORT_OF_HEAD_SQL
@@ -346,12 +347,24 @@ async def test_an_fx_rate_breaches_and_clears_the_total_and_the_clients_limit(
     )
     await stack.price("USD", "7.80")
     await stack.borrower("C1")
+    # A USD limit proposed and approved by a second principal: a facility lends within it.
+    usd_limit = Amount(asset="USD", value="100000.00")
+    await stack.accounts.ProposeClientFact(
+        accounts_pb2.ProposeClientFactRequest(
+            request_id=rid(),
+            client_id="C1",
+            proposal_id="limit-usd",
+            credit_limit=accounts_pb2.CreditLimitFact(limit=usd_limit),
+        ),
+        metadata=OPERATOR,
+    )
+    await approve_client_facts(stack.accounts, "C1", ["limit-usd"])
     await stack.lending.ApproveFacility(  # nothing owed yet: the loan currency becomes USD
         lending_pb2.ApproveFacilityRequest(
             request_id=rid(),
             client_id="C1",
             facility_id="F-C1-USD",
-            credit_limit=Amount(asset="USD", value="100000.00"),
+            credit_limit=usd_limit,
             annual_rate="0.068",
         ),
         metadata=RISK,

@@ -10,7 +10,14 @@ from google.rpc import error_details_pb2
 
 from harbour.application.caller import Principal
 from harbour.eventstore.errors import ConcurrencyConflict, InvalidAppend, RequestIdReused
-from harbour.ledger.errors import Category, DomainError, InvalidArgument, NotFound
+from harbour.ledger.errors import (
+    Category,
+    CreditLimitNotApproved,
+    DomainError,
+    FacilityAboveApprovedCreditLimit,
+    InvalidArgument,
+    NotFound,
+)
 from harbour.runtime.auth import ALL_ROLES, Authenticator
 from harbour.runtime.errors import refusal_for, to_status
 from harbour.runtime.settings import Settings, SettingsError, parse_auth_tokens
@@ -35,6 +42,16 @@ class Overdrawn(DomainError):
             "insufficient_balance",
         ),
         (NotFound("no account C9"), "NOT_FOUND", "not_found"),
+        (
+            CreditLimitNotApproved("no credit limit of C9 is approved"),
+            "FAILED_PRECONDITION",
+            "credit_limit_not_approved",
+        ),
+        (
+            FacilityAboveApprovedCreditLimit("a facility of 2.00 HKD is above 1.00 HKD"),
+            "FAILED_PRECONDITION",
+            "facility_above_approved_credit_limit",
+        ),
         (
             InvalidAppend("stream_id", "must be a non-empty string"),
             "INVALID_ARGUMENT",

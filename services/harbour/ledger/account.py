@@ -149,7 +149,12 @@ class MarginAccount:
     securities_account_id: str | None = None
     credit_grade: CreditGrade | None = None
     credit_expires_on: date | None = None  # the latest assessment lapses on this day
-    credit_limit: Money | None = None  # its asset is the loan currency
+    # What draws are bounded by (its asset is the loan currency): set by the latest
+    # CreditLimitSet or MarginFacilityApproved.
+    credit_limit: Money | None = None
+    # The latest limit a maker and a checker approved (CreditLimitSet only): a facility is
+    # approved within it, so no one principal sets or raises what a client may owe.
+    approved_credit_limit: Money | None = None
     facility_id: str | None = None  # set once a margin facility is approved
     annual_rate: Decimal | None = None
     agreement_version: str | None = None
@@ -317,8 +322,11 @@ def evolve(state: MarginAccount, event: ev.Event) -> MarginAccount:
             # The latest assessment replaces the previous one, a downgrade included.
             return replace(state, credit_grade=event.grade, credit_expires_on=event.expires_on)
         case ev.CreditLimitSet():
-            return _activated(replace(state, credit_limit=event.limit))
+            return _activated(
+                replace(state, credit_limit=event.limit, approved_credit_limit=event.limit)
+            )
         case ev.MarginFacilityApproved():
+            # The facility's limit bounds draws; the approved limit stays as a checker left it.
             return _activated(
                 replace(
                     state,
@@ -551,7 +559,7 @@ def replay(client_id: str, history: Iterable[ev.Event]) -> MarginAccount:
 
 
 # Bump when MarginAccount's fields change: a snapshot of another shape is a cache miss.
-SNAPSHOT_VERSION = 6
+SNAPSHOT_VERSION = 7
 
 
 def to_snapshot(state: MarginAccount) -> dict[str, Any]:

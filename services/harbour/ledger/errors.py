@@ -235,6 +235,18 @@ class CreditLimitExceeded(FailedPrecondition):
     reason = "credit_limit_exceeded"
 
 
+class CreditLimitNotApproved(FailedPrecondition):
+    """A facility needs a credit limit in its currency approved by a maker and a checker."""
+
+    reason = "credit_limit_not_approved"
+
+
+class FacilityAboveApprovedCreditLimit(FailedPrecondition):
+    """A facility may lend at most the credit limit a maker and a checker approved."""
+
+    reason = "facility_above_approved_credit_limit"
+
+
 class ConcentrationLimitExceeded(FailedPrecondition):
     reason = "concentration_limit_exceeded"
 
@@ -310,6 +322,8 @@ ALL_ERRORS: tuple[type[DomainError], ...] = (
     NotLiquidating,
     NotInDeficit,
     CreditLimitExceeded,
+    CreditLimitNotApproved,
+    FacilityAboveApprovedCreditLimit,
     ConcentrationLimitExceeded,
     BrokerLimitExceeded,
     UtilisationTooHigh,

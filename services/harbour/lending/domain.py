@@ -37,11 +37,16 @@ RepayLoan
 
 ApproveFacility
     ``AccountNotFound``, ``AccountClosed``, ``AccountSuspended``; ``NotEligible`` listing every
-    unmet condition of ``who_may_borrow`` except ``credit_limit_missing`` (the approval is what
-    sets the limit); ``InvalidArgument`` on ``credit_limit.asset``, ``credit_limit``,
-    ``annual_rate``; ``OutstandingDebt`` when the loan currency would change while anything
-    is owed in another currency. Lowering the limit below what is owed is allowed: it only
-    refuses future draws.
+    unmet condition of ``who_may_borrow`` except ``credit_limit_missing`` (the approved limit
+    is checked last, on its own); ``InvalidArgument`` on ``credit_limit.asset``,
+    ``credit_limit``, ``annual_rate``; ``OutstandingDebt`` when the loan currency would change
+    while anything is owed in another currency; then the approved credit limit (a maker's
+    ``CreditLimitSet`` approved by a checker, ``MarginAccount.approved_credit_limit``):
+    ``CreditLimitNotApproved`` when none is, or it is in another currency,
+    ``FacilityAboveApprovedCreditLimit`` when the facility's limit is above it. One principal
+    approves a facility, so it may only lend within what two approved: it never sets or raises
+    the client's limit. Lowering the limit below what is owed is allowed (it only refuses
+    future draws), and so is raising it again up to the approved limit.
 
 AccrueInterest
     ``AccountNotFound``; ``NotEligible`` without a facility; ``InvalidArgument`` unless the days
@@ -134,6 +139,8 @@ from harbour.ledger.errors import (
     AdvancesBlocked,
     AmountNotPositive,
     CreditLimitExceeded,
+    CreditLimitNotApproved,
+    FacilityAboveApprovedCreditLimit,
     InsufficientBalance,
     InvalidArgument,
     NotEligible,
@@ -274,10 +281,33 @@ def _approve(state: MarginAccount, command: ApproveFacility, context: Context) -
             f"the client owes {owed}: repay it before changing the loan currency to "
             f"{limit.asset.code}"
         )
+    _require_within_approved_limit(state, limit)
     event = ev.MarginFacilityApproved(
         state.client_id, command.facility_id, limit, rate, context.policy.version
     )
     return Decision([event])
+
+
+def _require_within_approved_limit(state: MarginAccount, limit: Money) -> None:
+    """A facility lends at most the credit limit a maker and a checker approved, in its
+    currency (amounts of different currencies are never compared at a rate)."""
+    approved = state.approved_credit_limit
+    if approved is None:
+        raise CreditLimitNotApproved(
+            f"no credit limit of {state.client_id} is approved: a maker proposes one "
+            "(ProposeClientFact) and a checker approves it (ApproveClientFact) before a "
+            "facility is approved within it"
+        )
+    if approved.asset != limit.asset:
+        raise CreditLimitNotApproved(
+            f"the approved credit limit of {state.client_id} is {approved}: no limit in "
+            f"{limit.asset.code} is approved for a facility of {limit}"
+        )
+    if limit > approved:
+        raise FacilityAboveApprovedCreditLimit(
+            f"a facility of {limit} is above the approved credit limit of {approved}: a "
+            "higher limit is proposed and approved as a credit fact first"
+        )
 
 
 # --------------------------------------------------------------------------------- draw

@@ -36,6 +36,7 @@ from tests.unit.lending.test_risk_never_sleeps import (
 C = "C9"
 STREAM = f"account-{C}"
 POLICY_FROM = datetime(2026, 1, 1, tzinfo=UTC)
+LIMIT = Money.of("HKD", "1000000.00")  # approved by a maker and a checker; the facility's too
 
 
 @dataclass
@@ -96,10 +97,10 @@ def borrower(drawn: str = "504000.00") -> History:
     )
     at = FRIDAY_DRAW
     onboard = accounts.OnboardClient(
-        C, "SMA-1", "CA-1", CreditGrade.A, None, "MA-2026", "VARD-1", False, None
+        C, "SMA-1", "CA-1", CreditGrade.A, LIMIT, "MA-2026", "VARD-1", False, None
     )
     history.record(STREAM, credit.onboarded(onboard, accounts.Context(at)), at)
-    facility = d.ApproveFacility(C, "F-1", Money.of("HKD", "1000000.00"), Decimal("0.08"))
+    facility = d.ApproveFacility(C, "F-1", LIMIT, Decimal("0.08"))
     history.decide(facility, at, fresh(at))
     for quantity in (Money.of(SEC, "1000"), Money.of("BTC", "2")):
         deposit = ev.CollateralDeposited(
@@ -173,6 +174,32 @@ def test_a_warning_and_its_clearing_re_derive() -> None:
         "EarlyWarningCleared",
     ]
     assert history.audit().discrepancies == []
+
+
+def test_draws_on_a_facility_lowered_then_raised_within_the_approved_limit_re_derive() -> None:
+    history = borrower("100000.00")
+    at = FRIDAY_DRAW
+    for limit in ("200000.00", "1000000.00"):  # lowered, then raised back to the approved
+        facility = d.ApproveFacility(C, "F-1", Money.of("HKD", limit), Decimal("0.08"))
+        assert history.decide(facility, at, fresh(at))
+    # 250,000.00 owed after it: above the lowered facility, within the raised one.
+    assert history.decide(d.DrawLoan(C, Money.of("HKD", "150000.00")), at, fresh(at))
+    assert history.state.approved_credit_limit == LIMIT
+    audit = history.audit()
+    assert audit.discrepancies == []
+    assert audit.checked == {"LoanAdvanced": 2}
+
+
+def test_a_draw_is_held_to_the_facility_limit_not_the_approved_one() -> None:
+    history = borrower()  # 504,000.00 drawn on a facility of the approved 1,000,000.00
+    altered(
+        history,
+        ev.MarginFacilityApproved,
+        lambda e: replace(e, credit_limit=Money.of("HKD", "500000.00")),
+    )
+    found = history.audit().discrepancies
+    assert [d.event_type for d in found] == ["LoanAdvanced"]
+    assert "above its credit limit of 500000.00 HKD" in found[0].reason
 
 
 def altered(history: History, event_type: type[ev.Event], change: object) -> Recorded:

@@ -111,16 +111,25 @@ def names(decision: d.Decision) -> list[str]:
 # ------------------------------------------------------------------------------ histories
 
 
+# The credit limit onboarding proposes and a second principal approves: facilities lend
+# within it (up to the 10,000,000.00 of the largest facility below).
+APPROVED_LIMIT = hkd("10000000.00")
+
+
 def onboarding(
-    *, group: str | None = None, grade: CreditGrade = CreditGrade.A, bare: bool = False
+    *,
+    group: str | None = None,
+    grade: CreditGrade = CreditGrade.A,
+    bare: bool = False,
+    limit: Money | None = APPROVED_LIMIT,
 ) -> list[ev.Event]:
-    """The accounts service's onboarding, without a credit limit (the facility sets it), its
-    credit grade approved by a second principal."""
+    """The accounts service's onboarding, its credit grade and ``limit`` (if any) approved by
+    a second principal."""
     command = (
         accounts.OnboardClient(C, None, None, None, None, None, None, False, group)
         if bare
         else accounts.OnboardClient(
-            C, "SMA-1", "CA-1", grade, None, "MA-2026", "VARD-1", False, group
+            C, "SMA-1", "CA-1", grade, limit, "MA-2026", "VARD-1", False, group
         )
     )
     return credit.onboarded(command, accounts.Context(NOW))
@@ -578,9 +587,9 @@ def test_a_draw_needs_an_active_account_with_a_facility_in_its_currency() -> Non
     with pytest.raises(errors.AccountNotFound):
         when(MarginAccount.initial(C), d.DrawLoan(C, hkd("1.00")))
     with pytest.raises(errors.AccountNotActive):
-        when(given(*onboarding()), d.DrawLoan(C, hkd("1.00")))
+        when(given(*onboarding(limit=None)), d.DrawLoan(C, hkd("1.00")))
     # Active through a credit limit from onboarding, but no facility approved.
-    active = given(*onboarding(), ev.CreditLimitSet(C, hkd("100.00")))
+    active = given(*onboarding())
     with pytest.raises(errors.NotEligible) as refused:
         when(active, d.DrawLoan(C, hkd("1.00")))
     assert refused.value.unmet == ("no_margin_facility",)
@@ -632,15 +641,102 @@ def test_refusal_precedence_is_the_documented_order() -> None:
 # ------------------------------------------------------------------------------ facility
 
 
-def test_approving_a_facility_activates_the_account() -> None:
-    decision = when(given(*onboarding()), FACILITY)
+def test_approving_a_facility_sets_what_draws_are_bounded_by() -> None:
+    onboarded = given(*onboarding())
+    assert onboarded.status is Lifecycle.ACTIVE  # the approved limit and the agreement
+    decision = when(onboarded, FACILITY)
     assert decision.account == [
         ev.MarginFacilityApproved(C, "F-1", hkd("1000000.00"), Decimal("0.08"), 2)
     ]
     assert decision.exposure == []
-    state = applied(given(*onboarding()), decision)
+    state = applied(onboarded, decision)
     assert state.status is Lifecycle.ACTIVE
     assert state.credit_limit == hkd("1000000.00") and state.annual_rate == Decimal("0.08")
+    # The maker-checked limit is not the facility's to change.
+    assert state.approved_credit_limit == APPROVED_LIMIT
+
+
+def test_a_facility_without_an_approved_credit_limit_is_refused() -> None:
+    # No limit at all, then one a maker proposed that no checker has approved yet.
+    without = given(*onboarding(limit=None))
+    proposal = accounts.ProposeClientFact(C, "limit-1", APPROVED_LIMIT)
+    maker = accounts.Context(NOW, actor=credit.MAKER_NAME)
+    proposed = _after(without, accounts.decide(without, proposal, maker))
+    assert [p.proposal_id for p in proposed.pending_fact_proposals] == ["limit-1"]
+    for state in (without, proposed):
+        assert state.approved_credit_limit is None and state.credit_grade is CreditGrade.A
+        with pytest.raises(errors.CreditLimitNotApproved) as refused:
+            when(state, FACILITY)
+        assert refused.value.reason == "credit_limit_not_approved"
+        assert refused.value.category is errors.Category.FAILED_PRECONDITION
+        assert "ApproveClientFact" in refused.value.message
+
+
+def test_a_facility_approved_before_the_rule_still_lends_but_new_terms_need_an_approval() -> None:
+    # A stream from before facilities needed an approved limit: the facility set it alone.
+    legacy = given(
+        *onboarding(limit=None),
+        ev.MarginFacilityApproved(C, "F-0", hkd("300000.00"), Decimal("0.08"), 1),
+        pledged(shares(1000)),
+        pledged(btc("0.5")),
+    )
+    assert legacy.status is Lifecycle.ACTIVE and legacy.approved_credit_limit is None
+    with pytest.raises(errors.CreditLimitExceeded):
+        when(legacy, d.DrawLoan(C, hkd("300000.01")))
+    assert names(when(legacy, d.DrawLoan(C, hkd("300000.00")))) == ["LoanAdvanced"]
+    with pytest.raises(errors.CreditLimitNotApproved):
+        when(legacy, replace(FACILITY, credit_limit=hkd("100000.00")))
+
+
+def test_a_facility_above_the_approved_credit_limit_is_refused() -> None:
+    state = given(*onboarding(limit=hkd("1000000.00")))
+    with pytest.raises(errors.FacilityAboveApprovedCreditLimit) as refused:
+        when(state, replace(FACILITY, credit_limit=hkd("1000000.01")))
+    assert refused.value.reason == "facility_above_approved_credit_limit"
+    assert refused.value.category is errors.Category.FAILED_PRECONDITION
+    assert "1000000.01 HKD" in refused.value.message and "1000000.00 HKD" in refused.value.message
+    # Exactly the approved limit is within it.
+    assert names(when(state, replace(FACILITY, credit_limit=hkd("1000000.00")))) == [
+        "MarginFacilityApproved"
+    ]
+
+
+def test_a_facility_in_another_currency_than_the_approved_limit_is_refused() -> None:
+    # 1.00 USD is worth far less than the 1,000,000.00 HKD approved: currencies never compare.
+    state = given(*onboarding(limit=hkd("1000000.00")))
+    with pytest.raises(errors.CreditLimitNotApproved, match="no limit in USD"):
+        when(state, replace(FACILITY, credit_limit=Money.of("USD", "1.00")))
+
+
+def test_a_facility_lowered_then_raised_again_within_the_approved_limit() -> None:
+    state = given(*onboarding(limit=hkd("1000000.00")))
+    state = applied(state, when(state, FACILITY))
+    lowered = d.ApproveFacility(C, "F-1", hkd("200000.00"), Decimal("0.08"))
+    state = applied(state, when(state, lowered))
+    assert state.credit_limit == hkd("200000.00")
+    assert state.approved_credit_limit == hkd("1000000.00")
+    state = evolve(evolve(state, pledged(shares(1000))), pledged(btc("0.5")))
+    # Draws are bounded by the facility's limit, not the approved one.
+    with pytest.raises(errors.CreditLimitExceeded):
+        when(state, d.DrawLoan(C, hkd("200000.01")))
+    # Raised back: up to the approved limit, not a cent above it.
+    with pytest.raises(errors.FacilityAboveApprovedCreditLimit):
+        when(state, replace(FACILITY, credit_limit=hkd("1000000.01")))
+    state = applied(state, when(state, FACILITY))
+    assert state.credit_limit == hkd("1000000.00")
+    assert names(when(state, d.DrawLoan(C, hkd("200000.01")))) == ["LoanAdvanced"]
+
+
+def test_a_lowered_approved_limit_bounds_the_next_facility() -> None:
+    state = applied(given(*onboarding()), when(given(*onboarding()), FACILITY))
+    state = _after(state, credit.recorded(state, hkd("500000.00"), accounts.Context(NOW)))
+    assert state.approved_credit_limit == hkd("500000.00")
+    assert state.credit_limit == hkd("500000.00")  # a newly approved limit binds draws too
+    with pytest.raises(errors.FacilityAboveApprovedCreditLimit):
+        when(state, FACILITY)
+    assert names(when(state, replace(FACILITY, credit_limit=hkd("500000.00")))) == [
+        "MarginFacilityApproved"
+    ]
 
 
 def test_a_facility_for_an_ineligible_client_lists_every_reason() -> None:
@@ -677,9 +773,12 @@ def test_the_loan_currency_cannot_change_while_owing() -> None:
     usd = d.ApproveFacility(C, "F-9", Money.of("USD", "100000.00"), Decimal("0.05"))
     with pytest.raises(errors.OutstandingDebt, match=r"1000\.00 HKD"):
         when(state, usd)
-    # New terms in the same currency are fine, and so is a new currency with nothing owed.
+    # New terms in the same currency are fine, and so is a new currency with nothing owed,
+    # within a limit approved in it.
     assert when(state, d.ApproveFacility(C, "F-3", hkd("5000.00"), Decimal("0.07"))).account
-    assert when(collateralised(), usd).account
+    state = collateralised()
+    state = _after(state, credit.recorded(state, usd.credit_limit, accounts.Context(NOW)))
+    assert when(state, usd).account
 
 
 def test_a_facility_for_a_suspended_or_unknown_account_is_refused() -> None:
@@ -826,7 +925,7 @@ def test_month_end_capitalises_and_raises_the_exposure() -> None:
 def test_accrual_needs_a_facility_and_increasing_days() -> None:
     day = AccrualDay(date(2026, 11, 25), 10_000_000)
     with pytest.raises(errors.NotEligible):
-        when(given(*onboarding()), d.AccrueInterest(C, (day,)))
+        when(given(*onboarding(limit=None)), d.AccrueInterest(C, (day,)))
     with pytest.raises(errors.InvalidArgument, match="days"):
         when(drawn("1.00"), d.AccrueInterest(C, (day, day)))
 

@@ -1,7 +1,8 @@
 """Deterministic simulation of the whole margin business through the pure deciders.
 
 Clients onboard (some with every eligibility fact, some without), pledge cash and
-collateral, take margin facilities, draw, repay and accrue interest day by day, while seeded
+collateral, have credit limits approved (a maker and a checker), take margin facilities within
+them, draw, repay and accrue interest day by day, while seeded
 random walks move BTC, ETH, 0700.HK and USD, with occasional crashes of 30-60% and rebounds,
 feed outages and quiet gaps that leave prices stale. The risk check runs on every account after
 every price move and on a client after each of its own movements (as the lending monitor
@@ -570,6 +571,8 @@ class World:
         }
         if state.margin_call is not None and rng.random() < 0.5:
             kind = rng.choice(["deposit_collateral", "deposit_cash", "repay"])  # meet the call
+        elif state.margin_call is not None and rng.random() < 0.2:
+            kind = "draw"  # borrow through the call: refused (margin_call_open)
         elif state.suspended and rng.random() < 0.3:
             kind = "resume"
         elif state.facility_id is None and self._looks_eligible(state) and rng.random() < 0.5:
@@ -716,8 +719,29 @@ class World:
         rate = Decimal(rng.choice(["0", "0.05", "0.08", "0.08", "0.12", "0.2"]))
         if rng.random() < 0.02:
             rate = Decimal("1.5")  # refused
+        # The credit officers first approve a limit to lend within (a maker and a checker),
+        # in the loan currency; sometimes none, or one below the facility: refused.
+        approved = state.approved_credit_limit
+        owed_elsewhere = any(c != code and minor != 0 for c, minor in state.debt)
+        needed = approved is None or approved.asset != limit.asset or approved < limit
+        if limit.asset.is_cash and needed and not owed_elsewhere and rng.random() < 0.85:
+            within = limit if rng.random() < 0.5 else Money(limit.asset, limit.minor * 2)
+            self.approve_credit_limit(client, state, within)
         facility = f"F-{client}-{self.requests}"
-        self._lending_command(client, d.ApproveFacility(client, facility, limit, rate))
+        if self._lending_command(client, d.ApproveFacility(client, facility, limit, rate)):
+            # A facility lends within the limit two principals approved, never above it.
+            approved = self.accounts[client].approved_credit_limit
+            assert approved is not None and approved.asset == limit.asset, (client, approved)
+            assert limit <= approved, f"{client}: a facility of {limit} above {approved}"
+
+    def approve_credit_limit(self, client: str, state: MarginAccount, limit: Money) -> None:
+        """A credit limit proposed by a maker and approved by a checker (accounts service)."""
+        try:
+            events = credit.recorded(state, limit, self.accounts_context())
+        except DomainError as refusal:
+            self._refused(acc.ProposeClientFact(client, "", limit), refusal)
+            return
+        self.apply(client, events)
 
     def draw(self, client: str, state: MarginAccount) -> None:
         """Mostly around what the client may still borrow (the smaller of its advance
@@ -1059,6 +1083,8 @@ def test_the_default_run_reaches_every_corner() -> None:
         "not_eligible",
         "insufficient_balance",
         "insufficient_collateral",
+        "credit_limit_not_approved",
+        "facility_above_approved_credit_limit",
     ):
         assert refusals[reason] > 0, f"no {reason} refusal in the default run"
 

@@ -93,7 +93,7 @@ def applied(state: MarginAccount, events: list[ev.Event]) -> MarginAccount:
 def borrower(drawn: str = "504000.00", at: datetime = FRIDAY_DRAW) -> MarginAccount:
     """Onboarded, 1,000 x 0700.HK and 2 BTC pledged, ``drawn`` at ``at`` and paid out."""
     onboard = accounts.OnboardClient(
-        C, "SMA-1", "CA-1", CreditGrade.A, None, "MA-2026", "VARD-1", False, None
+        C, "SMA-1", "CA-1", CreditGrade.A, hkd("1000000.00"), "MA-2026", "VARD-1", False, None
     )
     history = credit.onboarded(onboard, accounts.Context(at))
     state = replay(C, history)

@@ -102,7 +102,11 @@ class LendingServiceServicer:
 
     def ApproveFacility(self, request, context):
         """Approves a margin facility (credit limit, rate, currency) for an eligible client;
-        an ineligible client is refused with every reason.
+        an ineligible client is refused with every reason. The facility lends within the credit
+        limit a maker proposed and a checker approved (AccountsService.ProposeClientFact and
+        ApproveClientFact), in its currency: FAILED_PRECONDITION `credit_limit_not_approved` when
+        none is approved in that currency, `facility_above_approved_credit_limit` above it.
+        Lowering the facility, and raising it again up to the approved limit, is allowed.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
