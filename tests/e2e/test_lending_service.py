@@ -438,14 +438,21 @@ async def test_a_burst_of_draws_is_group_committed_each_exactly_once(
                 {"ids": list(first_ids.values())},
             )
         ).scalar_one()
-    # 24 advances (the only exposure changes here), several per statement.
-    assert advances == 24 and batches < advances
+    # 24 advances (the only exposure changes here), usually several per statement: how many
+    # share one depends on timing (how grouping pays is measured in bench/, not asserted).
+    assert advances == 24 and batches <= advances
     # The histogram saw each statement of the exposure stream's group commit, and each draw
-    # it wrote in one; the store counted each event it appended (a replayed retry: none).
+    # it wrote in one. A batch the database refused (a retry's request id already logged)
+    # sends its draws down the one-at-a-time path, which the histogram does not see: each of
+    # those is in a transaction of its own (or shares one with other commands' appends), so
+    # every exposure transaction is a group statement or holds some of those draws.
+    # The store counted each event it appended (a replayed retry: none).
     after = scrape(metrics_port)
     batch = {"stream": "broker-exposure"}
-    assert moved(before, after, "harbour_group_commit_batch_size_count", **batch) == batches
-    assert moved(before, after, "harbour_group_commit_batch_size_sum", **batch) == advances
+    statements = moved(before, after, "harbour_group_commit_batch_size_count", **batch)
+    grouped = moved(before, after, "harbour_group_commit_batch_size_sum", **batch)
+    assert 1 <= statements <= grouped <= advances
+    assert statements <= batches <= statements + (advances - grouped)
     for appended, count in (("LoanAdvanced", 24), ("BrokerExposureChanged", 24)):
         assert moved(before, after, "harbour_events_appended_total", type=appended) == count
     assert moved(before, after, "harbour_events_appended_total", type="CashDeposited") == 12
