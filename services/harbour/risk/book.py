@@ -138,12 +138,16 @@ class RiskBook:
         held: Mapping[str, Floats],
         owed: Mapping[str, Floats],
         risk: Sequence[RiskState],
+        in_call: Sequence[bool] | None = None,
     ) -> RiskBook:
         """A book built column by column: ``held[code]`` and ``owed[code]`` are whole units per
-        client in ``client_ids`` order (the bulk path for large books: no per-row Python)."""
+        client in ``client_ids`` order (the bulk path for large books: no per-row Python);
+        ``in_call``: whether each has an open call (default: none has)."""
         size = len(client_ids)
         if len(set(client_ids)) != size or len(risk) != size:
             raise ValueError("client ids must be distinct, with one risk state each")
+        if in_call is not None and len(in_call) != size:
+            raise ValueError("one in_call flag per client")
         book = cls(size)
         book._clients = list(client_ids)
         book._row = {client: row for row, client in enumerate(book._clients)}
@@ -166,6 +170,13 @@ class RiskBook:
         }
         classes = np.fromiter((base[state] for state in risk), dtype=np.uint8, count=size)
         classes[(classes == HEALTHY) & ~owes] = IDLE
+        if in_call is not None:  # an open call is a call, owing or not (see screen_class)
+            checked = np.fromiter(
+                (state not in (RiskState.LIQUIDATING, RiskState.DEFICIT) for state in risk),
+                dtype=np.bool_,
+                count=size,
+            )
+            classes[np.asarray(in_call, dtype=np.bool_) & checked] = IN_CALL
         book._class[:size] = classes
         book._irregular[:size] = irregular
         return book

@@ -27,7 +27,9 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import sqlalchemy as sa
+from numpy.typing import NDArray
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.application.runner import CommandRunner
@@ -37,6 +39,7 @@ from harbour.eventstore.schema import projection_checkpoints
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
 from harbour.ledger.account import RiskState
+from harbour.ledger.assets import asset
 from harbour.ledger.ids import account_stream
 from harbour.ledger.postings import client_of
 from harbour.risk.book import RiskBook
@@ -92,20 +95,53 @@ async def load_book(conn: AsyncConnection) -> LoadedBook:
                     owed[client][code] = owed[client].get(code, 0) - minor
     in_call = {client for (client,) in await conn.execute(CLIENTS_IN_CALL)}
     states = {client: (status, risk) for client, status, risk in await conn.execute(ACCOUNT_STATES)}
-    book = RiskBook(len(states) + 1)
     with collector_paused_for(states):
-        for client in sorted(states.keys() | held.keys() | owed.keys()):
-            status, risk = states.get(client, ("active", RiskState.HEALTHY.value))
-            if status in ("closed", "not_onboarded"):
-                continue
-            book.upsert(
-                client,
-                held.get(client, {}),
-                owed.get(client, {}),
-                RiskState(risk),
-                in_call=client in in_call,
-            )
+        book = _book(held, owed, states, in_call)
     return LoadedBook(book, through)
+
+
+def _book(
+    held: Mapping[str, Mapping[str, int]],
+    owed: Mapping[str, Mapping[str, int]],
+    states: Mapping[str, tuple[str, str]],
+    in_call: set[str],
+) -> RiskBook:
+    """The book built column by column (RiskBook.from_columns): a row per client not closed,
+    each code's minor units divided by its unit exactly as RiskBook.upsert does (int / int
+    is correctly rounded). Row by row, upsert's per-row array writes were a third of a load."""
+    clients = [
+        client
+        for client in sorted(states.keys() | held.keys() | owed.keys())
+        if states.get(client, ("active", ""))[0] not in ("closed", "not_onboarded")
+    ]
+    risk = [RiskState(states.get(c, ("", RiskState.HEALTHY.value))[1]) for c in clients]
+    return RiskBook.from_columns(
+        clients,
+        _columns(clients, held),
+        _columns(clients, owed),
+        risk,
+        in_call=[client in in_call for client in clients],
+    )
+
+
+def _columns(
+    clients: Sequence[str], amounts: Mapping[str, Mapping[str, int]]
+) -> dict[str, NDArray[np.float64]]:
+    """Whole units of each code per client, in ``clients`` order."""
+    by_code: dict[str, dict[str, int]] = defaultdict(dict)
+    for client, codes in amounts.items():
+        for code, minor in codes.items():
+            if minor:
+                by_code[code][client] = minor
+    columns = {}
+    for code, minors in sorted(by_code.items()):
+        unit = asset(code).unit
+        columns[code] = np.fromiter(
+            (minors.get(client, 0) / unit for client in clients),
+            dtype=np.float64,
+            count=len(clients),
+        )
+    return columns
 
 
 async def _oldest_checkpoint(conn: AsyncConnection) -> FeedCheckpoint:

@@ -308,7 +308,9 @@ def test_a_book_built_from_columns_screens_as_one_built_row_by_row() -> None:
     shares = rng.integers(0, 5_000, size)
     btc = rng.integers(0, 3 * 10**8, size)
     owed = rng.integers(0, 600_000_00, size)
-    risk = [RECORDED[i] for i in rng.integers(0, len(RECORDED), size)]
+    risk = [[*RECORDED, RiskState.LIQUIDATING][i] for i in rng.integers(0, len(RECORDED) + 1, size)]
+    owed[rng.random(size) < 0.2] = 0  # some owe nothing: idle unless in a call
+    in_call = [bool(x) for x in rng.random(size) < 0.1]
     clients = [f"c{i}" for i in range(size)]
     by_row = RiskBook()
     for i, client in enumerate(clients):
@@ -317,13 +319,17 @@ def test_a_book_built_from_columns_screens_as_one_built_row_by_row() -> None:
             {"0700.HK": int(shares[i]), "BTC": int(btc[i])},
             {"HKD": int(owed[i])},
             risk[i],
+            in_call=in_call[i],
         )
     by_column = RiskBook.from_columns(
         clients,
         {"0700.HK": shares.astype(float), "BTC": btc / 10**8},
         {"HKD": owed / 100},
         risk,
+        in_call=in_call,
     )
+    # Row for row the same: holdings, debts and screen class (an open call included).
+    assert all(by_column.entry(c) == by_row.entry(c) for c in clients)
     prices = {"0700.HK": Decimal("400"), "BTC": Decimal("600000")}
     flagged = by_row.screen(prices, POLICIES[0])
     assert 0 < len(flagged) < size
