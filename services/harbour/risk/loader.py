@@ -75,6 +75,7 @@ class LoadedBook:
 async def load_book(conn: AsyncConnection) -> LoadedBook:
     """The book as the read models hold it, and the feed point it is exact through."""
     through = await _oldest_checkpoint(conn)  # first: the tables read next are newer
+    # Minor units per code, then per client: the columns the book is built from.
     held: dict[str, dict[str, int]] = defaultdict(dict)
     owed: dict[str, dict[str, int]] = defaultdict(dict)
     rows = await conn.stream(CLIENT_BALANCES)
@@ -90,14 +91,20 @@ async def load_book(conn: AsyncConnection) -> LoadedBook:
                 client, kind = owner
                 minor = int(amount)
                 if kind in HELD_KINDS:
-                    held[client][code] = held[client].get(code, 0) + minor
+                    column = held[code]
+                    column[client] = column.get(client, 0) + minor
                 elif kind in OWED_KINDS:  # the ledger account goes negative as the client owes
-                    owed[client][code] = owed[client].get(code, 0) - minor
+                    column = owed[code]
+                    column[client] = column.get(client, 0) - minor
     in_call = {client for (client,) in await conn.execute(CLIENTS_IN_CALL)}
     states = {client: (status, risk) for client, status, risk in await conn.execute(ACCOUNT_STATES)}
     with collector_paused_for(states):
         book = _book(held, owed, states, in_call)
     return LoadedBook(book, through)
+
+
+# A client with balances but no accounts row yet (the read models lag differently).
+_NO_ROW = ("active", RiskState.HEALTHY.value)
 
 
 def _book(
@@ -109,39 +116,35 @@ def _book(
     """The book built column by column (RiskBook.from_columns): a row per client not closed,
     each code's minor units divided by its unit exactly as RiskBook.upsert does (int / int
     is correctly rounded). Row by row, upsert's per-row array writes were a third of a load."""
-    clients = [
-        client
-        for client in sorted(states.keys() | held.keys() | owed.keys())
-        if states.get(client, ("active", ""))[0] not in ("closed", "not_onboarded")
-    ]
-    risk = [RiskState(states.get(c, ("", RiskState.HEALTHY.value))[1]) for c in clients]
+    everyone = set(states).union(*held.values(), *owed.values())
+    found = [(c, *states.get(c, _NO_ROW)) for c in sorted(everyone)]
+    rows = [(c, risk) for c, status, risk in found if status not in ("closed", "not_onboarded")]
+    clients = [client for client, _ in rows]
     return RiskBook.from_columns(
         clients,
         _columns(clients, held),
         _columns(clients, owed),
-        risk,
+        [RiskState(risk) for _, risk in rows],
         in_call=[client in in_call for client in clients],
     )
 
 
 def _columns(
-    clients: Sequence[str], amounts: Mapping[str, Mapping[str, int]]
+    clients: Sequence[str], by_code: Mapping[str, Mapping[str, int]]
 ) -> dict[str, NDArray[np.float64]]:
-    """Whole units of each code per client, in ``clients`` order."""
-    by_code: dict[str, dict[str, int]] = defaultdict(dict)
-    for client, codes in amounts.items():
-        for code, minor in codes.items():
-            if minor:
-                by_code[code][client] = minor
-    columns = {}
-    for code, minors in sorted(by_code.items()):
-        unit = asset(code).unit
-        columns[code] = np.fromiter(
-            (minors.get(client, 0) / unit for client in clients),
-            dtype=np.float64,
-            count=len(clients),
-        )
-    return columns
+    """Whole units of each code per client, in ``clients`` order; a code no one holds (or
+    owes) leaves no column, as RiskBook.upsert leaves none for a zero."""
+    return {
+        code: _units(clients, minors, asset(code).unit)
+        for code, minors in sorted(by_code.items())
+        if any(minors.values())
+    }
+
+
+def _units(clients: Sequence[str], minors: Mapping[str, int], unit: int) -> NDArray[np.float64]:
+    return np.fromiter(
+        (minors.get(client, 0) / unit for client in clients), dtype=np.float64, count=len(clients)
+    )
 
 
 async def _oldest_checkpoint(conn: AsyncConnection) -> FeedCheckpoint:
