@@ -368,10 +368,14 @@ class LimitMonitor:
         figures = limits.broker_figures(
             market_now.exposure, held, market_now.prices, market_now.policy
         )
-        # A version moved some limits' amounts since the last decision: the same limits on
-        # that decision's inputs tell what the version alone flipped (see limits_moved).
+        # A version moved some limits' amounts since the last decision: those limits on that
+        # decision's inputs tell what the version alone flipped (see limits_moved).
         policy_only = (
-            limits.broker_figures(*self._last_inputs, market_now.policy)
+            [
+                figure
+                for figure in limits.broker_figures(*self._last_inputs, market_now.policy)
+                if figure.key in self._moved_limits
+            ]
             if self._moved_limits and self._last_inputs is not None
             else []
         )
