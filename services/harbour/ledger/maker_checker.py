@@ -1,6 +1,6 @@
 """Maker-checker: a proposal is decided only while pending, and only by another principal.
 
-The accounts service's corrections and credit facts decide their proposals through
+Policy changes, corrections and credit facts decide their proposals through
 :func:`pending_for_checker`, so the rule and its refusals are stated once: an unknown proposal
 (the caller's ``NotFound``), one approved or rejected already (the caller's "not pending"
 refusal), and a checker who is the maker (``same_maker_and_checker``, PERMISSION_DENIED).

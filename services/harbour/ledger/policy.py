@@ -33,10 +33,10 @@ from harbour.ledger.errors import (
     ProposalAlreadyExists,
     ProposalNotPending,
     ProposalSuperseded,
-    SameMakerAndChecker,
     UnknownPolicyParameter,
 )
 from harbour.ledger.grades import CreditGrade, credit_grade
+from harbour.ledger.maker_checker import pending_for_checker
 from harbour.ledger.money import Money, format_decimal, parse_amount, parse_decimal
 
 POLICY_STREAM = "policy-collateral"
@@ -421,11 +421,13 @@ def propose(
 def approve(
     history: PolicyHistory, *, proposal_id: str, checker: str, now: datetime
 ) -> list[ev.Event]:
-    proposal = _pending(history, proposal_id)
-    if proposal.proposed_by == checker:
-        raise SameMakerAndChecker(
-            f"{checker} proposed {proposal_id}; a different principal must approve it"
-        )
+    proposal = pending_for_checker(
+        history.proposals.get(proposal_id),
+        what=f"policy proposal {proposal_id}",
+        checker=checker,
+        not_found=PolicyProposalNotFound,
+        not_pending=ProposalNotPending,
+    )
     if proposal.base_version != history.latest.version:
         raise ProposalSuperseded(
             f"{proposal_id} was drafted against policy version {proposal.base_version}, but "
