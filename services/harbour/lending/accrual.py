@@ -61,6 +61,7 @@ from harbour.ledger.interest import AccrualDay, business_date, days_to_accrue, e
 from harbour.ledger.money import Money
 from harbour.lending.domain import AccrueInterest, Context, decide
 from harbour.lending.handlers import LendingHandlers, accrual_request
+from harbour.risk.collector import collector_paused
 
 log = logging.getLogger("harbour.lending.accrual")
 
@@ -192,7 +193,20 @@ async def accrue_in_bulk(
         raise InvalidArgument.for_field(
             "through", "must be a past business date: today's interest accrues tomorrow"
         )
-    run = AccrualRun(through)
+    # The collector is paused for the run: each page's decisions and encodings are acyclic and
+    # live until their batch lands, so collections only rescanned them and the service's heap
+    # (45% of the run's Python time at 20,000 borrowers; bench/lending.py).
+    with collector_paused():
+        return await _accrue_pages(handlers, AccrualRun(through), request_prefix, metadata, chunk)
+
+
+async def _accrue_pages(
+    handlers: LendingHandlers,
+    run: AccrualRun,
+    request_prefix: str,
+    metadata: Mapping[str, Any],
+    chunk: int,
+) -> AccrualRun:
     after = ""
     # Pages' batches are written while the next page is read and decided, two at a time: the
     # database works on two statements (an insert per event, with its hash-chain check and
@@ -215,7 +229,7 @@ async def accrue_in_bulk(
             writing.append(
                 asyncio.create_task(_write_page(handlers, decided, run, request_prefix, metadata))
             )
-            log.info("interest through %s: %d borrowers read", through, run.accounts)
+            log.info("interest through %s: %d borrowers read", run.through, run.accounts)
     finally:
         for task in writing:
             task.cancel()

@@ -1,10 +1,17 @@
-"""Speed machinery for big valuation batches: the cyclic garbage collector paused around one.
+"""Speed machinery for big batches: the cyclic garbage collector paused around one.
 
-Valuing a batch (``harbour.ledger.valuation.value_accounts``, ``harbour.ledger.stress``) makes
-only acyclic objects, all of which outlive it, so a collection in between frees nothing and only
-rescans the results; on the 2-core benchmark machine that rescanning took about a third of the
-time. Pausing the collector touches process-wide state, so it is done here, by the callers that
-value a whole book (the ValueAccounts pages, a stress run), and never inside the pure kernel.
+Valuing a batch (``harbour.ledger.valuation.value_accounts``, ``harbour.ledger.stress``) or
+deciding a page of a day's interest makes only acyclic objects, all of which outlive the step
+that made them, so a collection in between frees nothing and only rescans them — and with them
+the whole heap of a long-running service (the broker's exposure, the command cache). On the
+2-core benchmark machine that rescanning took about a third of a valuation and 45% of a bulk
+accrual's Python time (276 → 154 µs an account at 20,000 borrowers). Pausing the collector
+touches process-wide state, so it is done here, by the callers that work through a whole book,
+and never inside the pure kernel.
+
+Pauses may overlap, also across ``await`` (a bulk accrual pauses for its whole run while a
+valuation page pauses for its own): they are counted, and the collector is restored to how the
+first one found it when the last one ends.
 """
 
 from __future__ import annotations
@@ -16,18 +23,33 @@ from contextlib import contextmanager
 # A batch at least this big pauses the cyclic garbage collector.
 PAUSE_COLLECTOR_FROM = 1_000
 
+_pauses = 0  # pauses under way in this process
+_enabled_before = False  # how the first of them found the collector
+
 
 @contextmanager
-def collector_paused_for(batch: Sized) -> Iterator[None]:
-    """Pause the cyclic garbage collector while ``batch`` is valued, if it is big enough,
-    and leave it as it was found (a caller that had it paused keeps it paused)."""
-    if len(batch) < PAUSE_COLLECTOR_FROM:
-        yield
-        return
-    enabled = gc.isenabled()
-    gc.disable()
+def collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for the block (which may await), and leave it as it
+    was found once every overlapping pause has ended (a caller that had it paused keeps it
+    paused)."""
+    global _pauses, _enabled_before
+    if _pauses == 0:
+        _enabled_before = gc.isenabled()
+        gc.disable()
+    _pauses += 1
     try:
         yield
     finally:
-        if enabled:
+        _pauses -= 1
+        if _pauses == 0 and _enabled_before:
             gc.enable()
+
+
+@contextmanager
+def collector_paused_for(batch: Sized) -> Iterator[None]:
+    """:func:`collector_paused` while ``batch`` is worked through, if it is big enough."""
+    if len(batch) < PAUSE_COLLECTOR_FROM:
+        yield
+        return
+    with collector_paused():
+        yield

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from harbour.risk.collector import PAUSE_COLLECTOR_FROM, collector_paused_for
+from harbour.risk.collector import PAUSE_COLLECTOR_FROM, collector_paused, collector_paused_for
 
 
 def test_a_big_batch_pauses_the_collector_and_restores_it() -> None:
@@ -36,4 +36,16 @@ def test_a_collector_paused_by_the_caller_stays_paused() -> None:
 def test_the_collector_is_restored_when_the_batch_fails() -> None:
     with pytest.raises(ValueError), collector_paused_for(range(PAUSE_COLLECTOR_FROM)):
         raise ValueError("a price is missing")
+    assert gc.isenabled()
+
+
+def test_overlapping_pauses_restore_the_collector_when_the_last_one_ends() -> None:
+    # A bulk accrual pauses across awaits while a valuation page pauses on its own: the two
+    # spans overlap without nesting, and the first to end must not switch it back on.
+    first, second = collector_paused(), collector_paused()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
     assert gc.isenabled()
