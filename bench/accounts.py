@@ -4,7 +4,9 @@ Deposits over gRPC on distinct accounts from 16 concurrent callers against a rea
 `harbour serve accounts` process on an embedded PostgreSQL, next to a trivial grpc.aio echo
 server measured in the same run, before and after the deposits (the ceiling of the gRPC layer
 on this machine; the ratio is to their mean). Server and client are separate processes, as in
-production.
+production. Then the same echo server making one ``EventStore.append`` per call (one event and
+its command-log row, as the accounts role, on streams rotated as the deposits rotate accounts):
+the ceiling of any command path here, which DepositCash is also put next to.
 
 Also per timed deposit: the database round trips (transactions ended: every statement is
 one), the commits that wrote (xids assigned: an append, a NOTIFY of its own), and the CPU of
@@ -48,6 +50,8 @@ DURATION = 6.0
 WARMUP = 1.0
 STATS_SETTLE = 11.0  # PostgreSQL's PGSTAT_IDLE_INTERVAL and a second
 PLATFORM = (("x-harbour-principal", "bench:trading-platform+operator"),)
+# The command path's ceiling: the echo plus the one append a deposit ends in, nothing decided.
+APPEND_CEILING = "grpc.aio echo + one EventStore.append (the command path's ceiling)"
 
 
 def free_port() -> int:
@@ -92,10 +96,14 @@ async def run_echo(
 ) -> tuple[int, list[float]]:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
         echo = channel.unary_unary("/bench.Echo/Echo")
-        payload = b"x" * 64
+        per_caller = CLIENTS // callers
+        turns = [0] * callers
 
-        async def call(_: int) -> Any:
-            return await echo(payload)
+        async def call(n: int) -> Any:
+            # The payload names a stream (the appending echo's): each caller rotates over
+            # streams of its own, as the deposits rotate over accounts of their own.
+            turns[n] += 1
+            return await echo(str(n * per_caller + turns[n] % per_caller).encode())
 
         await closed_loop(call, callers, WARMUP)
         return await closed_loop(call, callers, seconds)
@@ -136,8 +144,10 @@ async def run_deposits(
         return await closed_loop(call, CALLERS, DURATION)
 
 
-def echo_row(name: str, port: int, env: dict[str, str]) -> Row:
-    echo = start([sys.executable, "-m", "bench.echo_server", str(port)], env, "ready")
+def echo_row(name: str, port: int, env: dict[str, str], url: str | None = None) -> Row:
+    """The echo server (or, given a database URL, the echo that appends) measured alone."""
+    command = [sys.executable, "-m", "bench.echo_server", str(port)]
+    echo = start(command if url is None else [*command, url], env, "ready")
     try:
         count, latencies = asyncio.run(run_echo(port))
         cpu = process_cpu_seconds(echo.pid)
@@ -199,7 +209,9 @@ def main() -> None:
             (before.events + after.events) // 2,
             DURATION,
         )
-        report.rows += [before, after, ceiling]
+        appending = echo_row(APPEND_CEILING, echo_port, env, url)
+        appending.baseline = ceiling.scenario
+        report.rows += [before, after, ceiling, appending]
         p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
         report.rows.append(
             Row(
@@ -210,7 +222,8 @@ def main() -> None:
                 baseline=ceiling.scenario,
                 note=f"p50 {p50:.2f} ms, p99 {p99:.2f} ms; per command: {round_trips:.2f} "
                 f"database round trips, {written:.2f} commits, CPU ms accounts "
-                f"{cpu['accounts']:.2f} + PostgreSQL {cpu['postgresql']:.2f}",
+                f"{cpu['accounts']:.2f} + PostgreSQL {cpu['postgresql']:.2f}; "
+                f"{count / appending.events:.2f}x the echo that appends",
             )
         )
         ratio = report.ratio("DepositCash", ceiling.scenario)
