@@ -17,6 +17,7 @@ first one found it when the last one ends.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator, Sized
 from contextlib import contextmanager
 
@@ -25,6 +26,7 @@ PAUSE_COLLECTOR_FROM = 1_000
 
 _pauses = 0  # pauses under way in this process
 _enabled_before = False  # how the first of them found the collector
+_counting = threading.Lock()  # a pause may also begin or end in a worker thread
 
 
 @contextmanager
@@ -33,16 +35,18 @@ def collector_paused() -> Iterator[None]:
     was found once every overlapping pause has ended (a caller that had it paused keeps it
     paused)."""
     global _pauses, _enabled_before
-    if _pauses == 0:
-        _enabled_before = gc.isenabled()
-        gc.disable()
-    _pauses += 1
+    with _counting:
+        if _pauses == 0:
+            _enabled_before = gc.isenabled()
+            gc.disable()
+        _pauses += 1
     try:
         yield
     finally:
-        _pauses -= 1
-        if _pauses == 0 and _enabled_before:
-            gc.enable()
+        with _counting:
+            _pauses -= 1
+            if _pauses == 0 and _enabled_before:
+                gc.enable()
 
 
 @contextmanager
