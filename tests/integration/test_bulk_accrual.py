@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from harbour.accounts import domain as accounts
 from harbour.accounts.handlers import AccountHandlers
 from harbour.application.runner import CommandRunner
+from harbour.application.streams import EXPOSURE
 from harbour.collateral.domain import ApprovePolicyChange, ProposePolicyChange, RecordPrice
 from harbour.collateral.handlers import CollateralHandlers
 from harbour.eventstore.database import Database
@@ -255,6 +256,11 @@ async def test_bulk_writes_what_the_per_account_path_writes(book: Book, other_bo
     # The quarter that drew on the month end went one by one; the rest in bulk, by page.
     assert (run.bulk, run.one_by_one) == (BORROWERS - BORROWERS // 4, BORROWERS // 4)
     assert run.batches == -(-BORROWERS // PAGE) and not run.refused
+    # The exposure the lending process holds after the month end (the capitalisations folded
+    # in memory as each page landed) is the one its stream gives.
+    held = await book.lending.runner.hot_state(EXPOSURE, EXPOSURE_STREAM, trust=True)
+    stored = await CommandRunner(book.store).load(EXPOSURE, EXPOSURE_STREAM)
+    assert (held.version, held.state) == (stored.version, stored.state)
 
 
 async def test_a_rerun_and_a_concurrent_draw_accrue_each_day_once(book: Book) -> None:

@@ -356,11 +356,18 @@ async def _append(
         return
     async with runner.holding([EXPOSURE_STREAM]):
         version = await runner.store.stream_version(EXPOSURE_STREAM)
-        await runner.store.append_batch(_commands(decided, prefix, metadata, run.through, version))
-        # The process's cached exposure is behind now: the next decision on it loads the
-        # capitalisations (the version check would refuse a decision on the old state).
-        loaded = await runner.load(EXPOSURE, EXPOSURE_STREAM)
-        await runner.hot_written(EXPOSURE, EXPOSURE_STREAM, loaded)
+        loaded = await runner.hot_state(EXPOSURE, EXPOSURE_STREAM, trust=True)
+        if loaded.version != version:  # another process moved it: read it up to date
+            loaded = await runner.load(EXPOSURE, EXPOSURE_STREAM)
+        await runner.store.append_batch(
+            _commands(decided, prefix, metadata, run.through, loaded.version)
+        )
+        # The cache takes the capitalisations as written (folded here, not read back and
+        # decoded: that was a sixth of a month end's Python time), so the next decision on
+        # the exposure, a draw's or the next page's, starts from where this batch left it.
+        await runner.grown(
+            EXPOSURE, EXPOSURE_STREAM, loaded, [e for each in decided for e in each.exposure]
+        )
     _counted(decided, run)
 
 
