@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import pytest
 
+from harbour.application.outcome import new_event
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import EXPOSURE
 from harbour.eventstore.model import NewEvent, RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams, snapshot_if_due
+from harbour.ledger import events as ev
+from harbour.ledger.exposure import EXPOSURE_STREAM, BrokerExposure
+from harbour.ledger.money import Money
 from harbour.runtime.settings import libpq_url
 
 
@@ -110,3 +118,58 @@ async def test_many_streams_load_together_exactly_as_each_alone(store: EventStor
     assert (together["account-A"].version, together["account-A"].replayed) == (13, 1)
     assert together["account-B"] == Loaded(Tally(6, 4), 4, 4)  # the old shape ignored
     assert together["account-D"] == Loaded(Tally(), 0, 0)
+
+
+# ----------------------------------------------------------- a hot stream, off the command path
+
+
+def advances(count: int) -> list[ev.Event]:
+    return [
+        ev.BrokerExposureChanged(f"C-{n}", f"G-{n}", Money.of("HKD", "10.00"), "advance", f"r-{n}")
+        for n in range(count)
+    ]
+
+
+async def test_a_hot_streams_snapshot_is_saved_in_the_background(store: EventStore) -> None:
+    # The broker's exposure at 100,000 groups took ~3 s to encode, sign and store, inline, under
+    # the stream's lock: every draw queued behind it. Now the command that makes it due returns
+    # first, the cache counts from the snapshot at once, and the snapshot lands behind it.
+    kind = replace(EXPOSURE, snapshot_every=3)
+    assert kind.snapshot_in_background
+    runner = CommandRunner(store)
+    added = advances(3)
+    await store.append(EXPOSURE_STREAM, [new_event(e) for e in added], expected_version=0)
+    released = asyncio.Event()
+    save = store.save_snapshot
+
+    async def slow_save(*args: Any) -> None:
+        await released.wait()  # a save that takes as long as the test says
+        await save(*args)
+
+    store.save_snapshot = slow_save  # type: ignore[method-assign]
+    await asyncio.wait_for(  # returns while the save has not even begun
+        runner.grown(kind, EXPOSURE_STREAM, Loaded(BrokerExposure(), 0, 0), added), 5
+    )
+    cached = await runner.current(kind, EXPOSURE_STREAM, trust=True)
+    assert (cached.version, cached.replayed) == (3, 0)  # the next command starts no other
+    assert await store.load_snapshot(EXPOSURE_STREAM) is None
+    released.set()
+    await runner.snapshots_saved()
+    saved = await store.load_snapshot(EXPOSURE_STREAM)
+    assert saved is not None and saved[0] == 3
+    assert kind.codec is not None and kind.codec.from_json(saved[2]) == cached.state
+    reloaded = await CommandRunner(store).load(kind, EXPOSURE_STREAM)
+    assert (reloaded.state, reloaded.version, reloaded.replayed) == (cached.state, 3, 0)
+
+
+async def test_a_background_snapshot_that_fails_is_logged_and_fails_no_command(
+    store: EventStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    kind = replace(EXPOSURE, snapshot_every=3)
+    runner = CommandRunner(store)
+    added = advances(3)
+    # The state claims a version the stream does not have: the store refuses to snapshot it.
+    await runner.grown(kind, EXPOSURE_STREAM, Loaded(BrokerExposure(), 0, 0), added)
+    await runner.snapshots_saved()
+    assert await store.load_snapshot(EXPOSURE_STREAM) is None
+    assert "snapshot of broker-exposure at version 3 not saved" in caplog.text

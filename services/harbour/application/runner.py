@@ -29,7 +29,7 @@ from harbour.application.cache import Recent
 from harbour.application.group_commit import Decide, GroupCommit, Pending, Verdict
 from harbour.application.outcome import Outcome, new_event, nothing
 from harbour.application.replay import first_answer
-from harbour.application.snapshots import snapshot_when_due
+from harbour.application.snapshots import snapshot_off_the_path, snapshot_when_due
 from harbour.application.streams import StreamKind
 from harbour.eventstore.coalesce import CoalescingAppender
 from harbour.eventstore.errors import ConcurrencyConflict
@@ -61,6 +61,8 @@ class CommandRunner:
         self._groups: dict[str, GroupCommit] = {}
         # Commands on different streams that append at the same moment share a statement.
         self._appender = CoalescingAppender(store)
+        # Snapshots being saved in the background (kinds with ``snapshot_in_background``).
+        self._snapshotting: set[asyncio.Task[None]] = set()
 
     async def current(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
         """The stream's cached state when ``trust``ed (the append's version check proves it),
@@ -365,9 +367,22 @@ class CommandRunner:
     async def _maybe_snapshot(self, kind: StreamKind[S], stream: str, loaded: Loaded[S]) -> None:
         """Snapshot a stream that has grown ``snapshot_every`` events past its last one."""
         every = kind.snapshot_every or self._snapshot_every
+        if kind.snapshot_in_background and kind.codec is not None and loaded.replayed >= every:
+            # Counted again at once, so the commands that follow do not start another.
+            self._recent.put(stream, Loaded(loaded.state, loaded.version, 0))
+            saving = snapshot_off_the_path(self.store, stream, loaded, kind.codec)
+            task = asyncio.create_task(saving)
+            self._snapshotting.add(task)
+            task.add_done_callback(self._snapshotting.discard)
+            return
         counted_again = await snapshot_when_due(self.store, stream, loaded, kind.codec, every)
         if counted_again is not None:
             self._recent.put(stream, counted_again)
+
+    async def snapshots_saved(self) -> None:
+        """Wait for the snapshots being saved in the background (a test; a clean shutdown)."""
+        while self._snapshotting:
+            await asyncio.gather(*self._snapshotting, return_exceptions=True)
 
 
 class _Held:

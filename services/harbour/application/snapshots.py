@@ -7,6 +7,8 @@ never replays more than that.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
@@ -20,6 +22,8 @@ from harbour.ledger.exposure import from_snapshot as exposure_from_snapshot
 from harbour.ledger.exposure import to_snapshot as exposure_snapshot
 
 S = TypeVar("S")
+
+log = logging.getLogger("harbour.application.snapshots")
 
 
 class AccountSnapshots:
@@ -57,3 +61,18 @@ async def snapshot_when_due(
     await snapshot_if_due(store, stream, loaded, codec, every=every)
     # Count replays from the new snapshot again, or every later command would save one.
     return Loaded(loaded.state, loaded.version, 0)
+
+
+async def snapshot_off_the_path(
+    store: EventStore, stream: str, loaded: Loaded[S], codec: StateCodec[S]
+) -> None:
+    """Save a snapshot of ``loaded`` with its encoding in a worker thread (the state is
+    immutable, so reading it there is safe). A failure is logged and left: a snapshot is a
+    cache, and the next one is due ``every`` events later."""
+    try:
+        document = await asyncio.to_thread(codec.to_json, loaded.state)
+        await store.save_snapshot(stream, loaded.version, document, codec.schema_version)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.warning("snapshot of %s at version %d not saved", stream, loaded.version, exc_info=True)

@@ -88,6 +88,10 @@ class StreamKind(Generic[S]):
     # command at a time decide on it, so its commands queue instead of losing optimistic
     # races over and over. Other processes can still race; the version check settles that.
     serialised: bool = False
+    # A state so big that encoding it takes seconds (the exposure at 100,000 groups: 3 MB):
+    # its snapshot is saved by a background task, its encoding in a worker thread, so the
+    # commands queued on the stream do not wait for it.
+    snapshot_in_background: bool = False
 
     def evolve_recorded(self, state: S, recorded: RecordedEvent) -> S:
         return self.evolve(state, domain_event(recorded))
@@ -131,6 +135,7 @@ EXPOSURE: StreamKind[BrokerExposure] = StreamKind(
     ExposureSnapshots(),
     snapshot_every=10_000,
     serialised=True,
+    snapshot_in_background=True,
 )
 
 
