@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending bench-scaling load fuzz clean
+.PHONY: install up test protos lint bench bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending bench-scaling bench-snapshots load fuzz clean
 
 $(STAMP): pyproject.toml scripts/install_node_tools.sh scripts/install_system_tools.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -63,8 +63,13 @@ bench-lending: install
 bench-scaling: install
 	$(PY) -m bench.scaling
 
+# The broker's exposure at 100,000 groups snapshotted inline and in the background: how long
+# the command waits and the event loop stalls.
+bench-snapshots: install
+	$(PY) -m bench.snapshots
+
 # Every benchmark, then one table of all of them: bench/results/summary.{md,json}.
-bench: bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending bench-scaling load
+bench: bench-store bench-accounts bench-audit bench-valuation bench-risk bench-lending bench-scaling bench-snapshots load
 	$(PY) -m bench.summary
 
 # A mixed load against `harbour up` for 20 s, then every invariant checked.

@@ -15,6 +15,7 @@ ORDER = (
     "liquidation",
     "lending",
     "scaling",
+    "snapshots",
     "load",
 )
 
