@@ -232,10 +232,7 @@ def main() -> None:
             Target("round trips per deposit (1 at most; shown negated)", -round_trips, -1.0, ""),
             Target("commits per deposit (1 at most; shown negated)", -written, -1.0, ""),
         ]
-    print(report.markdown())
-    for row in report.rows:
-        print(f"{row.scenario}: {row.note}")
-    report.save("accounts")
+    report.publish("accounts")
 
 
 if __name__ == "__main__":

@@ -120,6 +120,14 @@ class Report:
         }
         (RESULTS / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
 
+    def publish(self, name: str, *, with_rates: bool = False) -> None:
+        """Print the table and each row's note (after its rate, ``with_rates``), then save."""
+        print(self.markdown())
+        for row in self.rows:
+            rate = f"{row.rate:,.0f}/s; " if with_rates else ""
+            print(f"{row.scenario}: {rate}{row.note}")
+        self.save(name)
+
 
 @contextmanager
 def embedded_server() -> Iterator[str]:

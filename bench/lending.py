@@ -851,10 +851,7 @@ def main() -> None:
         asyncio.run(part_one(fresh_database(admin, "bench_lending"), report))
     report.environment["accounts"] = ACCOUNTS
     report.environment["bench seconds"] = round(time.perf_counter() - started)
-    print(report.markdown())
-    for row in report.rows:
-        print(f"{row.scenario}: {row.rate:,.0f}/s; {row.note}")
-    report.save("lending")
+    report.publish("lending", with_rates=True)
 
 
 if __name__ == "__main__":

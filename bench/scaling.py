@@ -690,10 +690,7 @@ def main() -> None:
         asyncio.run(run(url, report))
     report.environment["borrowers"] = BORROWERS
     report.environment["bench seconds"] = round(time.perf_counter() - started)
-    print(report.markdown())
-    for row in report.rows:
-        print(f"{row.scenario}: {row.rate:,.0f}/s; {row.note}")
-    report.save("scaling")
+    report.publish("scaling", with_rates=True)
 
 
 if __name__ == "__main__":

@@ -115,10 +115,7 @@ def main() -> None:
             "a draw's wait for a background snapshot (1 ms at most; negated)", -waited, -1.0, "ms"
         )
     )
-    print(report.markdown())
-    for row in report.rows:
-        print(f"{row.scenario}: {row.note}")
-    report.save("snapshots")
+    report.publish("snapshots")
 
 
 if __name__ == "__main__":
