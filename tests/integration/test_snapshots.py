@@ -173,3 +173,29 @@ async def test_a_background_snapshot_that_fails_is_logged_and_fails_no_command(
     await runner.snapshots_saved()
     assert await store.load_snapshot(EXPOSURE_STREAM) is None
     assert "snapshot of broker-exposure at version 3 not saved" in caplog.text
+
+
+async def test_a_hot_stream_has_one_background_snapshot_at_a_time(store: EventStore) -> None:
+    # A save still running when the next falls due (a slow database) lets that one pass.
+    kind = replace(EXPOSURE, snapshot_every=3)
+    runner = CommandRunner(store)
+    first, second = advances(3), advances(6)[3:]
+    await store.append(EXPOSURE_STREAM, [new_event(e) for e in first + second], expected_version=0)
+    released = asyncio.Event()
+    saved: list[int] = []
+    save = store.save_snapshot
+
+    async def slow_save(stream: str, version: int, *rest: Any) -> None:
+        await released.wait()
+        saved.append(version)
+        await save(stream, version, *rest)
+
+    store.save_snapshot = slow_save  # type: ignore[method-assign]
+    await runner.grown(kind, EXPOSURE_STREAM, Loaded(BrokerExposure(), 0, 0), first)
+    held = await runner.current(kind, EXPOSURE_STREAM, trust=True)
+    await runner.grown(kind, EXPOSURE_STREAM, held, second)  # due again while the first saves
+    released.set()
+    await runner.snapshots_saved()
+    assert saved == [3]
+    grown = await runner.current(kind, EXPOSURE_STREAM, trust=True)
+    assert (grown.version, grown.replayed) == (6, 0)

@@ -61,8 +61,10 @@ class CommandRunner:
         self._groups: dict[str, GroupCommit] = {}
         # Commands on different streams that append at the same moment share a statement.
         self._appender = CoalescingAppender(store)
-        # Snapshots being saved in the background (kinds with ``snapshot_in_background``).
-        self._snapshotting: set[asyncio.Task[None]] = set()
+        # Snapshots being saved in the background (kinds with ``snapshot_in_background``), at
+        # most one a stream: a save still running when the next falls due (a slow database)
+        # lets that one pass instead of piling up tasks.
+        self._snapshotting: dict[str, asyncio.Task[None]] = {}
 
     async def current(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
         """The stream's cached state when ``trust``ed (the append's version check proves it),
@@ -370,19 +372,20 @@ class CommandRunner:
         if kind.snapshot_in_background and kind.codec is not None and loaded.replayed >= every:
             # Counted again at once, so the commands that follow do not start another.
             self._recent.put(stream, Loaded(loaded.state, loaded.version, 0))
-            saving = snapshot_off_the_path(self.store, stream, loaded, kind.codec)
-            task = asyncio.create_task(saving)
-            self._snapshotting.add(task)
-            task.add_done_callback(self._snapshotting.discard)
+            if stream not in self._snapshotting:
+                saving = snapshot_off_the_path(self.store, stream, loaded, kind.codec)
+                task = asyncio.create_task(saving)
+                self._snapshotting[stream] = task
+                task.add_done_callback(lambda _: self._snapshotting.pop(stream, None))
             return
         counted_again = await snapshot_when_due(self.store, stream, loaded, kind.codec, every)
         if counted_again is not None:
             self._recent.put(stream, counted_again)
 
     async def snapshots_saved(self) -> None:
-        """Wait for the snapshots being saved in the background (a test; a clean shutdown)."""
+        """Wait for the snapshots being saved in the background (tests, benchmarks)."""
         while self._snapshotting:
-            await asyncio.gather(*self._snapshotting, return_exceptions=True)
+            await asyncio.gather(*self._snapshotting.values(), return_exceptions=True)
 
 
 class _Held:
