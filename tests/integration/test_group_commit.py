@@ -25,7 +25,7 @@ async def test_a_decision_its_reads_do_not_cover_prepares_again(store: EventStor
     prepared_on: list[int] = []
 
     def command(n: int) -> asyncio.Task[object]:
-        async def prepare(own: int, _: int) -> Decide:
+        async def prepare(own: int, _: int, __: object) -> Decide:
             prepared_on.append(own)
 
             def decide(now_own: int, hot: int) -> tuple[list[ev.Event], list[ev.Event]]:
@@ -67,7 +67,7 @@ async def test_one_unstorable_command_fails_alone_not_its_batch(store: EventStor
     runner = CommandRunner(store)
 
     def command(client: str, reference: str) -> asyncio.Task[object]:
-        async def prepare(_: int, __: int) -> Decide:
+        async def prepare(_: int, __: int, ___: object) -> Decide:
             def decide(_: int, __: int) -> tuple[list[ev.Event], list[ev.Event]]:
                 return [moved(client, reference)], [moved(client, reference)]
 

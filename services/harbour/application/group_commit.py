@@ -69,7 +69,7 @@ class Runner(Protocol):
 class Verdict(Enum):
     DONE = "done"  # value: the Outcome
     REFUSED = "refused"  # value: the DomainError
-    RETRY = "retry"  # the command's own stream moved: reload it and queue again
+    RETRY = "retry"  # its own stream or one it read moved: read again and queue again
     ALONE = "alone"  # apply it one at a time
     FAILED = "failed"  # value: the exception that stopped the batch (e.g. the database)
 
@@ -84,6 +84,8 @@ class Pending:
     request_id: str
     fingerprint: bytes
     metadata: Mapping[str, Any]
+    # Streams the decision read at cached versions, for the append to check (CommandWrite.reads).
+    reads: Mapping[str, int] = field(default_factory=dict)
     future: asyncio.Future[tuple[Verdict, Any]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -150,6 +152,7 @@ class GroupCommit:
                             d.item.fingerprint,
                             d.item.metadata,
                             d.response,
+                            d.item.reads,
                         )
                         for d in decided
                     ]
@@ -160,7 +163,8 @@ class GroupCommit:
                 if not refused.stale:
                     break
                 for d in decided:
-                    if d.item.stream in refused.stale:
+                    # Its own stream moved, or a stream it read (a price): it reads again.
+                    if d.item.stream in refused.stale or refused.stale & d.item.reads.keys():
                         d.item.settle(Verdict.RETRY)
                 if self._stream in refused.stale:
                     hot = await self._runner.hot_state(self._kind, self._stream, trust=False)

@@ -44,13 +44,18 @@ async def policy_at(runner: CommandRunner, instant: datetime) -> CollateralPolic
 
 
 async def market(
-    runner: CommandRunner, instant: datetime, codes: Iterable[str]
+    runner: CommandRunner,
+    instant: datetime,
+    codes: Iterable[str],
+    reads: dict[str, int] | None = None,
 ) -> tuple[CollateralPolicy, dict[str, ev.PricePoint]]:
     """The policy in force at ``instant`` and the last price of each of ``codes``: what a
-    risk decision rests on, read in one round trip once the streams are cached."""
+    risk decision rests on, read in one round trip once the streams are cached — or in none
+    when the append checks them (``reads``, see ``CommandRunner.load_many``)."""
     priced = sorted(set(codes) - {REPORTING_CURRENCY.code})
     states = await runner.load_many(
-        [(POLICY, POLICY_STREAM), *((PRICES, price_stream(code)) for code in priced)]
+        [(POLICY, POLICY_STREAM), *((PRICES, price_stream(code)) for code in priced)],
+        reads=reads,
     )
     history, tracks = states[0], states[1:]
     prices = {t.asset: t.last for t in tracks if t.last is not None}
@@ -63,7 +68,10 @@ async def market_calendar(runner: CommandRunner) -> MarketCalendar:
 
 
 async def market_and_calendar(
-    runner: CommandRunner, instant: datetime, codes: Iterable[str]
+    runner: CommandRunner,
+    instant: datetime,
+    codes: Iterable[str],
+    reads: dict[str, int] | None = None,
 ) -> tuple[CollateralPolicy, dict[str, ev.PricePoint], MarketCalendar]:
     """:func:`market` and the market calendar, read in the same round trip: what a risk
     decision rests on when markets close (last closes, business-day deadlines)."""
@@ -73,7 +81,8 @@ async def market_and_calendar(
             (POLICY, POLICY_STREAM),
             (CALENDAR, calendar_stream(HKEX)),
             *((PRICES, price_stream(code)) for code in priced),
-        ]
+        ],
+        reads=reads,
     )
     history, calendar, tracks = states[0], states[1], states[2:]
     prices = {t.asset: t.last for t in tracks if t.last is not None}

@@ -73,13 +73,17 @@ class CommandRunner:
         return cached if cached is not None else await self.load(kind, stream)
 
     async def moved(
-        self, targets: Sequence[tuple[StreamKind[Any], str]], used: Sequence[Loaded[Any]]
+        self,
+        targets: Sequence[tuple[StreamKind[Any], str]],
+        used: Sequence[Loaded[Any]],
+        reads: Mapping[str, int] | None = None,
     ) -> bool:
-        """Whether any stream has events after the state a decision used (a refusal or a
-        no-op decided on a cached state is confirmed this way before it is answered)."""
-        fresh = await self.store.read_streams(
-            {stream: loaded.version for (_, stream), loaded in zip(targets, used, strict=True)}
-        )
+        """Whether any stream has events after the state a decision used, or after the
+        version of it the decision read (``reads``): a refusal or a no-op decided on cached
+        states is confirmed this way before it is answered (it appends nothing that would)."""
+        versions = dict(reads or {})
+        versions |= {stream: each.version for (_, stream), each in zip(targets, used, strict=True)}
+        fresh = await self.store.read_streams(versions)
         return any(fresh.values())
 
     async def load(
@@ -110,35 +114,38 @@ class CommandRunner:
         self,
         wanted: Sequence[tuple[StreamKind[Any], str]],
         seen: Mapping[str, int] | None = None,
+        *,
+        reads: dict[str, int] | None = None,
     ) -> list[Any]:
         """The current states of several streams: the cached ones brought up to date in one
         round trip, the others loaded LOAD_CHUNK at a time, two round trips a chunk (then
         they are cached too). ``seen``: a version per stream that is recent enough (a
         follower that read a stream's event up to there): a cached state at or past it is
-        used as it is — this process's own commands left it there."""
+        used as it is — this process's own commands left it there. ``reads``: the cached
+        states are used as they are, without a round trip, and each stream's version is
+        recorded there for the append to check (``CommandWrite.reads``): the append is then
+        the proof they were current, as its expected version is for the streams it writes."""
         seen = seen or {}
         cached = {s: c for _, s in wanted if (c := self._recent.get(s)) is not None}
-        behind = {s: c.version for s, c in cached.items() if c.version < seen.get(s, c.version + 1)}
+        behind = (
+            {}
+            if reads is not None
+            else {s: c.version for s, c in cached.items() if c.version < seen.get(s, c.version + 1)}
+        )
         newer = await self.store.read_streams(behind) if behind else {}
         cold = {s: k for k, s in wanted if s not in cached}
-        fresh = await self._load_cold(cold)
-        states: list[Any] = []
+        current: dict[str, Loaded[Any]] = cached | await self._load_cold(cold)
         for kind, stream in wanted:
-            if stream not in cached:
-                states.append(fresh[stream].state)
-                continue
-            before = cached[stream]
-            if stream not in newer:  # at or past the version seen: current enough
-                states.append(before.state)
-                continue
-            state = before.state
-            for recorded in newer[stream]:
-                state = kind.evolve_recorded(state, recorded)
-            added = len(newer[stream])
-            version = newer[stream][-1].version if added else before.version
-            self._recent.put(stream, Loaded(state, version, before.replayed + added))
-            states.append(state)
-        return states
+            if newer.get(stream):
+                before, state = current[stream], current[stream].state
+                for recorded in newer[stream]:
+                    state = kind.evolve_recorded(state, recorded)
+                added = newer[stream]
+                current[stream] = Loaded(state, added[-1].version, before.replayed + len(added))
+                self._recent.put(stream, current[stream])
+        if reads is not None:
+            reads.update((stream, current[stream].version) for _, stream in wanted)
+        return [current[stream].state for _, stream in wanted]
 
     async def _load_cold(self, cold: Mapping[str, StreamKind[Any]]) -> dict[str, Loaded[Any]]:
         streams = list(cold)
@@ -275,7 +282,7 @@ class CommandRunner:
         self,
         own: tuple[StreamKind[S], str],
         hot: tuple[StreamKind[T], str],
-        prepare: Callable[[S, T], Awaitable[Decide]],
+        prepare: Callable[[S, T, dict[str, int] | None], Awaitable[Decide]],
         *,
         request_id: str,
         request: Mapping[str, Any],
@@ -286,7 +293,10 @@ class CommandRunner:
         stream's group commit (see ``harbour.application.group_commit``). ``prepare`` makes the
         reads the decision needs (given its own stream's state and the hot one's as last known
         in this process) and returns the pure decision, which then runs in the batch on the hot
-        stream's current state."""
+        stream's current state. When its third argument is a dict, ``prepare`` reads through
+        ``load_many(..., reads=it)``: cached states without a round trip, each checked by the
+        batch's append (a stream that moved sends the command round again, reading); when it is
+        None, it reads the streams' newer events first."""
         fingerprint = request_fingerprint(request)
         (own_kind, own_stream), (hot_kind, hot_stream) = own, hot
         group = self._groups.get(hot_stream)
@@ -300,17 +310,30 @@ class CommandRunner:
             # queued command decode a cold hot stream at once.
             known = self._recent.get(hot_stream)
             hint = known.state if known is not None else hot_kind.initial(hot_stream)
-            decide = await prepare(loaded.state, hint)
+            reads: dict[str, int] | None = {} if trust else None
+            decide = await prepare(loaded.state, hint, reads)
             pending = Pending(
-                own_kind, own_stream, loaded, decide, respond, request_id, fingerprint, metadata
+                own_kind,
+                own_stream,
+                loaded,
+                decide,
+                respond,
+                request_id,
+                fingerprint,
+                metadata,
+                reads=reads or {},
             )
             verdict, value = await group.submit(pending)
             if verdict is Verdict.DONE:
-                if trust and not value.result.first_position and await self.moved([own], [loaded]):
-                    continue  # nothing to do, on a state that was behind: decide again
+                if (
+                    trust
+                    and not value.result.first_position
+                    and await self.moved([own], [loaded], reads)
+                ):
+                    continue  # nothing to do, on states that were behind: decide again
                 return value  # type: ignore[no-any-return]
             if verdict is Verdict.REFUSED:
-                if trust and await self.moved([own], [loaded]):
+                if trust and await self.moved([own], [loaded], reads):
                     continue  # refused on a state that was behind: decide again
                 replay = await self.replay(request_id, fingerprint)
                 if replay is not None:
@@ -322,7 +345,7 @@ class CommandRunner:
                 break
 
         async def decide_alone(own_state: S, hot_state: T) -> tuple[Events, Events]:
-            return (await prepare(own_state, hot_state))(own_state, hot_state)
+            return (await prepare(own_state, hot_state, None))(own_state, hot_state)
 
         return await self.run_together(
             own,

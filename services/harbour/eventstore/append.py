@@ -104,7 +104,10 @@ inserted AS (
       FROM batch b
       JOIN chain c ON c.i = b.i AND c.ord = b.ord
       JOIN head h ON h.i = b.i
-     ORDER BY b.i, b.ord
+     -- One order for every statement (not the batch's own): two statements that write the
+     -- same streams (two replicas' batches) then wait for each other's keys in the same order,
+     -- never each for the other's — which PostgreSQL would end as a deadlock after a second.
+     ORDER BY h.stream_id, b.ord
     RETURNING stream_id, version, position
 ),
 written AS MATERIALIZED (
@@ -132,6 +135,7 @@ logged AS (
                 stream_version bigint, response jsonb)
       JOIN spans s ON s.k = c.k
      WHERE c.request_id IS NOT NULL  -- an append without a request id is not logged
+     ORDER BY c.request_id  -- one order for every statement, as for the events
 )
 SELECT (SELECT ok FROM gate), (SELECT array_agg(version ORDER BY i) FROM head),
        (SELECT coalesce(jsonb_agg(jsonb_build_array(k, first_position, last_position)),

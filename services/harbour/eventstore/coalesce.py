@@ -113,6 +113,7 @@ class CoalescingAppender:
                 fingerprint=command.fingerprint,
                 metadata=command.metadata,
                 response=command.response,
+                reads=command.reads,
             )
         except Exception as failure:
             _settle(waiting, failure=failure)

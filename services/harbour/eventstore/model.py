@@ -40,6 +40,10 @@ class CommandWrite:
     fingerprint: bytes
     metadata: Mapping[str, Any]
     response: Mapping[str, Any] | None = None
+    # Streams the decision read but does not write, at the versions it read them (the policy,
+    # the prices): the append applies only if each is still there, as it does for the
+    # expected version of a stream it writes. The proof a cached read was current.
+    reads: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

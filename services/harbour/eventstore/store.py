@@ -115,6 +115,14 @@ SAVE_SNAPSHOT_SQL = sa.text(
 )
 
 
+# What a statement of several streams meets when a concurrent one got there first: the unique
+# (stream_id, version) or request id it inserts — or, should two of them wait on each other,
+# PostgreSQL's deadlock detector (rows are inserted in one order, see APPEND_BATCH_SQL, so
+# only what the database does not promise could bring that about). Either way nothing of it
+# was written, and the command decides again.
+LOST_RACE = (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected)
+
+
 def request_fingerprint(payload: Any) -> bytes:
     """sha256 of a request's canonical JSON: what makes two requests "the same command"."""
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).digest()
@@ -265,6 +273,7 @@ class EventStore:
         fingerprint: bytes | None = None,
         metadata: Mapping[str, Any] | None = None,
         response: Mapping[str, Any] | None = None,
+        reads: Mapping[str, int] | None = None,
     ) -> AppendResult:
         """Append to several streams in one statement: all of them or none.
 
@@ -272,8 +281,11 @@ class EventStore:
         the first stream, and the result's positions span every event written. Used where one
         decision changes two consistency boundaries at once — a loan advance moves the
         client's account and the broker's total exposure, and neither may move alone.
+        ``reads``: streams the decision read, at the versions it read them (see
+        :class:`CommandWrite`); a stream that moved raises ConcurrencyConflict as a written
+        one does.
         """
-        if len(writes) == 1:
+        if len(writes) == 1 and not reads:
             (only,) = writes
             return await self.append(
                 only.stream_id,
@@ -285,7 +297,7 @@ class EventStore:
                 response=response,
             )
         if not writes or len({w.stream_id for w in writes}) != len(writes):
-            raise InvalidAppend("writes", "name at least two distinct streams")
+            raise InvalidAppend("writes", "name distinct streams")
         check_request_id(request_id)
         meta = dict(check_json_object(metadata or {}, "metadata"))
         if request_id is not None:
@@ -296,21 +308,21 @@ class EventStore:
             fingerprint = request_fingerprint(
                 [[w.stream_id, w.expected_version, _described(w.events)] for w in writes]
             )
-        command = CommandWrite(writes, request_id, fingerprint, meta, response)
+        command = CommandWrite(writes, request_id, fingerprint, meta, response, reads or {})
         return await self._append_command(command, self._clock())
 
     async def _append_command(self, command: CommandWrite, recorded_at: datetime) -> AppendResult:
         """One command's events on one or more streams, all or none, by the batch statement
         (the one append path for anything but a single event): every stream at its expected
         version or nothing written; a repeat of an applied request answered from the log."""
-        params, _ = self._batch_params([command], recorded_at)
+        params, streams = self._batch_params([command], recorded_at)
         writes = command.writes
         pool = self._database.pool
         conn = await pool.getconn()
         try:
             try:
                 row = await (await conn.execute(APPEND_BATCH_SQL, params)).fetchone()
-            except psycopg.errors.UniqueViolation:
+            except LOST_RACE:
                 row = None  # lost a race on one of the streams (or to this very request)
             except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
                 raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
@@ -330,10 +342,12 @@ class EventStore:
             replayed = await self._replayed(conn, command.request_id, command.fingerprint)
             if replayed is not None:
                 return replayed
-            heads = [None] * len(writes) if row is None else [int(h) for h in row[1]]
-            for write, head in zip(writes, heads, strict=True):
-                if head != write.expected_version:
-                    raise ConcurrencyConflict(write.stream_id, write.expected_version, head)
+            if row is not None:  # each stream written or read, at the version it expected
+                for (stream_id, (_, expected, _)), head in zip(
+                    streams.items(), row[1], strict=True
+                ):
+                    if int(head) != expected:
+                        raise ConcurrencyConflict(stream_id, expected, int(head))
             raise ConcurrencyConflict(writes[0].stream_id, writes[0].expected_version, None)
         finally:
             await pool.putconn(conn)
@@ -352,7 +366,7 @@ class EventStore:
         async with self._database.pool.connection() as conn:
             try:
                 row = await (await conn.execute(APPEND_BATCH_SQL, params)).fetchone()
-            except psycopg.errors.UniqueViolation:
+            except LOST_RACE:
                 raise BatchNotApplied(frozenset()) from None  # a logged request id, or a race
             except (psycopg.errors.UntranslatableCharacter, psycopg.DataError) as exc:
                 raise InvalidAppend("data", f"not storable as JSON: {exc}") from None
@@ -427,6 +441,7 @@ class EventStore:
                     "response": None if command.response is None else dict(command.response),
                 }
             )
+        _add_reads(streams, commands)
         params: dict[str, Any] = {
             "recorded_at": recorded_at,
             "owned": json.dumps(owned),
@@ -754,6 +769,27 @@ class EventStore:
             )
             return None
         return snapshot.version, snapshot.schema_version, snapshot.state
+
+
+def _add_reads(
+    streams: dict[str, tuple[int, int, list[int]]], commands: Sequence[CommandWrite]
+) -> None:
+    """Add the streams ``commands`` only read to the statement's ``streams``, with no events:
+    its gate then holds each at the version read, as it holds a written one at its expected
+    version. Raises BatchNotApplied naming a stream two decisions read at different versions
+    (one of them is behind), InvalidAppend for one the statement also writes."""
+    read_at: dict[str, int] = {}
+    for command in commands:
+        for stream_id, version in command.reads.items():
+            check_stream_id(stream_id)
+            _check_expected_version(version)
+            if read_at.setdefault(stream_id, version) != version:
+                raise BatchNotApplied(frozenset({stream_id}))
+    for stream_id, version in read_at.items():
+        if stream_id in streams:
+            # A read before the batch's writes or after them could not be told apart.
+            raise InvalidAppend("reads", f"{stream_id}: a statement reads a stream or writes it")
+        streams[stream_id] = (len(streams), version, [])
 
 
 def _check_new_events(events: Sequence[NewEvent]) -> None:

@@ -78,13 +78,16 @@ class LendingHandlers:
 
         hot = _moves_exposure(command)
 
-        async def prepare(state: MarginAccount, _: BrokerExposure) -> Decide:
+        async def prepare(
+            state: MarginAccount, _: BrokerExposure, reads: dict[str, int] | None
+        ) -> Decide:
             # Every read happens here, before the command queues for the hot stream; the
             # decision below is pure. The broker's total may be owed in any loan currency by
-            # the time the decision runs, so every loan currency is priced.
+            # the time the decision runs, so every loan currency is priced. With ``reads``
+            # the market is the cached one, and the append checks it is still current.
             now = self._clock()
             codes = _codes(state, command) | (LOAN_CODES if hot else frozenset())
-            policy, prices, calendar = await market_and_calendar(self.runner, now, codes)
+            policy, prices, calendar = await market_and_calendar(self.runner, now, codes, reads)
 
             def decide_now(
                 state: MarginAccount, exposure: BrokerExposure
@@ -113,7 +116,8 @@ class LendingHandlers:
 
         async def decide_alone(state: MarginAccount) -> Sequence[ev.Event]:
             # Neither reads nor writes the broker's exposure: it stays off the hot stream.
-            account, exposure = (await prepare(state, BrokerExposure()))(state, BrokerExposure())
+            decide_now = await prepare(state, BrokerExposure(), None)
+            account, exposure = decide_now(state, BrokerExposure())
             if exposure:  # pragma: no cover - a decider change would have to update _moves
                 raise AssertionError(f"{type(command).__name__} moved the broker's exposure")
             return account

@@ -64,10 +64,12 @@ class LiquidationHandlers:
         actor = str(metadata.get("actor", ""))
         stream = account_stream(command.client_id)
 
-        async def prepare(state: MarginAccount, _: BrokerExposure) -> Decide:
+        async def prepare(
+            state: MarginAccount, _: BrokerExposure, reads: dict[str, int] | None = None
+        ) -> Decide:
             now = self._clock()
             codes = _codes(state, command)
-            policy, prices = await market(self.runner, now, codes)
+            policy, prices = await market(self.runner, now, codes, reads)
 
             def decide_now(
                 state: MarginAccount, exposure: BrokerExposure

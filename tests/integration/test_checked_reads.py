@@ -1,0 +1,232 @@
+"""Checked reads: a decision that rests on streams it does not write (the policy, the prices)
+may use them as cached, without a round trip, because its append holds each at the version it
+read — as it holds a written stream at its expected version. A stream that moved refuses the
+append, and the command reads again; a refusal on a cached read is confirmed first. And two
+statements that write the same streams wait for each other in one order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+import psycopg
+import pytest
+
+from harbour.application.group_commit import Decide
+from harbour.application.outcome import new_event
+from harbour.application.runner import CommandRunner
+from harbour.application.streams import StreamKind
+from harbour.eventstore.append import APPEND_BATCH_SQL
+from harbour.eventstore.database import Database
+from harbour.eventstore.errors import BatchNotApplied, ConcurrencyConflict, InvalidAppend
+from harbour.eventstore.model import CommandWrite, NewEvent, RecordedEvent, StreamWrite
+from harbour.eventstore.store import EventStore
+from harbour.ledger import events as ev
+from harbour.ledger.errors import FailedPrecondition
+from harbour.ledger.money import Money
+from tests.conftest import utc_clock
+
+# A stream's state here is how many events it holds.
+COUNTED: StreamKind[int] = StreamKind(lambda _: 0, lambda n, _: n + 1)
+NOTE = NewEvent("Noted", {"n": 1})
+
+
+def moved(reference: str) -> ev.BrokerExposureChanged:
+    return ev.BrokerExposureChanged("C1", "C1", Money.of("HKD", "1.00"), "advance", reference)
+
+
+PRICE = new_event(moved("a new price"))  # what the runner's tests fold: any domain event
+
+
+def command(stream: str, expected: int, reads: Mapping[str, int], request_id: str) -> CommandWrite:
+    return CommandWrite(
+        [StreamWrite(stream, [NOTE], expected)], request_id, request_id.encode(), {}, None, reads
+    )
+
+
+class ReadCountingStore(EventStore):
+    """The real store, counting the reads a command makes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.reads = 0
+
+    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
+        self.reads += 1
+        return await super().read_streams(after)
+
+
+async def test_an_append_holds_the_streams_it_read_at_their_versions(store: EventStore) -> None:
+    await store.append("price-X", [NOTE, NOTE], expected_version=0)
+
+    done = await store.append_together(
+        [StreamWrite("account-A", [NOTE], 0)], request_id="r1", reads={"price-X": 2}
+    )
+    assert done.version == 1
+
+    await store.append("price-X", [NOTE], expected_version=2)
+    with pytest.raises(ConcurrencyConflict) as conflict:
+        await store.append_together(
+            [StreamWrite("account-A", [NOTE], 1)], request_id="r2", reads={"price-X": 2}
+        )
+    assert (conflict.value.stream_id, conflict.value.expected_version) == ("price-X", 2)
+    assert await store.stream_version("account-A") == 1  # nothing written
+    assert await store.lookup_command("r2") is None
+
+
+async def test_a_batch_names_a_read_stream_that_moved_and_writes_nothing(
+    store: EventStore,
+) -> None:
+    await store.append("price-X", [NOTE], expected_version=0)
+    batch = [command("account-A", 0, {"price-X": 0}, "a"), command("account-B", 0, {}, "b")]
+    with pytest.raises(BatchNotApplied) as refused:
+        await store.append_batch(batch)
+    assert refused.value.stale == {"price-X"}
+    # Two decisions that read one stream at two versions: one of them is behind.
+    batch = [
+        command("account-A", 0, {"price-X": 1}, "a"),
+        command("account-B", 0, {"price-X": 0}, "b"),
+    ]
+    with pytest.raises(BatchNotApplied) as refused:
+        await store.append_batch(batch)
+    assert refused.value.stale == {"price-X"}
+    assert await store.stream_version("account-A") == await store.stream_version("account-B") == 0
+
+    results = await store.append_batch(
+        [command("account-A", 0, {"price-X": 1}, "a"), command("account-B", 0, {"price-X": 1}, "b")]
+    )
+    assert [r.version for r in results] == [1, 1]
+
+
+async def test_a_stream_is_read_or_written_by_a_statement_not_both(store: EventStore) -> None:
+    batch = [command("account-A", 0, {}, "a"), command("account-B", 0, {"account-A": 0}, "b")]
+    with pytest.raises(InvalidAppend, match="reads"):
+        await store.append_batch(batch)
+    assert await store.stream_version("account-A") == 0
+
+
+async def grouped(
+    runner: CommandRunner, request_id: str, *, needs: int = 0, used: list[int] | None = None
+) -> object:
+    """A command on ``account-A`` through the exposure's group commit, resting on the count
+    of ``price-X`` (refused below ``needs``); ``used`` receives each count it decided on."""
+
+    async def prepare(_: int, __: int, reads: dict[str, int] | None) -> Decide:
+        (price,) = await runner.load_many([(COUNTED, "price-X")], reads=reads)
+
+        def decide(_: int, __: int) -> tuple[list[ev.Event], list[ev.Event]]:
+            if used is not None:
+                used.append(price)
+            if price < needs:
+                raise FailedPrecondition("price too old")
+            return [moved(request_id)], [moved(request_id)]
+
+        return decide
+
+    return await runner.run_grouped(
+        (COUNTED, "account-A"),
+        (COUNTED, "broker-exposure"),
+        prepare,
+        request_id=request_id,
+        request={"id": request_id},
+        metadata={},
+    )
+
+
+async def test_a_decision_on_a_cached_read_makes_no_read_and_redecides_when_it_moved(
+    database: Database,
+) -> None:
+    store = ReadCountingStore(database, clock=utc_clock)
+    runner = CommandRunner(store)
+    elsewhere = CommandRunner(
+        EventStore(database, clock=utc_clock)
+    )  # another process, with its own cache
+    await store.append("price-X", [PRICE], expected_version=0)
+    used: list[int] = []
+    await grouped(runner, "first", used=used)  # caches account-A, price-X, the exposure
+
+    reads = store.reads
+    await grouped(runner, "second", used=used)
+    assert store.reads == reads  # everything it rests on came from the cache, checked by the append
+
+    await elsewhere.store.append("price-X", [PRICE], expected_version=1)  # a new price
+    await grouped(runner, "third", used=used)
+    # Decided on the cached price first; its append was refused and it decided again on the new.
+    assert used == [1, 1, 1, 2]
+    assert await store.stream_version("account-A") == 3
+    assert await store.stream_version("broker-exposure") == 3
+
+
+async def test_a_refusal_on_a_cached_read_is_confirmed_before_it_is_answered(
+    database: Database,
+) -> None:
+    store = EventStore(database, clock=utc_clock)
+    runner = CommandRunner(store)
+    await store.append("price-X", [PRICE], expected_version=0)
+    with pytest.raises(FailedPrecondition):
+        await grouped(runner, "early", needs=2)  # the price it has is too old: refused
+
+    await EventStore(database, clock=utc_clock).append(
+        "price-X", [PRICE], expected_version=1
+    )  # elsewhere
+    used: list[int] = []
+    await grouped(runner, "later", needs=2, used=used)
+    # Refused on the cached price, which had moved: decided again on the new one.
+    assert used == [1, 2]
+    assert await store.stream_version("account-A") == 1
+
+
+async def test_statements_that_share_streams_wait_in_one_order_never_deadlock(
+    store: EventStore, database_url: str
+) -> None:
+    """A transaction holds account-A's next version and will take account-B's; a batch that
+    lists B before A must wait for A before it takes B, or the two wait for each other."""
+    one = await psycopg.AsyncConnection.connect(database_url)  # a transaction held open
+    watch = await psycopg.AsyncConnection.connect(database_url, autocommit=True)
+    try:
+        deadlocks_before = await deadlocks(watch)
+        await one.execute(APPEND_BATCH_SQL, params(store, "account-A"))
+        batch = asyncio.ensure_future(
+            store.append_batch([command("account-B", 0, {}, "b"), command("account-A", 0, {}, "a")])
+        )
+        for _ in range(1000):  # until the batch waits for account-A (at most 10 s)
+            if await waiting_on_a_lock(watch):
+                break
+            await asyncio.sleep(0.01)
+        else:
+            pytest.fail("the batch never waited for the open transaction")
+        await one.execute(APPEND_BATCH_SQL, params(store, "account-B"))  # not blocked
+        await one.commit()
+        with pytest.raises(BatchNotApplied):  # A was taken: it decides again
+            await batch
+        assert await deadlocks(watch) == deadlocks_before
+    finally:
+        await one.close()
+        await watch.close()
+    assert await store.stream_version("account-A") == await store.stream_version("account-B") == 1
+
+
+def params(store: EventStore, stream: str) -> dict[str, Any]:
+    write = CommandWrite([StreamWrite(stream, [NOTE], 0)], None, b"", {})
+    return store._batch_params([write], utc_clock())[0]
+
+
+async def waiting_on_a_lock(conn: psycopg.AsyncConnection[Any]) -> bool:
+    cursor = await conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
+    row = await cursor.fetchone()
+    return row is not None and row[0] > 0
+
+
+async def deadlocks(conn: psycopg.AsyncConnection[Any]) -> int:
+    await conn.execute("SELECT pg_stat_force_next_flush()")
+    await conn.execute("SELECT pg_stat_clear_snapshot()")
+    cursor = await conn.execute(
+        "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()"
+    )
+    row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0])
