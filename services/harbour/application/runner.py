@@ -15,6 +15,11 @@ reloads — only the events newer than the cached version — and decides again)
 that refuses or changes nothing writes nothing, so nothing checks it: such a decision on a
 cached state is confirmed by reading the stream's newer events first. After an append the
 cache takes the state the command left, so the next command on the stream reads nothing.
+
+The streams a decision reads but does not write (the policy, the prices) are cached the same
+way: a command through a hot stream's group commit takes them as cached and its append holds
+each at the version read (``load_many(..., reads=)``, ``CommandWrite.reads``), so a warm draw
+is one round trip; a price recorded meanwhile refuses the append and the command reads again.
 """
 
 from __future__ import annotations
