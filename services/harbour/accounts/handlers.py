@@ -67,17 +67,20 @@ class AccountHandlers:
         *,
         actor: str = "",
         original: OriginalMovement | None = None,
+        reads: dict[str, int] | None = None,
     ) -> Context:
         """The decision context: the policy in force now and, for a movement out (a
         correction may be one), the advance test with the latest price of everything the
-        account (``state``) holds or owes; the caller and the movement a correction names."""
+        account (``state``) holds or owes; the caller and the movement a correction names.
+        ``reads``: the policy and prices as cached, for the append to check (see
+        ``CommandRunner.run_reading``)."""
         now = self._clock()
         moves_out = isinstance(
             command, WithdrawCash | WithdrawCollateral | ProposeCorrection | ApproveCorrection
         )
         if isinstance(command, ApproveClientFact):
             # An approved credit assessment is judged against the minimum grade in force.
-            policy, _ = await market(self.runner, now, [])
+            policy, _ = await market(self.runner, now, [], reads)
             return Context(now, policy.minimum_credit_grade, actor=actor)
         if command is not None and not moves_out:
             # Deposits and the like need neither policy nor prices.
@@ -92,7 +95,7 @@ class AccountHandlers:
             if state is not None and moves_out
             else []
         )
-        policy, prices = await market(self.runner, now, codes)
+        policy, prices = await market(self.runner, now, codes, reads)
         return Context(
             now, policy.minimum_credit_grade, AdvanceTest(policy, prices), actor, original
         )
@@ -147,12 +150,16 @@ class AccountHandlers:
         """Apply ``command`` once; ``request`` is what the caller sent (its fingerprint);
         ``actor`` the authenticated caller (a correction's or credit fact's maker or checker)."""
 
-        async def decide_with_context(state: MarginAccount) -> list[ev.Event]:
+        async def decide_with_context(
+            state: MarginAccount, reads: dict[str, int] | None
+        ) -> list[ev.Event]:
             original = await self._original(command, state)
-            context = await self.context(command, state, actor=actor, original=original)
+            context = await self.context(
+                command, state, actor=actor, original=original, reads=reads
+            )
             return decide(state, command, context)
 
-        return await self.runner.run(
+        return await self.runner.run_reading(
             ACCOUNTS,
             account_stream(command.client_id),
             decide_with_context,

@@ -17,9 +17,10 @@ cached state is confirmed by reading the stream's newer events first. After an a
 cache takes the state the command left, so the next command on the stream reads nothing.
 
 The streams a decision reads but does not write (the policy, the prices) are cached the same
-way: a command through a hot stream's group commit takes them as cached and its append holds
-each at the version read (``load_many(..., reads=)``, ``CommandWrite.reads``), so a warm draw
-is one round trip; a price recorded meanwhile refuses the append and the command reads again.
+way: a command through a hot stream's group commit or :meth:`CommandRunner.run_reading` takes
+them as cached and its append holds each at the version read (``load_many(..., reads=)``,
+``CommandWrite.reads``), so a warm draw or withdrawal is one round trip; a price recorded
+meanwhile refuses the append and the command reads again.
 """
 
 from __future__ import annotations
@@ -180,7 +181,31 @@ class CommandRunner:
         fingerprint); ``respond`` builds the response kept for a replay from the state after."""
         return await self._run(
             [(kind, stream)],
-            lambda states: _single(decide(states[0])),
+            lambda states, _: _single(decide(states[0])),
+            request_id=request_id,
+            request=request,
+            metadata=metadata,
+            respond=respond,
+        )
+
+    async def run_reading(
+        self,
+        kind: StreamKind[S],
+        stream: str,
+        decide: Callable[[S, dict[str, int] | None], Awaitable[Events]],
+        *,
+        request_id: str,
+        request: Mapping[str, Any],
+        metadata: Mapping[str, Any],
+        respond: Callable[[S], Mapping[str, Any] | None] = lambda _: None,
+    ) -> Outcome:
+        """Like :meth:`run`, for a decision that also rests on streams it does not write (the
+        policy, the prices): ``decide`` reads them through ``load_many(..., reads=)`` with the
+        dict it is given — cached, without a round trip, each held at the version read by the
+        append — or, given None (a retry after a conflict), reads their newer events first."""
+        return await self._run(
+            [(kind, stream)],
+            lambda states, reads: _single(decide(states[0], reads)),
             request_id=request_id,
             request=request,
             metadata=metadata,
@@ -203,7 +228,7 @@ class CommandRunner:
         neither, and a conflict on either reloads both and decides again."""
         return await self._run(
             [first, second],
-            lambda states: _listed(decide(states[0], states[1])),
+            lambda states, _: _listed(decide(states[0], states[1])),
             request_id=request_id,
             request=request,
             metadata=metadata,
@@ -213,7 +238,7 @@ class CommandRunner:
     async def _run(
         self,
         targets: Sequence[tuple[StreamKind[Any], str]],
-        decide: Callable[[list[Any]], Decided],
+        decide: Callable[[list[Any], dict[str, int] | None], Decided],
         *,
         request_id: str,
         request: Mapping[str, Any],
@@ -235,19 +260,22 @@ class CommandRunner:
                     cold[s] if s in cold else await self.hot_state(k, s, trust=trust)
                     for k, s in targets
                 ]
+                # Streams read as cached (run_reading) are checked by the append; on a retry
+                # they are read first.
+                reads: dict[str, int] | None = {} if trust else None
                 try:
-                    decided = decide([each.state for each in loaded])
+                    decided = decide([each.state for each in loaded], reads)
                     if inspect.isawaitable(decided):
                         decided = await decided
                 except DomainError:
-                    if trust and await self.moved(targets, loaded):
+                    if trust and await self.moved(targets, loaded, reads):
                         continue  # refused on a state that was behind: decide again
                     replay = await self.replay(request_id, fingerprint)
                     if replay is not None:
                         return replay
                     raise
                 if not any(decided):
-                    if trust and await self.moved(targets, loaded):
+                    if trust and await self.moved(targets, loaded, reads):
                         continue
                     return nothing(stream, loaded[0], respond)
                 # Each stream's state after the decision, folded once: for the response now,
@@ -262,9 +290,13 @@ class CommandRunner:
                     for (_, s), each, events in zip(targets, loaded, decided, strict=True)
                     if events
                 ]
+                # A target's own version check covers it, should the decision have read it too.
+                checked = {
+                    s: v for s, v in (reads or {}).items() if all(s != t for _, t in targets)
+                }
                 try:
                     result = await self._appender.append(
-                        CommandWrite(writes, request_id, fingerprint, metadata, response)
+                        CommandWrite(writes, request_id, fingerprint, metadata, response, checked)
                     )
                 except ConcurrencyConflict:
                     conflicted = True

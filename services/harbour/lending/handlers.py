@@ -114,15 +114,17 @@ class LendingHandlers:
                 respond=respond,
             )
 
-        async def decide_alone(state: MarginAccount) -> Sequence[ev.Event]:
+        async def decide_alone(
+            state: MarginAccount, reads: dict[str, int] | None
+        ) -> Sequence[ev.Event]:
             # Neither reads nor writes the broker's exposure: it stays off the hot stream.
-            decide_now = await prepare(state, BrokerExposure(), None)
+            decide_now = await prepare(state, BrokerExposure(), reads)
             account, exposure = decide_now(state, BrokerExposure())
             if exposure:  # pragma: no cover - a decider change would have to update _moves
                 raise AssertionError(f"{type(command).__name__} moved the broker's exposure")
             return account
 
-        return await self.runner.run(
+        return await self.runner.run_reading(
             ACCOUNTS,
             account_stream(command.client_id),
             decide_alone,

@@ -93,14 +93,17 @@ class LiquidationHandlers:
                 metadata=metadata,
             )
 
-        async def decide_alone(state: MarginAccount) -> Sequence[ev.Event]:
-            account, exposure = (await prepare(state, BrokerExposure()))(state, BrokerExposure())
+        async def decide_alone(
+            state: MarginAccount, reads: dict[str, int] | None
+        ) -> Sequence[ev.Event]:
+            decide_now = await prepare(state, BrokerExposure(), reads)
+            account, exposure = decide_now(state, BrokerExposure())
             if exposure:
                 raise _MovesExposure
             return account
 
         try:
-            return await self.runner.run(
+            return await self.runner.run_reading(
                 ACCOUNTS,
                 stream,
                 decide_alone,
