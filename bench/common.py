@@ -170,9 +170,9 @@ def postmaster_pid(url: str) -> int | None:
     /proc; None elsewhere). Its children are this server's processes and no other's."""
     with psycopg.connect(url) as conn:
         row = conn.execute("SELECT pg_backend_pid()").fetchone()
-    if row is None:
-        return None
-    stat = _stat(Path("/proc") / str(row[0]))
+        # Read while the backend lives: once the connection closes it exits, its /proc entry
+        # goes, and PostgreSQL's CPU would silently drop out of the figures (it did, once).
+        stat = None if row is None else _stat(Path("/proc") / str(row[0]))
     return int(stat[1]) if stat else None
 
 
