@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -86,6 +85,11 @@ class _Envelope(msgspec.Struct):
 
 
 _split = msgspec.json.Decoder(_Envelope).decode
+# An event's data and metadata as Python values: the same values json.loads gives (integers of
+# any size, the last of a repeated key), ~4x faster — parsing was a fifth of a cold load's
+# decoding. It refuses NaN and Infinity, which no stored event holds (the chain trigger's
+# JSON cast refuses them when it is written). Its DecodeError is a ValueError, as json's is.
+_parse = msgspec.json.decode
 
 
 def split_content(content: bytes) -> tuple[str, str]:
@@ -123,18 +127,18 @@ class RecordedEvent:
 
     @cached_property
     def data(self) -> dict[str, Any]:
-        raw: dict[str, Any] = json.loads(self.data_json)
+        raw: dict[str, Any] = _parse(self.data_json)
         return raw if self._upcast is None else self._upcast(self.type, self.schema_version, raw)
 
     @cached_property
     def stored_data(self) -> dict[str, Any]:
         """The data exactly as recorded (before upcasting): what the hash chain covers."""
-        raw: dict[str, Any] = json.loads(self.data_json)
+        raw: dict[str, Any] = _parse(self.data_json)
         return raw
 
     @cached_property
     def metadata(self) -> dict[str, Any]:
-        raw: dict[str, Any] = json.loads(self.metadata_json)
+        raw: dict[str, Any] = _parse(self.metadata_json)
         return raw
 
     @property
