@@ -155,14 +155,22 @@ def judged(price: int, needs: int, used: list[int] | None, request_id: str) -> l
     return [moved(request_id)]
 
 
-@pytest.mark.parametrize("run", [grouped, alone], ids=["group-commit", "alone"])
+BOTH_PATHS = pytest.mark.parametrize("run", [grouped, alone], ids=["group-commit", "alone"])
+
+
+async def priced(store: EventStore) -> CommandRunner:
+    """A runner over ``store``, once ``price-X`` has its first price."""
+    await store.append("price-X", [PRICE], expected_version=0)
+    return CommandRunner(store)
+
+
+@BOTH_PATHS
 async def test_a_decision_on_a_cached_read_makes_no_read_and_redecides_when_it_moved(
     database: Database, run: Command
 ) -> None:
     store = ReadCountingStore(database, clock=utc_clock)
-    runner = CommandRunner(store)
+    runner = await priced(store)
     elsewhere = EventStore(database, clock=utc_clock)  # another process's store
-    await store.append("price-X", [PRICE], expected_version=0)
     used: list[int] = []
     await run(runner, "first", used=used)  # caches account-A and price-X
 
@@ -177,13 +185,12 @@ async def test_a_decision_on_a_cached_read_makes_no_read_and_redecides_when_it_m
     assert await store.stream_version("account-A") == 3
 
 
-@pytest.mark.parametrize("run", [grouped, alone], ids=["group-commit", "alone"])
+@BOTH_PATHS
 async def test_a_refusal_on_a_cached_read_is_confirmed_before_it_is_answered(
     database: Database, run: Command
 ) -> None:
     store = EventStore(database, clock=utc_clock)
-    runner = CommandRunner(store)
-    await store.append("price-X", [PRICE], expected_version=0)
+    runner = await priced(store)
     with pytest.raises(FailedPrecondition):
         await run(runner, "early", needs=2)  # the price it has is too old: refused
 
