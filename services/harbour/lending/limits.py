@@ -417,16 +417,23 @@ class LimitMonitor:
         flagged = await _flagged(conn)
         group_of = await _members_of(conn, breached, list(flagged))
         due: dict[str, str] = dict(touched)
+
+        def owe(client: str, cause: str) -> None:
+            # A client the page touched only with its own flag is re-measured ("recheck");
+            # a move of its group in the same page (a repayment) is what really moved it.
+            if due.get(client, limits.CAUSE_RECHECK) == limits.CAUSE_RECHECK:
+                due[client] = cause
+
         for client, group in group_of.items():
             if group in breached and client not in flagged:
-                due.setdefault(client, causes.get(group, otherwise))
+                owe(client, causes.get(group, otherwise))
         for client, flagged_group in flagged.items():
             group = group_of.get(client, flagged_group)
             if only is not None and group not in figures and flagged_group not in figures:
                 continue  # neither its group nor the one it was flagged for moved
             figure = figures.get(group) or limits.group_figure(exposure, group, prices, policy)
             if not figure.breached:
-                due.setdefault(client, causes.get(group, otherwise))
+                owe(client, causes.get(group, otherwise))
         for client, cause in sorted(due.items()):
             await self._decide_client(client, market_now, cause, anchor)
 
