@@ -22,22 +22,14 @@ KEY = b"k" * 32
 )
 def test_sealed_digest_equals_the_digest_of_the_whole_description(state: dict[str, Any]) -> None:
     for stream, version, shape in (("broker-exposure", 10_000, 3), ("account-C-1", 1, 7)):
-        whole = snapshot_digest(
-            KEY,
-            stream_id=stream,
-            version=version,
-            schema_version=shape,
-            event_hash=bytes(range(32)),
-            state=state,
-        )
-        sealed = sealed_digest(
-            KEY,
-            stream_id=stream,
-            version=version,
-            schema_version=shape,
-            event_hash=bytes(range(32)),
-            state_json=canonical_json(state),
-        )
+        described: dict[str, Any] = {
+            "stream_id": stream,
+            "version": version,
+            "schema_version": shape,
+            "event_hash": bytes(range(32)),
+        }
+        whole = snapshot_digest(KEY, **described, state=state)
+        sealed = sealed_digest(KEY, **described, state_json=canonical_json(state))
         assert sealed == whole
 
 
