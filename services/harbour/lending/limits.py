@@ -416,24 +416,16 @@ class LimitMonitor:
         breached = [g for g, figure in figures.items() if figure.breached]
         flagged = await _flagged(conn)
         group_of = await _members_of(conn, breached, list(flagged))
-        due: dict[str, str] = dict(touched)
-
-        def owe(client: str, cause: str) -> None:
-            # A client the page touched only with its own flag is re-measured ("recheck");
-            # a move of its group in the same page (a repayment) is what really moved it.
-            if due.get(client, limits.CAUSE_RECHECK) == limits.CAUSE_RECHECK:
-                due[client] = cause
-
-        for client, group in group_of.items():
-            if group in breached and client not in flagged:
-                owe(client, causes.get(group, otherwise))
-        for client, flagged_group in flagged.items():
-            group = group_of.get(client, flagged_group)
-            if only is not None and group not in figures and flagged_group not in figures:
-                continue  # neither its group nor the one it was flagged for moved
-            figure = figures.get(group) or limits.group_figure(exposure, group, prices, policy)
-            if not figure.breached:
-                owe(client, causes.get(group, otherwise))
+        due = clients_due(
+            touched,
+            group_of,
+            flagged,
+            figures,
+            lambda group: limits.group_figure(exposure, group, prices, policy),
+            causes,
+            otherwise,
+            every_group=only is None,
+        )
         for client, cause in sorted(due.items()):
             await self._decide_client(client, market_now, cause, anchor)
 
@@ -489,6 +481,49 @@ class LimitMonitor:
 
 
 # ------------------------------------------------------------------------------ read models
+
+
+def clients_due(
+    touched: Mapping[str, str],
+    group_of: Mapping[str, str],
+    flagged: Mapping[str, str],
+    figures: Mapping[str, LimitFigure],
+    measure: Callable[[str], LimitFigure],
+    causes: Mapping[str, str],
+    otherwise: str,
+    *,
+    every_group: bool,
+) -> dict[str, str]:
+    """Each client whose single-client flag may differ from its group's figure, with the cause
+    to record: ``touched`` clients (the page's own), members of a breached group not flagged
+    yet, and flagged clients whose group is within its limit.
+
+    ``group_of``: the members of the breached groups and of the flagged clients' groups;
+    ``flagged``: client -> the group it was flagged for; ``figures``: the groups measured
+    (the groups the page moved, or every group when ``every_group``); ``measure``: the figure
+    of any other group. ``causes`` says what moved a group; any other was moved by
+    ``otherwise``. Pure, so the choice of cause is tested on its own (tests/unit/lending).
+    """
+    due: dict[str, str] = dict(touched)
+
+    def owe(client: str, cause: str) -> None:
+        # A client the page touched only with its own flag is re-measured ("recheck");
+        # a move of its group in the same page (a repayment) is what really moved it.
+        if due.get(client, limits.CAUSE_RECHECK) == limits.CAUSE_RECHECK:
+            due[client] = cause
+
+    breached = {g for g, figure in figures.items() if figure.breached}
+    for client, group in group_of.items():
+        if group in breached and client not in flagged:
+            owe(client, causes.get(group, otherwise))
+    for client, flagged_group in flagged.items():
+        group = group_of.get(client, flagged_group)
+        if not every_group and group not in figures and flagged_group not in figures:
+            continue  # neither its group nor the one it was flagged for moved
+        figure = figures.get(group) or measure(group)
+        if not figure.breached:
+            owe(client, causes.get(group, otherwise))
+    return due
 
 
 async def _record(conn: AsyncConnection, page: _Page) -> None:
