@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from harbour.eventstore.errors import InvalidAppend
 
 GENESIS_HASH = b""
@@ -30,14 +32,31 @@ _EVENT_TYPE = re.compile(r"[A-Z][A-Za-z0-9]*")  # fullmatch: "$" would let a "\n
 _INT_LIMIT = 2**63
 
 
-# json.dumps with these options builds a new encoder on every call; one shared instance gives
-# the same text (the encoder keeps no state between calls) for a fraction of the cost.
+# The canonical text is json.dumps(value, sort_keys=True, separators=(",", ":"),
+# ensure_ascii=False); one shared encoder instance gives that text (it keeps no state between
+# calls) without building a new encoder per call. For a plain JSON value (dicts with string
+# keys, lists, strings, 64-bit integers, booleans, None: what ``_plain_json`` vouches for)
+# msgspec writes the very same bytes 7x faster (9 -> 1.3 us for a deposit's data, 34 -> 4.6 us
+# for a draw's); anything else, a float or a Decimal included, still goes through json, which
+# refuses or writes it exactly as before. tests/unit/test_canonical_json.py holds the two equal
+# over generated values. Every append encodes its data and metadata, and every command its
+# request fingerprint.
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_PLAIN_CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
 def canonical_json(value: Any) -> str:
     """The one JSON text of a value: sorted keys, no whitespace, UTF-8 kept as is."""
+    if (type(value) is dict or type(value) is list) and _plain_json(value, 0):
+        return _PLAIN_CANONICAL.encode(value).decode("utf-8")
     return _CANONICAL.encode(value)
+
+
+def canonical_object(value: Any, field: str) -> str:
+    """``canonical_json(check_json_object(value, field))`` with one walk of the value."""
+    if type(value) is dict and _plain_json(value, 0):
+        return _PLAIN_CANONICAL.encode(value).decode("utf-8")
+    return _CANONICAL.encode(check_json_object(value, field))
 
 
 def check_stream_id(stream_id: object, field: str = "stream_id") -> str:

@@ -24,6 +24,7 @@ from harbour.eventstore.append import APPEND_BATCH_SQL, APPEND_ONE_SQL, LOOKUP_C
 from harbour.eventstore.database import Database
 from harbour.eventstore.encoding import (
     canonical_json,
+    canonical_object,
     check_event_type,
     check_json_object,
     check_stream_id,
@@ -463,7 +464,7 @@ class EventStore:
         check_event_type(event.type)
         if not isinstance(event.schema_version, int) or event.schema_version < 1:
             raise InvalidAppend("schema_version", "must be a positive integer")
-        data_json = canonical_json(check_json_object(event.data, "data"))
+        data_json = canonical_object(event.data, "data")
         content = event_content(
             stream_id=stream_id,
             version=version,
@@ -688,8 +689,7 @@ class EventStore:
         state: Mapping[str, Any],
     ) -> tuple[str, bytes]:
         """The snapshot's state as stored (checked, canonical JSON) and its signature."""
-        check_json_object(state, "state")
-        state_json = canonical_json(state)
+        state_json = canonical_object(state, "state")
         digest = sealed_digest(
             self._snapshot_key,
             stream_id=stream_id,
