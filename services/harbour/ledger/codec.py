@@ -86,7 +86,74 @@ def encode_value(value: Any) -> Any:
 
 
 def encode_dataclass(obj: Any) -> dict[str, Any]:
-    return {f.name: encode_value(getattr(obj, f.name)) for f in _fields(type(obj))}
+    """The JSON-safe form of a dataclass: each field by ``encode_value``'s rules."""
+    cls = type(obj)
+    fields = _ENCODERS.get(cls)
+    if fields is None:
+        fields = _ENCODERS[cls] = _field_encoders(cls)
+    return {name: encode(getattr(obj, name)) for name, encode in fields}
+
+
+# Encoding is compiled once per dataclass too: each field gets the converter its type hint
+# names, used when the value is exactly that type, and ``encode_value`` (which asks the value
+# its type, a dozen isinstance checks) otherwise — so the result is encode_value's in every
+# case (tests/unit/ledger/test_ledger_events.py compares the two over the whole vocabulary),
+# in half the time: every command encodes its events, every snapshot its state.
+Encoder = Callable[[Any], Any]
+_ENCODERS: dict[type, tuple[tuple[str, Encoder], ...]] = {}
+
+
+def _field_encoders(cls: type) -> tuple[tuple[str, Encoder], ...]:
+    hints = _hints(cls)
+    return tuple((f.name, _encoder(hints[f.name])) for f in _fields(cls))
+
+
+def _encoder(hint: Any) -> Encoder:
+    origin = typing.get_origin(hint)
+    if origin in (types.UnionType, typing.Union):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        if len(options) != 1:
+            return encode_value
+        inner = _encoder(options[0])
+        return lambda value: None if value is None else inner(value)
+    if origin is tuple:
+        args = typing.get_args(hint)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            return encode_value
+        item = _encoder(args[0])
+        return lambda value: (
+            [item(x) for x in value] if type(value) is tuple else encode_value(value)
+        )
+    if not isinstance(hint, type):
+        return encode_value
+    convert = _exact_encoder(hint)
+    return lambda value: convert(value) if type(value) is hint else encode_value(value)
+
+
+def _exact_encoder(hint: type) -> Encoder:
+    """How a value of exactly type ``hint`` is encoded (what encode_value does for it)."""
+    if hint in (str, int, bool):
+        return lambda value: value
+    if hint is Decimal:
+        return format_decimal
+    if hint is datetime:
+        return timestamp
+    if hint is date:
+        return lambda value: value.isoformat()
+    if issubclass(hint, Enum):
+        return lambda value: value.value
+    if hint is Money:
+        return lambda value: {
+            "asset": value.asset.code,
+            "amount": format_minor(value.asset, value.minor),
+        }
+    if hint is postings.Journal:
+        return postings.to_json
+    if hint is Balances:
+        return lambda value: {code: format_minor(asset(code), minor) for code, minor in value}
+    if dataclasses.is_dataclass(hint):
+        return encode_dataclass
+    return encode_value
 
 
 def _expect(data: Any, kind: type | tuple[type, ...], where: str) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import fields
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -10,14 +11,16 @@ from typing import Any
 
 import pytest
 
-from harbour.eventstore.encoding import check_json
+from harbour.eventstore.encoding import canonical_json, check_json
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.assets import BTC, ETH, HKD, asset
-from harbour.ledger.codec import DecodeError
+from harbour.ledger.balances import Balances
+from harbour.ledger.codec import DecodeError, encode_dataclass, encode_value
 from harbour.ledger.grades import CreditGrade
 from harbour.ledger.money import Money
+from harbour.ledger.postings import Journal
 
 C = "C-1001"
 NOW = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
@@ -475,3 +478,27 @@ def test_facts_stored_before_their_expiry_fields_still_decode() -> None:
     decoded = ev.decode("ProfessionalInvestorStatusSet", 1, status)
     assert isinstance(decoded, ev.ProfessionalInvestorStatusSet)
     assert (decoded.evidence, decoded.expires_on) == ("", None)
+
+
+def value_driven(value: Any) -> Any:
+    """The encoding asked of each value its type, field by field (encode_value's rules, as
+    encode_dataclass applied them before it was compiled per class)."""
+    special = Money | Journal | Balances  # dataclasses with an encoding of their own
+    if dataclasses.is_dataclass(value) and not isinstance(value, type | special):
+        return {f.name: value_driven(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple):
+        return [value_driven(item) for item in value]
+    return encode_value(value)
+
+
+def folded_states() -> list[MarginAccount]:
+    states, state = [], MarginAccount.initial(C)
+    for event in SAMPLES:
+        state = evolve(state, event)
+        states.append(state)
+    return states
+
+
+@pytest.mark.parametrize("value", [*SAMPLES, *folded_states()], ids=lambda v: type(v).__name__)
+def test_the_compiled_encoding_is_the_value_driven_one(value: Any) -> None:
+    assert canonical_json(encode_dataclass(value)) == canonical_json(value_driven(value))
