@@ -502,3 +502,20 @@ def folded_states() -> list[MarginAccount]:
 @pytest.mark.parametrize("value", [*SAMPLES, *folded_states()], ids=lambda v: type(v).__name__)
 def test_the_compiled_encoding_is_the_value_driven_one(value: Any) -> None:
     assert canonical_json(encode_dataclass(value)) == canonical_json(value_driven(value))
+
+
+def test_a_decode_error_names_the_whole_path_of_the_value_once() -> None:
+    withdrawn = next(e for e in SAMPLES if isinstance(e, ev.CashWithdrawn))
+    name, version, data = ev.encode(withdrawn)
+    price = dict(data["basis"]["prices"][0])
+    del price["base_asset"]
+    nested = {**data, "basis": {**data["basis"], "prices": [price]}}
+    with pytest.raises(DecodeError) as missing:
+        ev.decode(name, version, nested)
+    assert str(missing.value) == "CashWithdrawn.basis.prices[0].base_asset: missing"
+    amount = {**data, "amount": {**data["amount"], "amount": "x"}}
+    with pytest.raises(DecodeError) as malformed:
+        ev.decode(name, version, amount)
+    assert str(malformed.value) == (
+        "CashWithdrawn.amount: 'x' is not a plain decimal number such as \"12.50\""
+    )
