@@ -9,6 +9,10 @@ depending on how the feed happens to be paged.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pytest
+
 from harbour.ledger import limits
 from harbour.ledger.limits import LimitFigure
 from harbour.ledger.money import Money
@@ -25,60 +29,77 @@ def unmeasured(group: str) -> LimitFigure:
     raise AssertionError(f"{group} should have been measured by the page")
 
 
-def test_a_client_touched_only_by_its_own_flag_takes_its_groups_cause() -> None:
-    due = clients_due(
-        touched={"C1": limits.CAUSE_RECHECK},  # its own breach flag was in the page
+@dataclass(frozen=True)
+class Case:
+    """One page's outcome: who it touched (and why), the groups of the clients concerned,
+    the flags standing, the figures of the groups it moved and what moved them."""
+
+    touched: dict[str, str]
+    group_of: dict[str, str]
+    flagged: dict[str, str]
+    figures: dict[str, LimitFigure]
+    causes: dict[str, str]
+    otherwise: str
+    due: dict[str, str]  # what the monitor must decide, and with which cause
+
+
+CASES = {
+    # Its own breach flag was in the page, and the repayment that brought it within the limit.
+    "own flag and a repayment: the repayment": Case(
+        touched={"C1": limits.CAUSE_RECHECK},
         group_of={"C1": "C1"},
         flagged={"C1": "C1"},
-        figures={"C1": figure("C1", "90.00")},  # the repayment brought it within the limit
-        measure=unmeasured,
+        figures={"C1": figure("C1", "90.00")},
         causes={"C1": limits.CAUSE_REPAYMENT},
         otherwise=limits.CAUSE_RECHECK,
-        every_group=False,
-    )
-    assert due == {"C1": limits.CAUSE_REPAYMENT}
-
-
-def test_a_cause_of_the_clients_own_is_kept() -> None:
-    due = clients_due(
-        touched={"C1": limits.CAUSE_GROUP_CHANGE},  # it left the group in this page
+        due={"C1": limits.CAUSE_REPAYMENT},
+    ),
+    # It left the group in this page: its own cause is kept.
+    "a cause of its own is kept": Case(
+        touched={"C1": limits.CAUSE_GROUP_CHANGE},
         group_of={"C1": "C1"},
         flagged={"C1": "G1"},
         figures={"C1": figure("C1", "90.00")},
-        measure=unmeasured,
         causes={"C1": limits.CAUSE_REPAYMENT},
         otherwise=limits.CAUSE_PRICE,
-        every_group=False,
-    )
-    assert due == {"C1": limits.CAUSE_GROUP_CHANGE}
-
-
-def test_breached_members_not_yet_flagged_take_the_cause_of_their_group() -> None:
-    due = clients_due(
+        due={"C1": limits.CAUSE_GROUP_CHANGE},
+    ),
+    # C2 is flagged already; G2 is within its limit.
+    "breached members not flagged yet": Case(
         touched={},
         group_of={"C1": "G1", "C2": "G1", "C3": "G2"},
-        flagged={"C2": "G1"},  # already flagged: nothing to decide for it
+        flagged={"C2": "G1"},
         figures={"G1": figure("G1", "150.00"), "G2": figure("G2", "50.00")},
-        measure=unmeasured,
         causes={"G1": limits.CAUSE_DRAW},
         otherwise=limits.CAUSE_PRICE,
-        every_group=False,
-    )
-    assert due == {"C1": limits.CAUSE_DRAW}
-
-
-def test_flagged_clients_within_their_limit_are_cleared_by_what_moved_the_group() -> None:
-    due = clients_due(
+        due={"C1": limits.CAUSE_DRAW},
+    ),
+    # G2 is still over; G3 did not move in this page, so C3 is left alone.
+    "flagged clients back within their limit": Case(
         touched={},
         group_of={"C1": "G1", "C2": "G2"},
         flagged={"C1": "G1", "C2": "G2", "C3": "G3"},
         figures={"G1": figure("G1", "80.00"), "G2": figure("G2", "120.00")},
-        measure=unmeasured,  # G3 did not move in this page: C3 is left alone
         causes={},
         otherwise=limits.CAUSE_PRICE,
+        due={"C1": limits.CAUSE_PRICE},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_who_is_decided_after_a_page_and_with_which_cause(case: Case) -> None:
+    due = clients_due(
+        case.touched,
+        case.group_of,
+        case.flagged,
+        case.figures,
+        unmeasured,
+        case.causes,
+        case.otherwise,
         every_group=False,
     )
-    assert due == {"C1": limits.CAUSE_PRICE}
+    assert due == case.due
 
 
 def test_every_group_measures_a_flagged_clients_group_the_page_did_not_name() -> None:
