@@ -51,7 +51,13 @@ from harbour.eventstore.model import CommandWrite, StreamWrite
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.store import request_fingerprint
 from harbour.ledger import events as ev
-from harbour.ledger.account import SNAPSHOT_VERSION, Lifecycle, MarginAccount, RiskState
+from harbour.ledger.account import (
+    SNAPSHOT_VERSION,
+    Lifecycle,
+    MarginAccount,
+    RiskState,
+    changed,
+)
 from harbour.ledger.assets import asset
 from harbour.ledger.balances import Balances
 from harbour.ledger.errors import DomainError, InvalidArgument
@@ -127,6 +133,12 @@ class AccrualRun:
         self.capitalisations += sum(isinstance(e, ev.InterestCapitalised) for e in events)
 
 
+# The fields the row does not set are an empty account's: copied from one (account.changed,
+# held equal to dataclasses.replace by its test) rather than running MarginAccount's 33-field
+# __init__ for every borrower (7.4 -> 2.3 us a row).
+_EMPTY_ACCOUNT = MarginAccount.initial("empty")
+
+
 @dataclass(frozen=True)
 class _Row:
     client: str
@@ -149,8 +161,9 @@ class _Row:
     def state(self) -> MarginAccount:
         """What the accrual rule reads of the client's state (ValueError on a malformed row)."""
         code = asset(self.currency).code
-        return MarginAccount(
-            self.client,
+        return changed(
+            _EMPTY_ACCOUNT,
+            client_id=self.client,
             status=Lifecycle(self.status),
             risk=RiskState(self.risk),
             related_group_id=self.related_group_id,
