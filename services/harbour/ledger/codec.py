@@ -73,16 +73,24 @@ def encode_value(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, Money):
-        return {"asset": value.asset.code, "amount": format_minor(value.asset, value.minor)}
+        return _money_json(value)
     if isinstance(value, postings.Journal):
         return postings.to_json(value)
     if isinstance(value, Balances):
-        return {code: format_minor(asset(code), minor) for code, minor in value}
+        return _balances_json(value)
     if isinstance(value, tuple):
         return [encode_value(item) for item in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return encode_dataclass(value)
     raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def _money_json(value: Money) -> dict[str, str]:
+    return {"asset": value.asset.code, "amount": format_minor(value.asset, value.minor)}
+
+
+def _balances_json(value: Balances) -> dict[str, str]:
+    return {code: format_minor(asset(code), minor) for code, minor in value}
 
 
 def encode_dataclass(obj: Any) -> dict[str, Any]:
@@ -143,14 +151,11 @@ def _exact_encoder(hint: type) -> Encoder:
     if issubclass(hint, Enum):
         return lambda value: value.value
     if hint is Money:
-        return lambda value: {
-            "asset": value.asset.code,
-            "amount": format_minor(value.asset, value.minor),
-        }
+        return _money_json
     if hint is postings.Journal:
         return postings.to_json
     if hint is Balances:
-        return lambda value: {code: format_minor(asset(code), minor) for code, minor in value}
+        return _balances_json
     if dataclasses.is_dataclass(hint):
         return encode_dataclass
     return encode_value
