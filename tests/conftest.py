@@ -18,7 +18,7 @@ from harbour.eventstore.database import Database
 from harbour.eventstore.store import EventStore
 from harbour.runtime.database import migrate, open_database
 from harbour.runtime.settings import url_with_database
-from tests.pg import test_postgres
+from tests.pg import new_data_root, remove_data_root, test_postgres
 
 TEMPLATE = "harbour_template"
 _counter = itertools.count(1)
@@ -30,15 +30,14 @@ def pg_server() -> Iterator[str]:
     runtime_dir = Path(tempfile.mkdtemp(prefix="harbour-xdg-"))
     runtime_dir.chmod(0o700)
     os.environ["XDG_RUNTIME_DIR"] = str(runtime_dir)
-    # Not under pytest's basetemp: pytest deletes older session folders there, which would
-    # pull the data directory from under a concurrently running session's server.
-    data_root = Path(tempfile.mkdtemp(prefix="harbour-test-pg-"))
+    # On a RAM disk when there is one, never under pytest's basetemp (tests/pg.py says why).
+    data_root = new_data_root()
     try:
         with test_postgres(data_root) as (url, source):
-            print(f"\n[harbour tests] PostgreSQL from {source}")
+            print(f"\n[harbour tests] PostgreSQL from {source}, data in {data_root}")
             yield url
     finally:
-        shutil.rmtree(data_root, ignore_errors=True)
+        remove_data_root(data_root)
         shutil.rmtree(runtime_dir, ignore_errors=True)
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import shutil
-import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -54,6 +52,7 @@ from harbour.runtime.settings import Settings, url_with_database
 from harbour.runtime.supervisor import Loop, Supervisor
 from tests.e2e.callers import FEED, PLATFORM, ManualClock, at, rid
 from tests.e2e.test_lending_service import Stack, hkd
+from tests.pg import new_data_root, remove_data_root
 
 T = TypeVar("T")
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -65,7 +64,7 @@ _databases = itertools.count(1)
 
 @pytest.fixture(scope="module")
 def restartable_postgres() -> Iterator[EmbeddedPostgres]:
-    root = Path(tempfile.mkdtemp(prefix="harbour-supervision-"))  # outside pytest's basetemp
+    root = new_data_root("harbour-supervision-")
     server = start_embedded(root / "pgdata", delete_on_exit=True)
     ensure_database(server.url, TEMPLATE)
     migrate(url_with_database(server.url, TEMPLATE))
@@ -73,7 +72,7 @@ def restartable_postgres() -> Iterator[EmbeddedPostgres]:
         yield server
     finally:
         server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        remove_data_root(root)
 
 
 @dataclass

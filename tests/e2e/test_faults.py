@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,13 +29,14 @@ from harbour.runtime.database import migrate
 from harbour.runtime.embedded import EmbeddedPostgres, ensure_database, start_embedded
 from harbour.runtime.settings import libpq_url, url_with_database
 from tests.e2e.test_harbour_up import free_port_block
+from tests.pg import new_data_root, remove_data_root
 
 ROUNDS = int(os.environ.get("HARBOUR_FAULT_ROUNDS", "1"))
 
 
 @pytest.fixture(scope="module")
 def own_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
-    root = Path(tempfile.mkdtemp(prefix="harbour-faults-"))  # outside pytest's rotated basetemp
+    root = new_data_root("harbour-faults-")
     server = start_embedded(root / "pgdata", delete_on_exit=True)
     ensure_database(server.url, "faults")
     url = url_with_database(server.url, "faults")
@@ -45,7 +45,7 @@ def own_postgres() -> Iterator[tuple[EmbeddedPostgres, str]]:
         yield server, url
     finally:
         server.stop()
-        shutil.rmtree(root, ignore_errors=True)
+        remove_data_root(root)
 
 
 SERVED = ("accounts", "collateral", "lending")
