@@ -39,6 +39,8 @@ from bench.common import (
     fresh_database,
     postmaster_pid,
     process_cpu_seconds,
+    token_caller,
+    token_env,
 )
 from harbour.api.v1 import accounts_pb2 as pb
 from harbour.api.v1 import accounts_pb2_grpc
@@ -49,7 +51,7 @@ CLIENTS = 64
 DURATION = 6.0
 WARMUP = 1.0
 STATS_SETTLE = 11.0  # PostgreSQL's PGSTAT_IDLE_INTERVAL and a second
-PLATFORM = (("x-harbour-principal", "bench:trading-platform+operator"),)
+PLATFORM = token_caller("bench:trading-platform+operator")
 # The command path's ceiling: the echo plus the one append a deposit ends in, nothing decided.
 APPEND_CEILING = "grpc.aio echo + one EventStore.append (the command path's ceiling)"
 
@@ -171,8 +173,7 @@ def main() -> None:
         env = {**os.environ, "HARBOUR_DATABASE_URL": url, "HARBOUR_LOG_LEVEL": "WARNING"}
         echo_port, accounts_port = free_port(), free_port()
         before = echo_row("grpc.aio echo, before", echo_port, env)
-        # Development mode, asked for: the bench names its callers with x-harbour-principal.
-        service_env = {**env, "HARBOUR_PORT_BASE": str(accounts_port), "HARBOUR_DEV_MODE": "1"}
+        service_env = {**env, "HARBOUR_PORT_BASE": str(accounts_port), **token_env()}
         postmaster = postmaster_pid(admin)
         counted: list[tuple[tuple[int, int], dict[str, float]]] = []
 

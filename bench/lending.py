@@ -59,7 +59,16 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench.accounts import closed_loop, free_port, percentile, run_echo, start
-from bench.common import Report, Row, Target, embedded_server, environment, fresh_database
+from bench.common import (
+    Report,
+    Row,
+    Target,
+    embedded_server,
+    environment,
+    fresh_database,
+    token_caller,
+    token_env,
+)
 from harbour.accounts import domain as accounts_domain
 from harbour.api.v1 import (
     accounts_pb2,
@@ -98,7 +107,7 @@ from harbour.lending.projections import Loans
 from harbour.risk.collector import collector_paused_for
 from harbour.runtime.database import open_database
 from harbour.runtime.settings import Settings
-from harbour.testing import credit
+from harbour.testing import CHECKER_NAME, CHECKER_ROLES, credit
 
 ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_ACCOUNTS", "100000"))
 SEED_WRITERS = 8
@@ -131,12 +140,14 @@ ACCRUAL_META = {"actor": "interest-scheduler", "service": "lending"}
 # the first draw after that snapshotted them inline: 16 draws in 4 s.
 SNAPSHOT_KEY = uuid.uuid4().hex.encode()
 
-FEED = (("x-harbour-principal", "vendor-a:price-feed"),)
-ALICE = (("x-harbour-principal", "alice:policy-admin"),)
-BOB = (("x-harbour-principal", "bob:policy-admin"),)
-RISK = (("x-harbour-principal", "risk-desk:risk"),)
-OPERATOR = (("x-harbour-principal", "ops:operator"),)
-PLATFORM = (("x-harbour-principal", "desk:trading-platform"),)
+FEED = token_caller("vendor-a:price-feed")
+ALICE = token_caller("alice:policy-admin")
+BOB = token_caller("bob:policy-admin")
+RISK = token_caller("risk-desk:risk")
+OPERATOR = token_caller("ops:operator")
+PLATFORM = token_caller("desk:trading-platform")
+# The credit officer who approves each client's grade and limit (a second principal).
+CREDIT_CHECKER = token_caller(f"{CHECKER_NAME}:{'+'.join(CHECKER_ROLES)}")
 
 RAW = "raw append, 1 event + command log (baseline)"
 ACCRUAL = "interest accrual, 1 day per account, one by one (LendingHandlers.accrue)"
@@ -669,7 +680,7 @@ class Stubs:
             ),
             metadata=OPERATOR,
         )
-        await credit.approve_client_facts(self.accounts, client)  # by a second principal
+        await credit.approve_client_facts(self.accounts, client, metadata=CREDIT_CHECKER)
         for code, quantity in (("0700.HK", "1000"), ("BTC", "1")):
             await self.accounts.DepositCollateral(
                 accounts_pb2.DepositCollateralRequest(
@@ -804,7 +815,7 @@ async def draws_counted(url: str, clients: Sequence[str], report: Report) -> Non
 def part_two(url: str, report: Report) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_LOG_LEVEL="WARNING")
-    env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
+    env.update(token_env())
     echo_port = free_port()
     echo = start([sys.executable, "-m", "bench.echo_server", str(echo_port)], env, "ready")
     try:

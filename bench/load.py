@@ -40,6 +40,7 @@ from bench.common import (
     environment,
     fresh_database,
     postmaster_pid,
+    token_env,
 )
 from bench.workload import Workload, check
 from harbour.runtime.settings import SERVICES, libpq_url
@@ -82,8 +83,9 @@ def main() -> None:
         env.update(
             HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(base), HARBOUR_LOG_LEVEL="WARNING"
         )
+        env.update(token_env())  # the workload's callers (bench.workload), by bearer token
         up = subprocess.Popen(
-            [sys.executable, "-m", "harbour.runtime.cli", "up", "--dev"],
+            [sys.executable, "-m", "harbour.runtime.cli", "up"],
             env=env,
             stdout=subprocess.DEVNULL,
         )

@@ -33,7 +33,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal, localcontext
 from typing import Any
 
-from bench.common import Report, Row, Target, embedded_server, fresh_database
+from bench.common import (
+    Report,
+    Row,
+    Target,
+    embedded_server,
+    fresh_database,
+    token_caller,
+    token_env,
+)
 from harbour.ledger.assets import HKD, asset
 from harbour.ledger.events import PolicyParameter, PricePoint
 from harbour.ledger.money import Money, round_down, value_down, value_up
@@ -47,6 +55,7 @@ GRPC_ROUNDS = 3
 ROUNDS = {"core": 5, "baseline": 2}  # the baseline takes ~10 s a round
 REQUIRED = 100_000.0  # accounts/s
 SEED = 20260302
+RISK = token_caller("bench:risk")
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 SECURITIES = {"0700.HK": "0.30", "0005.HK": "0.30", "0388.HK": "0.35", "9988.HK": "0.40"}
 PRICES = {
@@ -232,7 +241,7 @@ async def _value_over_grpc(port: int) -> tuple[float, int]:
             count = 0
             async for chunk in stub.ValueAccounts(
                 collateral_pb2.ValueAccountsRequest(),
-                metadata=(("x-harbour-principal", "bench:risk"),),
+                metadata=RISK,
             ):
                 count += len(chunk.valuations)
             best = min(best, time.perf_counter() - started)
@@ -254,7 +263,7 @@ def grpc_row() -> Row:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
         env.update(HARBOUR_DATABASE_URL=url, HARBOUR_LOG_LEVEL="WARNING", HARBOUR_PORT=str(port))
-        env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
+        env.update(token_env())
         server = start(
             [sys.executable, "-m", "harbour.runtime.cli", "serve", "collateral"], env, "listening"
         )

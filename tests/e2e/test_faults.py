@@ -24,6 +24,7 @@ import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench.common import token_env
 from bench.workload import Workload, check
 from harbour.runtime.database import migrate
 from harbour.runtime.embedded import EmbeddedPostgres, ensure_database, start_embedded
@@ -57,7 +58,7 @@ class Service:
     def __init__(self, name: str, url: str, port: int) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
         env.update(HARBOUR_DATABASE_URL=url, HARBOUR_PORT=str(port), HARBOUR_LOG_LEVEL="ERROR")
-        env.update(HARBOUR_DEV_MODE="1")  # development mode, asked for: loopback, no credentials
+        env.update(token_env())  # the workload's callers present bearer tokens
         self.name, self._env, self.port = name, env, port
         self.process: subprocess.Popen[bytes] | None = None
         self.log = Path(tempfile.gettempdir()) / f"harbour-faults-{name}-{port}.log"
