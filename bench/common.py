@@ -22,6 +22,7 @@ import psycopg
 from harbour.runtime.database import migrate
 from harbour.runtime.embedded import start_embedded
 from harbour.runtime.settings import url_with_database
+from harbour.testing import CHECKER_NAME, CHECKER_ROLES
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -40,6 +41,11 @@ def token_caller(principal: str) -> Metadata:
     token = hashlib.sha256(principal.encode()).hexdigest()[:32]
     _TOKENS[token] = principal
     return (("authorization", f"Bearer {token}"),)
+
+
+# The credit officer who approves each client's grade and limit (maker-checker): the principal
+# harbour.testing's development header names, here with a token of its own.
+CREDIT_CHECKER = token_caller(f"{CHECKER_NAME}:{'+'.join(CHECKER_ROLES)}")
 
 
 def token_env() -> dict[str, str]:

@@ -60,6 +60,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from bench.accounts import closed_loop, free_port, percentile, run_echo, start
 from bench.common import (
+    CREDIT_CHECKER,
     Report,
     Row,
     Target,
@@ -107,7 +108,7 @@ from harbour.lending.projections import Loans
 from harbour.risk.collector import collector_paused_for
 from harbour.runtime.database import open_database
 from harbour.runtime.settings import Settings
-from harbour.testing import CHECKER_NAME, CHECKER_ROLES, credit
+from harbour.testing import credit
 
 ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_ACCOUNTS", "100000"))
 SEED_WRITERS = 8
@@ -146,8 +147,6 @@ BOB = token_caller("bob:policy-admin")
 RISK = token_caller("risk-desk:risk")
 OPERATOR = token_caller("ops:operator")
 PLATFORM = token_caller("desk:trading-platform")
-# The credit officer who approves each client's grade and limit (a second principal).
-CREDIT_CHECKER = token_caller(f"{CHECKER_NAME}:{'+'.join(CHECKER_ROLES)}")
 
 RAW = "raw append, 1 event + command log (baseline)"
 ACCRUAL = "interest accrual, 1 day per account, one by one (LendingHandlers.accrue)"

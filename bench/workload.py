@@ -40,7 +40,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from bench.common import token_caller
+from bench.common import CREDIT_CHECKER, token_caller
 from harbour.api.v1 import (
     accounts_pb2,
     accounts_pb2_grpc,
@@ -54,13 +54,11 @@ from harbour.ledger import events as ev
 from harbour.ledger.account import MarginAccount, evolve
 from harbour.ledger.exposure import EXPOSURE_STREAM, replay_exposure
 from harbour.ledger.policy import POLICY_STREAM, PolicyHistory, evolve_policy
-from harbour.testing import CHECKER_NAME, CHECKER_ROLES, credit
+from harbour.testing import credit
 
 OPERATOR = token_caller("load:operator+trading-platform")
 RISK = token_caller("load-risk:risk")
 FEED = token_caller("load-feed:price-feed")
-# The credit officer who approves each client's grade and limit (maker-checker).
-CREDIT_CHECKER = token_caller(f"{CHECKER_NAME}:{'+'.join(CHECKER_ROLES)}")
 MAKER = token_caller("load-alice:policy-admin")
 CHECKER = token_caller("load-bob:policy-admin")
 TRANSIENT = {
