@@ -64,6 +64,17 @@ RISK_TICKS = Counter(
 )
 RISK_CHECKS = Counter("harbour_risk_checks", "Exact risk checks the risk monitor ran")
 
+INTEREST_NOT_ACCRUED = Counter(
+    "harbour_interest_accounts_not_accrued",
+    "Borrowers an interest run could not accrue (refused, or a history that cannot be read); "
+    "the next run tries them again",
+)
+INTEREST_ACCRUED_THROUGH = Gauge(
+    "harbour_interest_accrued_through_seconds",
+    "The day the last completed interest run over every borrower accrued through, as the Unix "
+    "time of that day's start (UTC midnight of its date); alert when it falls two days behind",
+)
+
 LOOP_UP = Gauge(
     "harbour_background_loop_up",
     "1 while a background loop runs (or takes its first round), 0 while it is down",

@@ -6,20 +6,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
-from harbour.api.v1 import accounts_pb2_grpc, collateral_pb2_grpc, lending_pb2_grpc
+from harbour.api.v1 import accounts_pb2_grpc, collateral_pb2_grpc, lending_pb2, lending_pb2_grpc
 from harbour.eventstore.database import Database
 from harbour.eventstore.notify import FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner, ProjectionStatus
 from harbour.eventstore.store import EventStore
+from harbour.lending.projections import Loans
 from harbour.runtime.server import RunningServer, Runtime, start_server
 from harbour.runtime.settings import Settings
 from harbour.runtime.supervisor import LoopState
-from tests.e2e.callers import ManualClock
+from tests.e2e.callers import OPERATOR, ManualClock, rid
+from tests.e2e.followers import caught_up
 from tests.e2e.test_lending_service import Stack
 from tests.integration.poison import POISON_TYPE, insert_poison
 
@@ -115,3 +117,33 @@ async def test_the_risk_monitor_skips_poison_and_still_calls_margin(
         assert loop.state is LoopState.UP and loop.restarts == 0, loop
     await until(past_everything)  # including the call it wrote itself
     assert (await monitor_status(stack.store)).skipped == 1  # nothing else skipped
+
+
+async def test_an_interest_run_names_the_borrower_it_cannot_accrue_and_accrues_the_rest(
+    served: tuple[Stack, RunningServer], database_url: str
+) -> None:
+    stack, _ = served
+    for client in ("C1", "BAD"):
+        await stack.borrower(client)
+        await stack.draw(client, "100000.00")
+    stack.clock.now += timedelta(days=2)
+    await stack.price("BTC", "500000.00")
+    await stack.price("0700.HK", "400.00")
+    through = (stack.clock.now + timedelta(hours=8)).date() - timedelta(days=1)
+    await caught_up(stack.store, [Loans()], clock=stack.clock)  # the rows name both
+    poison = insert_poison(database_url, "account-BAD")
+
+    run = await stack.lending.AccrueInterest(
+        lending_pb2.AccrueInterestRequest(request_id=rid(), through=through.isoformat()),
+        metadata=OPERATOR,
+    )
+    assert (list(run.not_accrued), run.not_accrued_count) == (["BAD"], 1)
+    # C1 was accrued up to the day (by this run, or by the service's hourly scheduler, which
+    # sees the clock move too); nothing was written to BAD's account past the malformed event.
+    accrued = {
+        e.data["accrual_date"]
+        for e in await stack.store.read_stream("account-C1")
+        if e.type == "InterestAccrued"
+    }
+    assert max(accrued) == through.isoformat()
+    assert (await stack.store.read_stream("account-BAD"))[-1].position == poison

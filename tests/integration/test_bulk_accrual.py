@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import REGISTRY
 
 from harbour.accounts import domain as accounts
 from harbour.accounts.handlers import AccountHandlers
@@ -46,6 +47,7 @@ from harbour.runtime.projections import all_projections
 from harbour.testing import credit
 from tests.conftest import drop_database, new_database
 from tests.e2e.callers import ManualClock
+from tests.integration.poison import insert_poison
 
 BORROWERS = 12
 PAGE = 4  # accounts per page: several pages, a keyset across them
@@ -66,9 +68,10 @@ def client(n: int) -> str:
 
 
 class Book:
-    """One seeded database: its store, handlers and clock."""
+    """One seeded database: its store, handlers and clock (and its URL, for a forger)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, url: str = "") -> None:
+        self.url = url
         self.clock = ManualClock(hk(DRAWN_ON, 9))
         self.store = EventStore(database, clock=self.clock)
         self.lending = LendingHandlers(CommandRunner(self.store), clock=self.clock)
@@ -207,7 +210,7 @@ async def copy_of(pg_server: str, seeded: str) -> AsyncIterator[Book]:
     url = new_database(pg_server, template=seeded)
     database = await open_database(url, pool_size=8)
     try:
-        copied = Book(database)
+        copied = Book(database, url)
         copied.clock.now = AFTER_SEEDING
         yield copied
     finally:
@@ -303,6 +306,37 @@ async def test_a_lagging_read_model_falls_back_and_accrues_nothing_twice(book: B
             {"p": f"{PREFIX}:%"},
         )
     assert logged == BORROWERS  # one command per account, whichever path wrote it
+
+
+async def test_a_borrower_that_cannot_be_accrued_is_named_and_every_other_is_accrued(
+    book: Book,
+) -> None:
+    # A malformed event in one borrower's stream (a bug's or a forger's): its row is now behind
+    # the stream, so the bulk run hands it to the per-account path, which cannot read it.
+    broken = client(1)
+    insert_poison(book.url, account_stream(broken))
+    counted = "harbour_interest_accounts_not_accrued_total"
+    before = REGISTRY.get_sample_value(counted) or 0.0
+
+    run = await book.bulk()
+    assert run.refused == [broken]
+    assert (REGISTRY.get_sample_value(counted) or 0.0) - before == 1
+    midnight = datetime.combine(THROUGH, clock_time(0), UTC).timestamp()
+    assert (REGISTRY.get_sample_value("harbour_interest_accrued_through_seconds") or 0) >= midnight
+    found = await book.account_events()
+    assert found.pop(broken) == []
+    # Every other borrower: its three days and the month end's capitalisation, once.
+    assert all(
+        [kind for _, kind, _, _ in events]
+        == ["InterestAccrued", "InterestAccrued", "InterestCapitalised", "InterestAccrued"]
+        for events in found.values()
+    )
+    assert run.days_accrued == 3 * (BORROWERS - 1)
+
+    # The next run tries it again (and still cannot); nothing is accrued twice.
+    again = await book.bulk()
+    assert again.refused == [broken] and again.events == 0
+    assert (REGISTRY.get_sample_value(counted) or 0.0) - before == 2
 
 
 async def test_every_read_model_rebuilt_together_equals_its_live_catch_up(book: Book) -> None:

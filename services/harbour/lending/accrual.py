@@ -37,7 +37,7 @@ import logging
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -67,6 +67,7 @@ from harbour.ledger.interest import AccrualDay, business_date, days_to_accrue, e
 from harbour.ledger.money import Money
 from harbour.lending.domain import AccrueInterest, Context, decide
 from harbour.lending.handlers import LendingHandlers, accrual_request
+from harbour.metrics import INTEREST_ACCRUED_THROUGH, INTEREST_NOT_ACCRUED
 from harbour.risk.collector import collector_paused
 
 log = logging.getLogger("harbour.lending.accrual")
@@ -121,7 +122,8 @@ class AccrualRun:
     days_accrued: int = 0  # InterestAccrued written
     capitalisations: int = 0  # InterestCapitalised written
     batches: int = 0  # append_batch statements that landed
-    refused: list[str] = field(default_factory=list)  # clients the per-account path refused
+    # Clients not accrued: the per-account path refused them, or could not read their history.
+    refused: list[str] = field(default_factory=list)
 
     @property
     def events(self) -> int:
@@ -210,7 +212,29 @@ async def accrue_in_bulk(
     # live until their batch lands, so collections only rescanned them and the service's heap
     # (45% of the run's Python time at 20,000 borrowers; bench/lending.py).
     with collector_paused():
-        return await _accrue_pages(handlers, AccrualRun(through), request_prefix, metadata, chunk)
+        run = await _accrue_pages(handlers, AccrualRun(through), request_prefix, metadata, chunk)
+    _report(run)
+    return run
+
+
+def _report(run: AccrualRun) -> None:
+    """The run's summary in the log, and its date in the metrics (an operator's re-run of an
+    older day does not move the metric back)."""
+    done = (
+        f"interest through {run.through}: {run.accounts} borrowers read, {run.days_accrued} "
+        f"days accrued, {run.capitalisations} capitalised, {len(run.refused)} not accrued"
+    )
+    if run.refused:
+        log.warning("%s (%s; the next run tries them again)", done, ", ".join(run.refused[:20]))
+    else:
+        log.info(done)
+    global _accrued_through
+    if _accrued_through is None or run.through > _accrued_through:
+        _accrued_through = run.through
+        INTEREST_ACCRUED_THROUGH.set(datetime.combine(run.through, time(0), UTC).timestamp())
+
+
+_accrued_through: date | None = None  # the latest day a run of this process completed
 
 
 async def _accrue_pages(
@@ -437,12 +461,17 @@ async def _accrue_one(
         )
     except DomainError as refusal:
         log.warning("interest for %s not accrued: %s", client, refusal)
-        run.refused.append(client)
+        _not_accrued(run, client)
         return
     except Exception as failure:
         if is_database_outage(failure):
             raise  # the scheduler's supervisor restarts it; accrual is idempotent
         log.exception("interest for %s not accrued; the next run tries again", client)
-        run.refused.append(client)
+        _not_accrued(run, client)
         return
     run.count(written)
+
+
+def _not_accrued(run: AccrualRun, client: str) -> None:
+    run.refused.append(client)
+    INTEREST_NOT_ACCRUED.inc()

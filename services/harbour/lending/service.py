@@ -33,6 +33,9 @@ CREDIT = ("risk", "operator")
 MOVERS = ("trading-platform", "operator")
 RUNNERS = ("operator", "risk")
 READERS = ("trading-platform", "operator", "risk", "auditor")
+# Borrowers an interest run names in its answer when it could not accrue them (all are
+# counted, and logged): a bounded message however many fail.
+NOT_ACCRUED_NAMED = 1000
 
 
 class LendingService(lending_pb2_grpc.LendingServiceServicer):
@@ -106,6 +109,8 @@ class LendingService(lending_pb2_grpc.LendingServiceServicer):
                 accounts=run.accounts,
                 days_accrued=run.days_accrued,
                 capitalisations=run.capitalisations,
+                not_accrued=run.refused[:NOT_ACCRUED_NAMED],
+                not_accrued_count=len(run.refused),
             )
         clients = [client_id(request.client_id)]
         response = lending_pb2.AccrueInterestResponse(accounts=len(clients))

@@ -83,14 +83,18 @@ class AccrueInterestRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., client_id: _Optional[str] = ..., through: _Optional[str] = ...) -> None: ...
 
 class AccrueInterestResponse(_message.Message):
-    __slots__ = ("accounts", "days_accrued", "capitalisations")
+    __slots__ = ("accounts", "days_accrued", "capitalisations", "not_accrued", "not_accrued_count")
     ACCOUNTS_FIELD_NUMBER: _ClassVar[int]
     DAYS_ACCRUED_FIELD_NUMBER: _ClassVar[int]
     CAPITALISATIONS_FIELD_NUMBER: _ClassVar[int]
+    NOT_ACCRUED_FIELD_NUMBER: _ClassVar[int]
+    NOT_ACCRUED_COUNT_FIELD_NUMBER: _ClassVar[int]
     accounts: int
     days_accrued: int
     capitalisations: int
-    def __init__(self, accounts: _Optional[int] = ..., days_accrued: _Optional[int] = ..., capitalisations: _Optional[int] = ...) -> None: ...
+    not_accrued: _containers.RepeatedScalarFieldContainer[str]
+    not_accrued_count: int
+    def __init__(self, accounts: _Optional[int] = ..., days_accrued: _Optional[int] = ..., capitalisations: _Optional[int] = ..., not_accrued: _Optional[_Iterable[str]] = ..., not_accrued_count: _Optional[int] = ...) -> None: ...
 
 class CheckRiskRequest(_message.Message):
     __slots__ = ("request_id", "client_id")
