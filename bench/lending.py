@@ -86,6 +86,7 @@ from harbour.application.runner import CommandRunner
 from harbour.application.streams import ACCOUNTS as ACCOUNTS_KIND
 from harbour.collateral.domain import ApprovePolicyChange, ProposePolicyChange, RecordPrice
 from harbour.collateral.handlers import CollateralHandlers
+from harbour.collector import collector_paused_for
 from harbour.eventstore.errors import ConcurrencyConflict
 from harbour.eventstore.model import AppendResult, NewEvent, StreamWrite
 from harbour.eventstore.projections import ProjectionRunner
@@ -105,7 +106,6 @@ from harbour.lending import domain as lending_domain
 from harbour.lending.accrual import accrue_in_bulk
 from harbour.lending.handlers import LendingHandlers
 from harbour.lending.projections import Loans
-from harbour.risk.collector import collector_paused_for
 from harbour.runtime.database import open_database
 from harbour.runtime.settings import Settings
 from harbour.testing import credit

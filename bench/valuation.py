@@ -42,12 +42,12 @@ from bench.common import (
     token_caller,
     token_env,
 )
+from harbour.collector import collector_paused_for
 from harbour.ledger.assets import HKD, asset
 from harbour.ledger.events import PolicyParameter, PricePoint
 from harbour.ledger.money import Money, round_down, value_down, value_up
 from harbour.ledger.policy import BEGINNING, DEFAULT_POLICY, CollateralPolicy, apply_parameters
 from harbour.ledger.valuation import Holdings, ImpliedState, Valuation, value_accounts
-from harbour.risk.collector import collector_paused_for
 
 ACCOUNTS = 100_000
 GRPC_ACCOUNTS = int(os.environ.get("HARBOUR_BENCH_VALUATION_GRPC_ACCOUNTS", "20000"))
@@ -178,7 +178,7 @@ def baseline(
 def core(
     batch: Sequence[Holdings], prices: Mapping[str, PricePoint], policy: CollateralPolicy
 ) -> list[Valuation]:
-    with collector_paused_for(batch):  # as the service values a page (harbour.risk.collector)
+    with collector_paused_for(batch):  # as the service values a page (harbour.collector)
         return value_accounts(batch, prices, policy, NOW)
 
 

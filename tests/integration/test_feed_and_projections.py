@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +13,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from harbour.collector import PAUSE_COLLECTOR_FROM
 from harbour.eventstore.encoding import GENESIS_HASH, chain_hash, event_content
-from harbour.eventstore.model import START, NewEvent, RecordedEvent
+from harbour.eventstore.model import START, CommandWrite, NewEvent, RecordedEvent, StreamWrite
 from harbour.eventstore.notify import FeedListener, FeedNotifier
 from harbour.eventstore.projections import ProjectionRunner, StreamHeads
 from harbour.eventstore.schema import stream_heads
@@ -212,6 +214,40 @@ async def test_projections_caught_up_together_each_get_every_event_once(store: E
         assert await runner.checkpoint(projection) == (await store.read_feed(START)).checkpoint
     assert await runner.verify(StreamHeads()) == []
     assert await runner.catch_up_together([ahead, behind]) == 0
+
+
+class CollectorWatching(Recording):
+    """Records, for each page it is given, its size and whether the collector was on."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.pages: list[tuple[int, bool]] = []
+
+    async def apply(self, conn: AsyncConnection, events: Sequence[RecordedEvent]) -> None:
+        self.pages.append((len(events), gc.isenabled()))
+        await super().apply(conn, events)
+
+
+async def test_a_big_page_is_applied_with_the_collector_paused_and_a_small_one_is_not(
+    store: EventStore,
+) -> None:
+    big = PAUSE_COLLECTOR_FROM
+    streams = [f"account-G{n}" for n in range(big + 3)]
+    await store.append_batch(
+        [
+            CommandWrite([StreamWrite(s, [NewEvent("CashDeposited", {})], 0)], None, b"", {})
+            for s in streams
+        ]
+    )
+    assert gc.isenabled()
+    alone, together = CollectorWatching("alone"), CollectorWatching("together")
+    runner = ProjectionRunner(store, clock=clock, page_size=big)
+    await runner.catch_up(alone)
+    await runner.catch_up_together([together])
+    # A page of `big` events, then the last three: paused for the first only, and the
+    # collector is on again after the catch-up.
+    assert alone.pages == together.pages == [(big, False), (3, True)]
+    assert gc.isenabled()
 
 
 async def test_a_paced_listener_spaces_its_rounds(database: Any) -> None:

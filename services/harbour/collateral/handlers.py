@@ -42,6 +42,7 @@ from harbour.collateral.domain import (
     decide_policy,
     decide_price,
 )
+from harbour.collector import collector_paused_for
 from harbour.eventstore.schema import projection_checkpoints
 from harbour.eventstore.store import request_fingerprint
 from harbour.ledger import events as ev
@@ -51,7 +52,6 @@ from harbour.ledger.policy import POLICY_STREAM, CollateralPolicy
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
 from harbour.ledger.prices import PriceTrack, price_stream
 from harbour.ledger.valuation import Holdings, Valuation, holdings_of, value_accounts
-from harbour.risk.collector import collector_paused_for
 
 Clock = Callable[[], datetime]
 WATCHDOG_METADATA = {"actor": "price-feed-watchdog", "service": "collateral"}

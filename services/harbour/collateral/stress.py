@@ -34,6 +34,7 @@ from harbour.application.market import market
 from harbour.application.outcome import Outcome
 from harbour.application.runner import CommandRunner
 from harbour.application.streams import STRESS_RUNS, stress_stream
+from harbour.collector import collector_paused_for
 from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import request_fingerprint
 from harbour.ledger import events as ev
@@ -41,7 +42,6 @@ from harbour.ledger import stress
 from harbour.ledger.errors import AlreadyExists, NotFound
 from harbour.ledger.postings import CLIENT_ACCOUNT_KINDS
 from harbour.ledger.valuation import Holdings
-from harbour.risk.collector import collector_paused_for
 from harbour.risk.loader import HELD_KINDS, OWED_KINDS, load_book
 
 Clock = Callable[[], datetime]

@@ -37,6 +37,7 @@ import sqlalchemy.exc
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from harbour.collector import collector_paused_for
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
 from harbour.eventstore.outage import is_database_outage
 from harbour.eventstore.schema import projection_checkpoints, projection_status, stream_heads
@@ -189,6 +190,14 @@ async def _observe_lag(conn: AsyncConnection, names: Sequence[str]) -> None:
         FEED_LAG.labels(name).set(lags.get(name, 0))
 
 
+# _paused_note: a page of at least harbour.collector.PAUSE_COLLECTOR_FROM events (a catch-up,
+# a rebuild; a live follower's pages are small) is applied with the cyclic garbage collector
+# paused: the page's events and every state folded from them live until the page is written,
+# so collections meanwhile only rescanned them. Measured (every read model caught up over
+# 80,000 events, a /tmp harness, alternated): collections took 28-33 µs of 114-140 µs an event
+# before, 9-13 µs after; 6.9-8.4k -> 8.7-10.8k events/s.
+
+
 class ProjectionRunner:
     def __init__(self, store: EventStore, *, clock: Clock, page_size: int = 2000) -> None:
         self._store = store
@@ -256,21 +265,24 @@ class ProjectionRunner:
             await _observe_lag(conn, names)
             return 0, False
         moved: dict[str, FeedCheckpoint] = {}
-        for projection in running:
-            mine = places[projection.name].checkpoint
-            if page.checkpoint <= mine:
-                continue  # the page is behind it (a read model rebuilt in place)
-            # The whole page when the projection is where the page starts (a rebuild: every
-            # one is): comparing each event's checkpoint cost a microsecond an event.
-            events = (
-                page.events if mine == start else [e for e in page.events if e.checkpoint > mine]
-            )
-            if not events:
-                continue  # ahead of this page: never move it back
-            applied = await self._apply_guarded(conn, projection, events, careful)
-            # A quarantined projection keeps a checkpoint row (where it stopped), so the next
-            # round reads its state with its checkpoint.
-            moved[projection.name] = applied.through or mine
+        with collector_paused_for(page.events):  # a catch-up's big page: see _paused_note
+            for projection in running:
+                mine = places[projection.name].checkpoint
+                if page.checkpoint <= mine:
+                    continue  # the page is behind it (a read model rebuilt in place)
+                # The whole page when the projection is where the page starts (a rebuild:
+                # every one is): comparing each event's checkpoint cost a microsecond an event.
+                events = (
+                    page.events
+                    if mine == start
+                    else [e for e in page.events if e.checkpoint > mine]
+                )
+                if not events:
+                    continue  # ahead of this page: never move it back
+                applied = await self._apply_guarded(conn, projection, events, careful)
+                # A quarantined projection keeps a checkpoint row (where it stopped), so the
+                # next round reads its state with its checkpoint.
+                moved[projection.name] = applied.through or mine
         await _write_checkpoints(conn, moved, self._clock())
         await _observe_lag(conn, names)
         return len(page.events), len(page.events) == self._page_size
@@ -293,7 +305,8 @@ class ProjectionRunner:
         if not page.events:
             await _observe_lag(conn, [projection.name])
             return 0, False
-        applied = await self._apply_guarded(conn, projection, page.events, careful)
+        with collector_paused_for(page.events):  # a catch-up's big page: see _paused_note
+            applied = await self._apply_guarded(conn, projection, page.events, careful)
         through = applied.through or place.checkpoint
         await _write_checkpoints(conn, {projection.name: through}, self._clock())
         await _observe_lag(conn, [projection.name])

@@ -28,7 +28,7 @@ owed) everything that does not depend on quantities: line order, prices used, st
 unpriced lists. Valuing one account is then a few integer multiplications and divisions. A
 valuation from the batch core makes its lines and 6-decimal ratios on first read (explained
 where it is done). Pausing the cyclic garbage collector around a big batch is process-wide
-state, so it is the callers' (``harbour.risk.collector``), not this pure module's.
+state, so it is the callers' (``harbour.collector``), not this pure module's.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class Valuation:
 # never reads, cost more than all the arithmetic (bench/valuation.py). Everything decided
 # (state, call amount, headroom) comes from the exact integers either way, and a deferred
 # Valuation compares, hashes, prints and pickles as an eager one does (test_valuation.py).
-# Unlike the collector pause (harbour.risk.collector), this speed-up must live in the kernel:
+# Unlike the collector pause (harbour.collector), this speed-up must live in the kernel:
 # the deferred fields are the Valuation type's own (a descriptor per field on the class), it
 # touches no state outside the instance, and any other module would have to patch the type.
 _DEFERRED_FIELDS = ("lines", "utilisation", "loan_to_value", "margin_level")
@@ -398,7 +398,7 @@ class PriceBook:
 
     def value_all(self, holdings: Sequence[Holdings]) -> list[Valuation]:
         """Every client's valuation, in the order given (a caller valuing a whole book pauses
-        the cyclic garbage collector around it: ``harbour.risk.collector``)."""
+        the cyclic garbage collector around it: ``harbour.collector``)."""
         return self._value_all(holdings)
 
     def _value_all(self, holdings: Sequence[Holdings]) -> list[Valuation]:

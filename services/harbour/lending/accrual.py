@@ -46,6 +46,7 @@ import sqlalchemy as sa
 from harbour.application.market import market_and_calendar
 from harbour.application.outcome import new_event
 from harbour.application.streams import EXPOSURE
+from harbour.collector import collector_paused
 from harbour.eventstore.errors import BatchNotApplied
 from harbour.eventstore.model import CommandWrite, StreamWrite
 from harbour.eventstore.outage import is_database_outage
@@ -68,7 +69,6 @@ from harbour.ledger.money import Money
 from harbour.lending.domain import AccrueInterest, Context, decide
 from harbour.lending.handlers import LendingHandlers, accrual_request
 from harbour.metrics import INTEREST_ACCRUED_THROUGH, INTEREST_NOT_ACCRUED
-from harbour.risk.collector import collector_paused
 
 log = logging.getLogger("harbour.lending.accrual")
 

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from harbour.application.runner import CommandRunner
 from harbour.application.streams import ACCOUNT_STREAM_PREFIX, ACCOUNTS
+from harbour.collector import collector_paused_for
 from harbour.eventstore.model import START, FeedCheckpoint, RecordedEvent
 from harbour.eventstore.schema import projection_checkpoints
 from harbour.eventstore.store import EventStore
@@ -43,7 +44,6 @@ from harbour.ledger.assets import asset
 from harbour.ledger.ids import account_stream
 from harbour.ledger.postings import client_of
 from harbour.risk.book import RiskBook
-from harbour.risk.collector import collector_paused_for
 
 # The projections whose tables the book is built from.
 READ_MODELS = ("accounts", "balances", "margin_calls")

@@ -6,7 +6,7 @@ import gc
 
 import pytest
 
-from harbour.risk.collector import PAUSE_COLLECTOR_FROM, collector_paused, collector_paused_for
+from harbour.collector import PAUSE_COLLECTOR_FROM, collector_paused, collector_paused_for
 
 
 def test_a_big_batch_pauses_the_collector_and_restores_it() -> None:
