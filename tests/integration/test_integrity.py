@@ -37,7 +37,7 @@ from harbour.ledger.ids import account_stream
 from harbour.ledger.money import Money
 from harbour.runtime.database import login_url, open_database
 from harbour.runtime.ownership import GENERIC_ROLE, service_role
-from harbour.runtime.settings import SERVICES, Settings, SettingsError, sync_url
+from harbour.runtime.settings import SERVICES, Settings, SettingsError, libpq_url, sync_url
 
 SNAPSHOT_KEY = "integrity-test-snapshot-key-0123456789"
 SERVICE_ROLES = [service_role(s) for s in SERVICES]
@@ -130,6 +130,39 @@ async def test_an_insert_whose_hash_does_not_extend_the_chain_is_refused(
     assert await store.stream_version("account-C2") == 0
     verifier = await verify_store(store)
     assert verifier.intact and verifier.events_checked == 2
+
+
+async def test_an_insert_without_a_hash_gets_the_chain_hash_from_the_database(
+    store: EventStore, database_url: str
+) -> None:
+    # The append statements leave the hash to the chain trigger (migration 0020): what it
+    # stores is what the store and the auditor compute, and it vouches for nothing else.
+    await store.append(
+        "account-C1", [NewEvent("CashDeposited", {"amount": "1.99"})], expected_version=0
+    )
+    (head,) = await store.read_stream("account-C1")
+    expected = raw_event("account-C1", 2, head.hash)
+    with connect_as(database_url, service_role("accounts")) as conn:
+        conn.execute(insert_sql(), {**expected, "hash": None})
+        # Still checked against the columns, hash or no hash.
+        with pytest.raises(psycopg.Error, match="do not say what its columns say"):
+            bytes_of_c9 = raw_event("account-C9", 1, b"")
+            conn.execute(insert_sql(), {**bytes_of_c9, "stream_id": "account-C2", "hash": None})
+    stored = await store.read_stream("account-C1")
+    assert [e.hash for e in stored] == [head.hash, expected["hash"]]
+    assert stored[1].hash == chain_hash(head.hash, expected["content"])
+    # An owner who switches the chain trigger off stops every append instead of letting
+    # unchained rows in: the hash is NOT NULL and nothing else fills it in.
+    with psycopg.connect(libpq_url(database_url), autocommit=True) as owner:
+        owner.execute("ALTER TABLE events DISABLE TRIGGER events_hash_extends_chain")
+        try:
+            with pytest.raises(psycopg.errors.NotNullViolation):
+                await store.append(
+                    "account-C1", [NewEvent("CashDeposited", {"amount": "1"})], expected_version=2
+                )
+        finally:
+            owner.execute("ALTER TABLE events ENABLE TRIGGER events_hash_extends_chain")
+    assert await store.stream_version("account-C1") == 2
 
 
 async def test_correct_appends_of_every_shape_still_chain(store: EventStore) -> None:

@@ -9,7 +9,8 @@
 Either way everything an append must check happens in the one statement: every stream head
 is read in the statement's snapshot, before the first write takes the transaction's xid (the
 feed's ordering rule, docs/event-store.md); events are inserted only when every head is at its
-expected version; the hash chain is extended inside the database; the command-log rows are
+expected version; the hash chain is extended inside the database (the chain trigger works
+out each hash: the statements leave it NULL); the command-log rows are
 written by the same statement. Nothing inserted means "not at the expected version" (or an
 idempotent repeat — the store then looks at the command log). A concurrent writer that passed
 the same check loses on the unique (stream_id, version) index.
@@ -24,14 +25,14 @@ from __future__ import annotations
 APPEND_ONE_SQL = """
 WITH
 head AS (
-    SELECT e.version, e.hash FROM events e
+    SELECT e.version FROM events e
      WHERE e.stream_id = %(stream_id)s ORDER BY e.version DESC LIMIT 1
 ),
 inserted AS (
+    -- hash NULL: the chain trigger works it out from the previous event's (migration 0020).
     INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT %(stream_id)s, %(expected_version)s + 1, %(type)s, %(schema_version)s,
-           %(recorded_at)s,
-           sha256(coalesce((SELECT hash FROM head), '\\x'::bytea) || %(content)s), %(content)s
+           %(recorded_at)s, NULL, %(content)s
      WHERE coalesce((SELECT version FROM head), 0) = %(expected_version)s
     RETURNING position
 ),
@@ -72,17 +73,16 @@ SELECT request_id, fingerprint, stream_id, stream_version, first_position, last_
 # one row: whether the gate opened, each head as read (by ``i``), and each command's span as
 # ``[[k, first, last], ...]``.
 APPEND_BATCH_SQL = """
-WITH RECURSIVE
+WITH
 wanted AS (
     SELECT (w ->> 0)::integer AS i, w ->> 1 AS stream_id, (w ->> 2)::integer AS expected
       FROM jsonb_array_elements(%(streams)s::jsonb) AS s(w)
 ),
 head AS (
-    SELECT w.i, w.stream_id, w.expected, coalesce(h.version, 0) AS version,
-           coalesce(h.hash, '\\x'::bytea) AS hash
+    SELECT w.i, w.stream_id, w.expected, coalesce(h.version, 0) AS version
       FROM wanted w
       LEFT JOIN LATERAL (
-          SELECT e.version, e.hash FROM events e
+          SELECT e.version FROM events e
            WHERE e.stream_id = w.stream_id ORDER BY e.version DESC LIMIT 1
       ) AS h ON true
 ),
@@ -91,19 +91,16 @@ batch AS (
     SELECT (b ->> 0)::integer AS i, (b ->> 1)::integer AS ord, b AS event
       FROM jsonb_array_elements(%(events)s::jsonb) AS x(b)
 ),
-chain AS (
-    SELECT h.i, 0 AS ord, h.hash FROM head h, gate WHERE gate.ok
-    UNION ALL
-    SELECT c.i, b.ord, sha256(c.hash || decode(b.event ->> 4, 'hex'))
-      FROM chain c JOIN batch b ON b.i = c.i AND b.ord = c.ord + 1
-),
 inserted AS (
+    -- hash NULL: the chain trigger works each one out from the previous event's (migration
+    -- 0020), so a stream's events must go in in version order: the ORDER BY below.
     INSERT INTO events (stream_id, version, type, schema_version, recorded_at, hash, content)
     SELECT h.stream_id, h.expected + b.ord, b.event ->> 2, (b.event ->> 3)::smallint,
-           %(recorded_at)s, c.hash, decode(b.event ->> 4, 'hex')
+           %(recorded_at)s, NULL, decode(b.event ->> 4, 'hex')
       FROM batch b
-      JOIN chain c ON c.i = b.i AND c.ord = b.ord
       JOIN head h ON h.i = b.i
+     CROSS JOIN gate
+     WHERE gate.ok
      -- One order for every statement (not the batch's own): two statements that write the
      -- same streams (two replicas' batches) then wait for each other's keys in the same order,
      -- never each for the other's — which PostgreSQL would end as a deadlock after a second.
