@@ -17,6 +17,7 @@ from datetime import time as clock_time
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 from prometheus_client import REGISTRY
@@ -37,6 +38,7 @@ from harbour.ledger.grades import CreditGrade
 from harbour.ledger.ids import account_stream
 from harbour.ledger.interest import BUSINESS_TZ
 from harbour.ledger.money import Money
+from harbour.lending import accrual
 from harbour.lending import domain as lending
 from harbour.lending.accrual import AccrualRun, accrue_in_bulk
 from harbour.lending.handlers import LendingHandlers
@@ -306,6 +308,41 @@ async def test_a_lagging_read_model_falls_back_and_accrues_nothing_twice(book: B
             {"p": f"{PREFIX}:%"},
         )
     assert logged == BORROWERS  # one command per account, whichever path wrote it
+
+
+async def test_a_run_that_fails_leaves_no_page_read_running_and_the_next_run_finishes_it(
+    book: Book, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each page is read while the one before is decided, in a task of its own: a run that
+    # fails meanwhile (the database gone while a page was decided) must not leave it running.
+    reads: list[asyncio.Task[Any]] = []
+    never = asyncio.Event()
+    real_page, real_decide = accrual._page, accrual._decide_page
+
+    async def page(handlers: LendingHandlers, after: str, chunk: int) -> Any:
+        reads.append(asyncio.current_task())  # type: ignore[arg-type]
+        if len(reads) == 3:
+            await never.wait()  # still reading when the run fails
+        return await real_page(handlers, after, chunk)
+
+    async def decide(*args: Any) -> Any:
+        await asyncio.sleep(0)  # the next page's read starts
+        if len(reads) == 3:
+            raise psycopg.OperationalError("the server closed the connection")
+        return await real_decide(*args)
+
+    monkeypatch.setattr(accrual, "_page", page)
+    monkeypatch.setattr(accrual, "_decide_page", decide)
+    with pytest.raises(psycopg.OperationalError):
+        await asyncio.wait_for(book.bulk(), timeout=60)
+    await asyncio.sleep(0)  # a cancelled task finishes on the loop's next turn
+    assert len(reads) == 3 and all(read.done() for read in reads)
+
+    monkeypatch.setattr(accrual, "_page", real_page)
+    monkeypatch.setattr(accrual, "_decide_page", real_decide)
+    rerun = await book.bulk()
+    assert not rerun.refused
+    assert accrued_days(await book.account_events()) == {1}
 
 
 async def test_a_borrower_that_cannot_be_accrued_is_named_and_every_other_is_accrued(

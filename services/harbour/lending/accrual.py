@@ -39,7 +39,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
@@ -74,6 +74,7 @@ log = logging.getLogger("harbour.lending.accrual")
 
 CHUNK = 1000  # accounts per page and per statement
 IN_FLIGHT = 2  # batches being written at once
+YIELD_EVERY = 100  # rows decided between two turns of the event loop
 BULK_ATTEMPTS = 3  # a page refused by the version check is tried again without the movers
 
 # One page of borrowers: the row, the instant of the stream's event at the row's version, and
@@ -141,8 +142,10 @@ class AccrualRun:
 _EMPTY_ACCOUNT = MarginAccount.initial("empty")
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
+    """A page's row as PAGE_SQL returns it: a tuple, built in C (0.3 us), where a frozen
+    dataclass's ``__init__`` set its 16 fields one by one (1.7 us)."""
+
     client: str
     version: int
     snapshot_version: int | None
@@ -244,16 +247,21 @@ async def _accrue_pages(
     metadata: Mapping[str, Any],
     chunk: int,
 ) -> AccrualRun:
-    after = ""
     # Pages' batches are written while the next page is read and decided, two at a time: the
     # database works on two statements (an insert per event, with its hash-chain check and
     # its indexes: one CPU each) while this process decides. The pages hold different
     # accounts, so the order in which their batches land does not matter (month ends take
-    # turns on the exposure stream).
+    # turns on the exposure stream). The next page is read meanwhile too: its query goes out
+    # at the decision's first turn of the event loop (``YIELD_EVERY``), where this process used
+    # to wait for it after each page (measured at 20,000 borrowers, alternated runs:
+    # 9,500-10,300 -> 10,800-11,100 accounts/s).
     writing: deque[asyncio.Task[list[str]]] = deque()
+    reading = asyncio.create_task(_page(handlers, "", chunk))
     try:
         while True:
-            rows = await _page(handlers, after, chunk)
+            rows = await reading
+            if rows:  # the next page is read while this one is decided
+                reading = asyncio.create_task(_page(handlers, rows[-1].client, chunk))
             decided, slow = await _decide_page(handlers, rows, run.through, request_prefix)
             while writing and (len(writing) >= IN_FLIGHT or not rows):
                 slow = await writing.popleft() + slow
@@ -261,13 +269,13 @@ async def _accrue_pages(
                 await _accrue_one(handlers, client, run, request_prefix, metadata)
             if not rows:
                 return run
-            after = rows[-1].client
             run.accounts += len(rows)
             writing.append(
                 asyncio.create_task(_write_page(handlers, decided, run, request_prefix, metadata))
             )
             log.info("interest through %s: %d borrowers read", run.through, run.accounts)
     finally:
+        reading.cancel()
         for task in writing:
             task.cancel()
 
@@ -291,7 +299,9 @@ async def _decide_page(
     context = Context(now, policy, prices, BrokerExposure(), "", calendar)
     decided: list[_Decided] = []
     slow: list[str] = []
-    for row in rows:
+    for n, row in enumerate(rows):
+        if n % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the next page's query and the writes go out meanwhile
         outcome = _decide_row(row, through, context, prefix)
         if outcome is None:
             slow.append(row.client)
