@@ -56,6 +56,35 @@ class ReadCountingStore(EventStore):
         self.reads += 1
         return await super().read_streams(after)
 
+    async def read_stream(self, stream_id: str, **kwargs: Any) -> list[RecordedEvent]:
+        self.reads += 1
+        return await super().read_stream(stream_id, **kwargs)
+
+
+class LosingStore(ReadCountingStore):
+    """Another writer moves ``price-X`` just before each of the first ``losses`` appends of
+    ``account-A``: a cache that keeps losing."""
+
+    def __init__(self, *args: Any, losses: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.losses = losses
+        self.elsewhere = EventStore(*args, **kwargs)
+
+    async def _lose_one(self) -> None:
+        if self.losses > 0:
+            self.losses -= 1
+            version = await self.stream_version("price-X")
+            await self.elsewhere.append("price-X", [PRICE], expected_version=version)
+
+    async def append_together(self, writes: Any, **kwargs: Any) -> Any:
+        await self._lose_one()
+        return await super().append_together(writes, **kwargs)
+
+    async def append_batch(self, commands: Any) -> Any:
+        if commands:  # a batch whose commands all went round again appends nothing
+            await self._lose_one()
+        return await super().append_batch(commands)
+
 
 async def test_an_append_holds_the_streams_it_read_at_their_versions(store: EventStore) -> None:
     await store.append("price-X", [NOTE, NOTE], expected_version=0)
@@ -183,6 +212,43 @@ async def test_a_decision_on_a_cached_read_makes_no_read_and_redecides_when_it_m
     # Decided on the cached price first; its append was refused and it decided again on the new.
     assert used == [1, 1, 1, 2]
     assert await store.stream_version("account-A") == 3
+
+
+@BOTH_PATHS
+@pytest.mark.parametrize("moving", ["price-X", "account-A"])
+async def test_a_retry_reads_once_what_moved_and_decides_again_on_the_cache(
+    database: Database, run: Command, moving: str
+) -> None:
+    store = ReadCountingStore(database, clock=utc_clock)
+    runner = await priced(store)
+    await run(runner, "first")  # caches account-A (at 1) and price-X (at 1)
+    await EventStore(database, clock=utc_clock).append(moving, [PRICE], expected_version=1)
+
+    before = store.reads
+    used: list[int] = []
+    await run(runner, "second", used=used)
+    # Lost on the cache, caught up in one round trip, decided again on the cache: the read
+    # that used to come before each stream's second decision is gone.
+    assert store.reads - before == 1
+    assert used == ([1, 2] if moving == "price-X" else [1, 1])
+    assert await store.stream_version("account-A") == (2 if moving == "price-X" else 3)
+
+
+@BOTH_PATHS
+async def test_a_retry_decides_on_what_it_caught_up_which_its_append_does_not_hold(
+    database: Database, run: Command
+) -> None:
+    store = LosingStore(database, clock=utc_clock, losses=0)
+    runner = await priced(store)
+    await run(runner, "first")
+    store.losses = 2  # the price moves just before each of the next two appends
+    used: list[int] = []
+    await run(runner, "second", used=used)
+    # The first decision, on the cached price, lost and caught up; the second rested on the
+    # price it caught up, as on a read, and the price that moved after it did not refuse it.
+    assert used == [1, 2]
+    assert await store.stream_version("price-X") == 3
+    assert await store.stream_version("account-A") == 2
 
 
 @BOTH_PATHS

@@ -5,8 +5,10 @@ statement with a command-log row per command (``EventStore.append_batch``).
 
 One command at a time costs the hot stream a database round trip per command; a batch costs
 one per batch, so the queue drains as fast as it fills. The version checks stay exactly as
-strict: the statement writes nothing unless every stream is where the batch decided on it. A
-command whose own stream moved meanwhile decides again (``RETRY``); a batch refused for any
+strict: the statement writes nothing unless every stream is where the batch decided on it. When
+a command's own stream or one it read moved meanwhile, the batch catches up the streams that
+moved, in one round trip for all its commands, and those commands decide again on the cache
+(``CAUGHT_UP``); a batch refused for any
 other reason (a repeated request id, a lost race, one command's unstorable events) sends its
 commands down the one-at-a-time path (``ALONE``), which answers a repeat and fails only the
 command at fault.
@@ -15,7 +17,7 @@ command at fault.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from enum import Enum
@@ -65,11 +67,14 @@ class Runner(Protocol):
         self, kind: StreamKind[Any], stream: str, loaded: Loaded[Any], added: Sequence[ev.Event]
     ) -> None: ...
 
+    async def refresh(self, streams: Iterable[str]) -> None: ...
+
 
 class Verdict(Enum):
     DONE = "done"  # value: the Outcome
     REFUSED = "refused"  # value: the DomainError
-    RETRY = "retry"  # its own stream or one it read moved: read again and queue again
+    RETRY = "retry"  # it must read again (its reads do not cover the state) and queue again
+    CAUGHT_UP = "caught_up"  # a stream it rested on moved and is caught up: decide again
     ALONE = "alone"  # apply it one at a time
     FAILED = "failed"  # value: the exception that stopped the batch (e.g. the database)
 
@@ -162,10 +167,13 @@ class GroupCommit:
             except BatchNotApplied as refused:
                 if not refused.stale:
                     break
+                # Caught up once for the batch, so the commands sent round decide again on
+                # the cache without a read each (their appends check it again).
+                await self._runner.refresh(refused.stale - {self._stream})
                 for d in decided:
                     # Its own stream moved, or a stream it read (a price): it reads again.
                     if d.item.stream in refused.stale or refused.stale & d.item.reads.keys():
-                        d.item.settle(Verdict.RETRY)
+                        d.item.settle(Verdict.CAUGHT_UP)
                 if self._stream in refused.stale:
                     hot = await self._runner.hot_state(self._kind, self._stream, trust=False)
                 batch = [item for item in batch if not item.future.done()]

@@ -21,6 +21,15 @@ way: a command through a hot stream's group commit or :meth:`CommandRunner.run_r
 them as cached and its append holds each at the version read (``load_many(..., reads=)``,
 ``CommandWrite.reads``), so a warm draw or withdrawal is one round trip; a price recorded
 meanwhile refuses the append and the command reads again.
+
+A retry reads once: every stream the lost decision rested on (its own, the hot one, those it
+read) is caught up in one round trip past the version it used, folded into the cache, and the
+command decides again on the cache so caught up, as fresh as a read per stream would have
+left it. Like any read, the streams it read are then not held by its append; the ones it
+writes are, at their expected versions. Under ``make load``, where the accounts and collateral
+services move the streams lending decides on, 55% of lending's grouped commands and a third
+of the accounts service's commands retried at least once: each retry used to read its own
+stream and then the market, two round trips.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import random
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from harbour.application.cache import Recent
@@ -39,7 +48,7 @@ from harbour.application.snapshots import snapshot_off_the_path, snapshot_when_d
 from harbour.application.streams import StreamKind
 from harbour.eventstore.coalesce import CoalescingAppender
 from harbour.eventstore.errors import ConcurrencyConflict
-from harbour.eventstore.model import CommandWrite, StreamWrite
+from harbour.eventstore.model import CommandWrite, RecordedEvent, StreamWrite
 from harbour.eventstore.store import EventStore, request_fingerprint
 from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams
 from harbour.ledger import events as ev
@@ -86,11 +95,47 @@ class CommandRunner:
     ) -> bool:
         """Whether any stream has events after the state a decision used, or after the
         version of it the decision read (``reads``): a refusal or a no-op decided on cached
-        states is confirmed this way before it is answered (it appends nothing that would)."""
+        states is confirmed this way before it is answered (it appends nothing that would).
+        What moved is folded into the cache, so deciding again needs no further read."""
         versions = dict(reads or {})
         versions |= {stream: each.version for (_, stream), each in zip(targets, used, strict=True)}
-        fresh = await self.store.read_streams(versions)
+        return await self.catch_up(versions)
+
+    async def catch_up(self, after: Mapping[str, int]) -> bool:
+        """Read the events of ``after``'s streams past the version given for each (the one a
+        decision used), in one round trip, and fold those newer than the cache into it.
+        Returns whether any stream had moved. After a conflict this is the one read before
+        deciding again on the cache, whose append checks every stream once more: a retry
+        costs one round trip however many streams moved, not a read per stream."""
+        fresh = await self.store.read_streams(after)
+        for stream, events in fresh.items():
+            if events:
+                self._fold_cached(stream, events)
         return any(fresh.values())
+
+    async def refresh(self, streams: Iterable[str]) -> None:
+        """Bring the cached states of ``streams`` up to date in one round trip (a batch's
+        append found them moved); a stream not cached is loaded when next needed."""
+        cached = {s: c.version for s in streams if (c := self._recent.get(s)) is not None}
+        if cached:
+            await self.catch_up(cached)
+
+    def _fold_cached(self, stream: str, events: Sequence[RecordedEvent]) -> None:
+        entry = self._recent.entry(stream)
+        if entry is None:
+            return  # not cached (evicted): the next attempt loads it
+        cached, kind = entry
+        newer = [event for event in events if event.version > cached.version]
+        if not newer:
+            return
+        if newer[0].version != cached.version + 1:
+            self._recent.drop(stream)  # read from an older version than cached: load afresh
+            return
+        state = cached.state
+        for recorded in newer:
+            state = kind.evolve_recorded(state, recorded)
+        caught_up = Loaded(state, newer[-1].version, cached.replayed + len(newer))
+        self._recent.put(stream, caught_up, kind)
 
     async def load(
         self, kind: StreamKind[S], stream: str, *, up_to_position: int | None = None
@@ -113,7 +158,7 @@ class CommandRunner:
                 up_to_position=up_to_position,
             )
         if up_to_position is None:
-            self._recent.put(stream, loaded)
+            self._recent.put(stream, loaded, kind)
         return loaded
 
     async def load_many(
@@ -148,7 +193,7 @@ class CommandRunner:
                     state = kind.evolve_recorded(state, recorded)
                 added = newer[stream]
                 current[stream] = Loaded(state, added[-1].version, before.replayed + len(added))
-                self._recent.put(stream, current[stream])
+                self._recent.put(stream, current[stream], kind)
         if reads is not None:
             reads.update((stream, current[stream].version) for _, stream in wanted)
         return [current[stream].state for _, stream in wanted]
@@ -163,7 +208,7 @@ class CommandRunner:
             ]
             loaded |= await load_streams(self.store, wanted)
         for stream in streams:
-            self._recent.put(stream, loaded[stream])
+            self._recent.put(stream, loaded[stream], cold[stream])
         return loaded
 
     async def run(
@@ -247,35 +292,39 @@ class CommandRunner:
     ) -> Outcome:
         fingerprint = request_fingerprint(request)
         stream = targets[0][1]
+        caught_up = False  # the cache holds what the last attempt's read found: decide on it
         for attempt in range(MAX_ATTEMPTS):
             # Ordinary streams load before the hot ones are held; a hot stream is decided on
             # by one command of this process at a time, from the state this process last
             # wrote (no read: a writer elsewhere makes the append conflict, and we reload).
-            trust = attempt == 0
+            on_cache, checked_reads = attempt == 0 or caught_up, attempt == 0
             cold = {
-                s: await self.current(k, s, trust=trust) for k, s in targets if not k.serialised
+                s: await self.current(k, s, trust=on_cache) for k, s in targets if not k.serialised
             }
             async with self.holding(sorted(s for k, s in targets if k.serialised)):
                 loaded = [
-                    cold[s] if s in cold else await self.hot_state(k, s, trust=trust)
+                    cold[s] if s in cold else await self.hot_state(k, s, trust=on_cache)
                     for k, s in targets
                 ]
                 # Streams read as cached (run_reading) are checked by the append; on a retry
-                # they are read first.
-                reads: dict[str, int] | None = {} if trust else None
+                # they were read (caught up) just before, and are not held, as no read is.
+                reads: dict[str, int] | None = {} if on_cache else None
+                used = {s: each.version for (_, s), each in zip(targets, loaded, strict=True)}
                 try:
                     decided = decide([each.state for each in loaded], reads)
                     if inspect.isawaitable(decided):
                         decided = await decided
                 except DomainError:
-                    if trust and await self.moved(targets, loaded, reads):
+                    if checked_reads and await self.moved(targets, loaded, reads):
+                        caught_up = True
                         continue  # refused on a state that was behind: decide again
                     replay = await self.replay(request_id, fingerprint)
                     if replay is not None:
                         return replay
                     raise
                 if not any(decided):
-                    if trust and await self.moved(targets, loaded, reads):
+                    if checked_reads and await self.moved(targets, loaded, reads):
+                        caught_up = True
                         continue
                     return nothing(stream, loaded[0], respond)
                 # Each stream's state after the decision, folded once: for the response now,
@@ -292,7 +341,9 @@ class CommandRunner:
                 ]
                 # A target's own version check covers it, should the decision have read it too.
                 checked = {
-                    s: v for s, v in (reads or {}).items() if all(s != t for _, t in targets)
+                    s: v
+                    for s, v in (reads or {}).items()
+                    if checked_reads and all(s != t for _, t in targets)
                 }
                 try:
                     result = await self._appender.append(
@@ -307,8 +358,11 @@ class CommandRunner:
                             if events:
                                 await self.written(k, s, grown)
             if conflicted:
-                # Another command on one of the streams won; back off a little, decide again.
+                # Another command on one of the streams won: back off a little, then catch up
+                # (outside the hot locks) every stream the decision rested on, and decide again.
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                await self.catch_up((reads or {}) | used)
+                caught_up = True
                 continue
             if result.replayed:
                 return Outcome(result, result.response)
@@ -339,15 +393,17 @@ class CommandRunner:
         group = self._groups.get(hot_stream)
         if group is None:
             group = self._groups[hot_stream] = GroupCommit(self, hot_kind, hot_stream)
+        caught_up = False  # the cache holds what the last attempt's read found: decide on it
         for attempt in range(MAX_ATTEMPTS):
-            trust = attempt == 0
-            loaded = await self.current(own_kind, own_stream, trust=trust)
+            on_cache, checked_reads = attempt == 0 or caught_up, attempt == 0
+            caught_up = False
+            loaded = await self.current(own_kind, own_stream, trust=on_cache)
             # The hot state only as last known here, never loaded for it: a hint (the decision
             # runs on the current state, in the batch). Loading it here would have every
             # queued command decode a cold hot stream at once.
             known = self._recent.get(hot_stream)
             hint = known.state if known is not None else hot_kind.initial(hot_stream)
-            reads: dict[str, int] | None = {} if trust else None
+            reads: dict[str, int] | None = {} if on_cache else None
             decide = await prepare(loaded.state, hint, reads)
             pending = Pending(
                 own_kind,
@@ -358,27 +414,32 @@ class CommandRunner:
                 request_id,
                 fingerprint,
                 metadata,
-                reads=reads or {},
+                # Held by the batch's append on the first attempt; a retry's were just read.
+                reads=(reads or {}) if checked_reads else {},
             )
             verdict, value = await group.submit(pending)
             if verdict is Verdict.DONE:
                 if (
-                    trust
+                    checked_reads
                     and not value.result.first_position
                     and await self.moved([own], [loaded], reads)
                 ):
+                    caught_up = True
                     continue  # nothing to do, on states that were behind: decide again
                 return value  # type: ignore[no-any-return]
             if verdict is Verdict.REFUSED:
-                if trust and await self.moved([own], [loaded], reads):
+                if checked_reads and await self.moved([own], [loaded], reads):
+                    caught_up = True
                     continue  # refused on a state that was behind: decide again
                 replay = await self.replay(request_id, fingerprint)
                 if replay is not None:
                     return replay
                 raise value
-            if verdict is Verdict.FAILED:
+            if verdict is Verdict.CAUGHT_UP:
+                caught_up = True  # the batch caught up what moved: decide again on the cache
+            elif verdict is Verdict.FAILED:
                 raise value
-            if verdict is Verdict.ALONE:
+            elif verdict is Verdict.ALONE:
                 break
 
         async def decide_alone(own_state: S, hot_state: T) -> tuple[Events, Events]:
@@ -406,7 +467,7 @@ class CommandRunner:
 
     async def hot_written(self, kind: StreamKind[S], stream: str, loaded: Loaded[S]) -> None:
         """A batch moved a hot stream to ``loaded``: the next batch decides on it."""
-        self._recent.put(stream, loaded)
+        self._recent.put(stream, loaded, kind)
         await self._maybe_snapshot(kind, stream, loaded)
 
     async def grown(
@@ -419,7 +480,7 @@ class CommandRunner:
 
     async def written(self, kind: StreamKind[S], stream: str, grown: Loaded[S]) -> None:
         """After a successful append that left the stream at ``grown``."""
-        self._recent.put(stream, grown)
+        self._recent.put(stream, grown, kind)
         await self._maybe_snapshot(kind, stream, grown)
 
     async def replay(self, request_id: str, fingerprint: bytes) -> Outcome | None:
@@ -431,7 +492,7 @@ class CommandRunner:
         every = kind.snapshot_every or self._snapshot_every
         if kind.snapshot_in_background and kind.codec is not None and loaded.replayed >= every:
             # Counted again at once, so the commands that follow do not start another.
-            self._recent.put(stream, Loaded(loaded.state, loaded.version, 0))
+            self._recent.put(stream, Loaded(loaded.state, loaded.version, 0), kind)
             if stream not in self._snapshotting:
                 saving = snapshot_off_the_path(self.store, stream, loaded, kind.codec)
                 task = asyncio.create_task(saving)
@@ -440,7 +501,7 @@ class CommandRunner:
             return
         counted_again = await snapshot_when_due(self.store, stream, loaded, kind.codec, every)
         if counted_again is not None:
-            self._recent.put(stream, counted_again)
+            self._recent.put(stream, counted_again, kind)
 
     async def snapshots_saved(self) -> None:
         """Wait for the snapshots being saved in the background (tests, benchmarks)."""
