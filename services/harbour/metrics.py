@@ -35,6 +35,15 @@ GROUP_COMMIT_BATCH = Histogram(
     buckets=(1, 2, 4, 8, 16, 32, 64),
 )
 
+COMMAND_RETRIES = Counter(
+    "harbour_command_retries",
+    "Commands decided again because a stream they rested on had moved, by why: "
+    "version_conflict (their append lost), streams_moved (their group commit's batch found "
+    "streams moved), behind (a refusal or no-op on cached states that were behind), "
+    "unprepared (their reads did not cover the state a batch gave them)",
+    ["reason"],
+)
+
 EVENTS_APPENDED = Counter(
     "harbour_events_appended",
     "Events this process appended to the store, by event type (a replayed command: none)",

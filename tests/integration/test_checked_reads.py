@@ -7,11 +7,13 @@ statements that write the same streams wait for each other in one order."""
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import psycopg
 import pytest
+from prometheus_client import REGISTRY
 
 from harbour.application.group_commit import Decide
 from harbour.application.outcome import new_event
@@ -30,6 +32,7 @@ from tests.conftest import utc_clock
 # A stream's state here is how many events it holds.
 COUNTED: StreamKind[int] = StreamKind(lambda _: 0, lambda n, _: n + 1)
 NOTE = NewEvent("Noted", {"n": 1})
+RETRIES = "harbour_command_retries_total"
 
 
 def moved(reference: str) -> ev.BrokerExposureChanged:
@@ -184,6 +187,17 @@ def judged(price: int, needs: int, used: list[int] | None, request_id: str) -> l
     return [moved(request_id)]
 
 
+def retries() -> Counter[str]:
+    """harbour_command_retries_total so far, by reason."""
+    reasons = ("version_conflict", "streams_moved", "behind", "unprepared")
+    return Counter(
+        {
+            reason: int(REGISTRY.get_sample_value(RETRIES, {"reason": reason}) or 0)
+            for reason in reasons
+        }
+    )
+
+
 BOTH_PATHS = pytest.mark.parametrize("run", [grouped, alone], ids=["group-commit", "alone"])
 
 
@@ -224,12 +238,15 @@ async def test_a_retry_reads_once_what_moved_and_decides_again_on_the_cache(
     await run(runner, "first")  # caches account-A (at 1) and price-X (at 1)
     await EventStore(database, clock=utc_clock).append(moving, [PRICE], expected_version=1)
 
-    before = store.reads
+    before, retried = store.reads, retries()
     used: list[int] = []
     await run(runner, "second", used=used)
     # Lost on the cache, caught up in one round trip, decided again on the cache: the read
     # that used to come before each stream's second decision is gone.
     assert store.reads - before == 1
+    # Counted for the operators, by why: the batch found streams moved, or the append lost.
+    why = "streams_moved" if run is grouped else "version_conflict"
+    assert retries() - retried == Counter({why: 1})
     assert used == ([1, 2] if moving == "price-X" else [1, 1])
     assert await store.stream_version("account-A") == (2 if moving == "price-X" else 3)
 
@@ -262,7 +279,9 @@ async def test_a_refusal_on_a_cached_read_is_confirmed_before_it_is_answered(
 
     await EventStore(database, clock=utc_clock).append("price-X", [PRICE], expected_version=1)
     used: list[int] = []
+    retried = retries()
     await run(runner, "later", needs=2, used=used)
+    assert retries() - retried == Counter({"behind": 1})
     # Refused on the cached price, which had moved (elsewhere): decided again on the new one.
     assert used == [1, 2]
     assert await store.stream_version("account-A") == 1

@@ -53,6 +53,7 @@ from harbour.eventstore.store import EventStore, request_fingerprint
 from harbour.eventstore.streams import Loaded, Wanted, load_stream, load_streams
 from harbour.ledger import events as ev
 from harbour.ledger.errors import DomainError
+from harbour.metrics import COMMAND_RETRIES
 
 S = TypeVar("S")
 T = TypeVar("T")
@@ -61,6 +62,11 @@ Events = Sequence[ev.Event]
 # holds): then ``decide`` is a coroutine that reads them and calls the pure decider.
 Decided = Sequence[Events] | Awaitable[Sequence[Events]]
 MAX_ATTEMPTS = 25
+# Why a command was decided again (harbour_command_retries_total): children bound once.
+VERSION_CONFLICT = COMMAND_RETRIES.labels("version_conflict")
+STREAMS_MOVED = COMMAND_RETRIES.labels("streams_moved")
+BEHIND = COMMAND_RETRIES.labels("behind")
+UNPREPARED = COMMAND_RETRIES.labels("unprepared")
 # Streams not cached yet that load_many reads in one go (a screen of every borrower).
 LOAD_CHUNK = 1000
 
@@ -99,7 +105,10 @@ class CommandRunner:
         What moved is folded into the cache, so deciding again needs no further read."""
         versions = dict(reads or {})
         versions |= {stream: each.version for (_, stream), each in zip(targets, used, strict=True)}
-        return await self.catch_up(versions)
+        if await self.catch_up(versions):
+            BEHIND.inc()
+            return True
+        return False
 
     async def catch_up(self, after: Mapping[str, int]) -> bool:
         """Read the events of ``after``'s streams past the version given for each (the one a
@@ -292,23 +301,22 @@ class CommandRunner:
     ) -> Outcome:
         fingerprint = request_fingerprint(request)
         stream = targets[0][1]
-        caught_up = False  # the cache holds what the last attempt's read found: decide on it
         for attempt in range(MAX_ATTEMPTS):
-            # Ordinary streams load before the hot ones are held; a hot stream is decided on
-            # by one command of this process at a time, from the state this process last
-            # wrote (no read: a writer elsewhere makes the append conflict, and we reload).
-            on_cache, checked_reads = attempt == 0 or caught_up, attempt == 0
-            cold = {
-                s: await self.current(k, s, trust=on_cache) for k, s in targets if not k.serialised
-            }
+            # Every attempt decides on the cache: the first as it is, each retry once what it
+            # rested on is caught up (below, and in ``moved``). Ordinary streams load before the
+            # hot ones are held; a hot stream is decided on by one command of this process at a
+            # time, from the state this process last wrote (no read: a writer elsewhere makes
+            # the append conflict, and we catch up).
+            checked_reads = attempt == 0
+            cold = {s: await self.current(k, s, trust=True) for k, s in targets if not k.serialised}
             async with self.holding(sorted(s for k, s in targets if k.serialised)):
                 loaded = [
-                    cold[s] if s in cold else await self.hot_state(k, s, trust=on_cache)
+                    cold[s] if s in cold else await self.hot_state(k, s, trust=True)
                     for k, s in targets
                 ]
-                # Streams read as cached (run_reading) are checked by the append; on a retry
-                # they were read (caught up) just before, and are not held, as no read is.
-                reads: dict[str, int] | None = {} if on_cache else None
+                # Streams read as cached (run_reading) are checked by the first attempt's
+                # append; a retry's were caught up just before, and are not held, as no read is.
+                reads: dict[str, int] = {}
                 used = {s: each.version for (_, s), each in zip(targets, loaded, strict=True)}
                 try:
                     decided = decide([each.state for each in loaded], reads)
@@ -316,7 +324,6 @@ class CommandRunner:
                         decided = await decided
                 except DomainError:
                     if checked_reads and await self.moved(targets, loaded, reads):
-                        caught_up = True
                         continue  # refused on a state that was behind: decide again
                     replay = await self.replay(request_id, fingerprint)
                     if replay is not None:
@@ -324,7 +331,6 @@ class CommandRunner:
                     raise
                 if not any(decided):
                     if checked_reads and await self.moved(targets, loaded, reads):
-                        caught_up = True
                         continue
                     return nothing(stream, loaded[0], respond)
                 # Each stream's state after the decision, folded once: for the response now,
@@ -342,7 +348,7 @@ class CommandRunner:
                 # A target's own version check covers it, should the decision have read it too.
                 checked = {
                     s: v
-                    for s, v in (reads or {}).items()
+                    for s, v in reads.items()
                     if checked_reads and all(s != t for _, t in targets)
                 }
                 try:
@@ -360,9 +366,9 @@ class CommandRunner:
             if conflicted:
                 # Another command on one of the streams won: back off a little, then catch up
                 # (outside the hot locks) every stream the decision rested on, and decide again.
+                VERSION_CONFLICT.inc()
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                await self.catch_up((reads or {}) | used)
-                caught_up = True
+                await self.catch_up(reads | used)
                 continue
             if result.replayed:
                 return Outcome(result, result.response)
@@ -436,7 +442,10 @@ class CommandRunner:
                     return replay
                 raise value
             if verdict is Verdict.CAUGHT_UP:
+                STREAMS_MOVED.inc()
                 caught_up = True  # the batch caught up what moved: decide again on the cache
+            elif verdict is Verdict.RETRY:
+                UNPREPARED.inc()
             elif verdict is Verdict.FAILED:
                 raise value
             elif verdict is Verdict.ALONE:
