@@ -29,6 +29,9 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
+
+from prometheus_client.parser import text_string_to_metric_families
 
 from bench.accounts import free_port, percentile, run_echo, start
 from bench.common import (
@@ -66,6 +69,37 @@ def echo_ceiling(name: str) -> Row:
     return Row(name, CALLERS, count, ECHO_SECONDS, note=f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
 
 
+def command_retries(metrics_base: int) -> dict[str, dict[str, float]]:
+    """harbour_command_retries_total of each service, by reason, from its /metrics."""
+    found: dict[str, dict[str, float]] = {}
+    for place, service in enumerate(SERVICES):
+        url = f"http://127.0.0.1:{metrics_base + place}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as page:
+            text = page.read().decode()
+        for family in text_string_to_metric_families(text):
+            if family.name == "harbour_command_retries":
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        reasons = found.setdefault(service, {})
+                        reasons[sample.labels["reason"]] = sample.value
+    return found
+
+
+def retries_per_command(
+    before: dict[str, dict[str, float]], after: dict[str, dict[str, float]], answered: int
+) -> str:
+    """Commands decided again, per answered command, by service and reason (a command that
+    went round twice counts twice): the contention between the services' caches."""
+    parts = []
+    for service, reasons in after.items():
+        moved = {r: n - before.get(service, {}).get(r, 0.0) for r, n in reasons.items()}
+        total = sum(moved.values())
+        if total:
+            each = ", ".join(f"{r} {n / answered:.3f}" for r, n in sorted(moved.items()) if n)
+            parts.append(f"{service} {total / answered:.3f} ({each})")
+    return "retries a command: " + ("; ".join(parts) or "none")
+
+
 def cpu_per_command(before: dict[str, float], after: dict[str, float], answered: int) -> str:
     """Milliseconds of CPU each part used per answered command (setup included)."""
     used = {part: after[part] - before.get(part, 0.0) for part in after}
@@ -79,9 +113,13 @@ def main() -> None:
     with embedded_server() as admin:
         url = fresh_database(admin, "load", migrated=False)
         base = free_port_block(len(SERVICES))
+        metrics_base = free_port_block(len(SERVICES) + 1)  # and the projector's
         env = {k: v for k, v in os.environ.items() if not k.startswith("HARBOUR_")}
         env.update(
-            HARBOUR_DATABASE_URL=url, HARBOUR_PORT_BASE=str(base), HARBOUR_LOG_LEVEL="WARNING"
+            HARBOUR_DATABASE_URL=url,
+            HARBOUR_PORT_BASE=str(base),
+            HARBOUR_METRICS_PORT_BASE=str(metrics_base),
+            HARBOUR_LOG_LEVEL="WARNING",
         )
         env.update(token_env())  # the workload's callers (bench.workload), by bearer token
         up = subprocess.Popen(
@@ -95,8 +133,10 @@ def main() -> None:
             addresses = {name: f"127.0.0.1:{base + i}" for i, name in enumerate(SERVICES)}
             postmaster = postmaster_pid(admin)
             cpu_before = cpu_seconds_by_process(os.getpid(), postmaster)
+            retried_before = command_retries(metrics_base)
             stats = asyncio.run(Workload(addresses).run(callers=CALLERS, seconds=SECONDS))
             cpu_after = cpu_seconds_by_process(os.getpid(), postmaster)
+            retried_after = command_retries(metrics_base)
             elapsed = stats.seconds  # the mixed phase, without the setup
             rate = len(stats.latencies) / elapsed / 2
             # Other clients (seed 2): the invariants are checked for both runs' commands.
@@ -126,6 +166,7 @@ def main() -> None:
     used = {part: cpu_after[part] - cpu_before.get(part, 0.0) for part in cpu_after}
     cpu_total = sum(used.values()) * 1000 / answered
     cpu = cpu_per_command(cpu_before, cpu_after, answered)
+    retried = retries_per_command(retried_before, retried_after, answered)
     report.rows += [before, after, ceiling]
     report.rows.append(
         Row(
@@ -138,7 +179,7 @@ def main() -> None:
             f"p99 {stats.percentile(0.99):.1f} ms; refused {sum(stats.refusals.values())} "
             f"({dict(stats.refusals)}); retries {stats.retries} ({dict(stats.retried)}); "
             f"price ticks rejected {dict(stats.price_rejections) or 0}; "
-            f"setup commands {stats.setup_commands}; {cpu}",
+            f"setup commands {stats.setup_commands}; {cpu}; {retried}",
         )
     )
     report.rows.append(
