@@ -1,0 +1,76 @@
+"""The limit monitor counts collateral moved in and out of custody, and nothing else of a
+journal: a value-moving event none of whose postings touch a client's custody account (a cash
+deposit, a draw, a day's interest) is passed over without being decoded, read from its JSON
+as stored; any event that may post to custody, or whose journal it cannot read, is decoded as
+before (and a malformed one is refused there)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from harbour.eventstore.encoding import canonical_json
+from harbour.eventstore.model import RecordedEvent
+from harbour.ledger import events as ev
+from harbour.ledger import journals
+from harbour.ledger.money import Money
+from harbour.lending.limits import _posts_to_custody, _read_page
+
+AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+HKD = Money.of("HKD", "500.00")
+BTC = Money.of("BTC", "0.25")
+
+
+def recorded(event: ev.Event, position: int) -> RecordedEvent:
+    event_type, schema_version, data = ev.encode(event)
+    return RecordedEvent(
+        position=position,
+        stream_id="account-C1",
+        version=position,
+        type=event_type,
+        schema_version=schema_version,
+        data_json=canonical_json(data),
+        metadata_json="{}",
+        recorded_at=AT,
+        txid=position,
+        hash=b"",
+    )
+
+
+def decoded(event: RecordedEvent) -> bool:
+    return "_domain_event" in event.__dict__  # harbour.application.decoding keeps it there
+
+
+def test_a_page_decodes_only_the_events_that_post_to_custody() -> None:
+    cash = recorded(ev.CashDeposited("C1", HKD, "d1", journals.cash_deposit("C1", HKD)), 1)
+    collateral = recorded(
+        ev.CollateralDeposited("C1", BTC, "c1", journals.collateral_deposit("C1", BTC)), 2
+    )
+    page = _read_page([cash, collateral])
+    assert not decoded(cash)
+    assert decoded(collateral)
+    # The collateral deposit is counted into custody, in BTC's minor units; the cash is not.
+    assert page.collateral == {(2, "BTC"): (25_000_000, AT)}
+    assert page.last_position == 2
+
+
+@pytest.mark.parametrize(
+    ("data", "posts"),
+    [
+        ({"journal": [{"account": "client:C1:cash", "asset": "HKD", "amount": "1"}]}, False),
+        ({"journal": [{"account": "external:bank", "asset": "HKD", "amount": "1"}]}, False),
+        ({"journal": []}, False),
+        ({"journal": [{"account": "client:C1:custody", "asset": "BTC", "amount": "1"}]}, True),
+        # Shapes it cannot read are left to decoding, which refuses them.
+        ({}, True),
+        ({"journal": "client:C1:cash"}, True),
+        ({"journal": ["client:C1:cash"]}, True),
+        ({"journal": [{"account": 7}]}, True),
+        ({"journal": [{"account": "client:C1"}]}, True),
+        ({"journal": [{"account": "client:C1:cash:extra"}]}, True),
+    ],
+)
+def test_what_may_post_to_custody(data: dict[str, Any], posts: bool) -> None:
+    assert _posts_to_custody(data) is posts
