@@ -168,10 +168,10 @@ class GroupCommit:
                 if not refused.stale:
                     break
                 # Caught up once for the batch, so the commands sent round decide again on
-                # the cache without a read each (their appends check it again).
+                # the cache without a read each (their appends check the streams they write).
                 await self._runner.refresh(refused.stale - {self._stream})
                 for d in decided:
-                    # Its own stream moved, or a stream it read (a price): it reads again.
+                    # Its own stream moved, or a stream it read (a price): it decides again.
                     if d.item.stream in refused.stale or refused.stale & d.item.reads.keys():
                         d.item.settle(Verdict.CAUGHT_UP)
                 if self._stream in refused.stale:
