@@ -103,9 +103,7 @@ class CommandRunner:
         version of it the decision read (``reads``): a refusal or a no-op decided on cached
         states is confirmed this way before it is answered (it appends nothing that would).
         What moved is folded into the cache, so deciding again needs no further read."""
-        versions = dict(reads or {})
-        versions |= {stream: each.version for (_, stream), each in zip(targets, used, strict=True)}
-        if await self.catch_up(versions):
+        if await self.catch_up(_rested_on(targets, used, reads)):
             BEHIND.inc()
             return True
         return False
@@ -140,11 +138,7 @@ class CommandRunner:
         if newer[0].version != cached.version + 1:
             self._recent.drop(stream)  # read from an older version than cached: load afresh
             return
-        state = cached.state
-        for recorded in newer:
-            state = kind.evolve_recorded(state, recorded)
-        caught_up = Loaded(state, newer[-1].version, cached.replayed + len(newer))
-        self._recent.put(stream, caught_up, kind)
+        self._recent.put(stream, _folded(kind, cached, newer), kind)
 
     async def load(
         self, kind: StreamKind[S], stream: str, *, up_to_position: int | None = None
@@ -152,11 +146,7 @@ class CommandRunner:
         cached: Loaded[S] | None = self._recent.get(stream) if up_to_position is None else None
         if cached is not None:
             newer = await self.store.read_stream(stream, after_version=cached.version)
-            state = cached.state
-            for recorded in newer:
-                state = kind.evolve_recorded(state, recorded)
-            version = newer[-1].version if newer else cached.version
-            loaded = Loaded(state, version, cached.replayed + len(newer))
+            loaded = _folded(kind, cached, newer)
         else:
             loaded = await load_stream(
                 self.store,
@@ -197,11 +187,7 @@ class CommandRunner:
         current: dict[str, Loaded[Any]] = cached | await self._load_cold(cold)
         for kind, stream in wanted:
             if newer.get(stream):
-                before, state = current[stream], current[stream].state
-                for recorded in newer[stream]:
-                    state = kind.evolve_recorded(state, recorded)
-                added = newer[stream]
-                current[stream] = Loaded(state, added[-1].version, before.replayed + len(added))
+                current[stream] = _folded(kind, current[stream], newer[stream])
                 self._recent.put(stream, current[stream], kind)
         if reads is not None:
             reads.update((stream, current[stream].version) for _, stream in wanted)
@@ -317,7 +303,6 @@ class CommandRunner:
                 # Streams read as cached (run_reading) are checked by the first attempt's
                 # append; a retry's were caught up just before, and are not held, as no read is.
                 reads: dict[str, int] = {}
-                used = {s: each.version for (_, s), each in zip(targets, loaded, strict=True)}
                 try:
                     decided = decide([each.state for each in loaded], reads)
                     if inspect.isawaitable(decided):
@@ -368,7 +353,7 @@ class CommandRunner:
                 # (outside the hot locks) every stream the decision rested on, and decide again.
                 VERSION_CONFLICT.inc()
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                await self.catch_up(reads | used)
+                await self.catch_up(_rested_on(targets, loaded, reads))
                 continue
             if result.replayed:
                 return Outcome(result, result.response)
@@ -535,6 +520,27 @@ class _Held:
         for lock in reversed(self._taken):
             lock.release()
         self._taken.clear()
+
+
+def _folded(kind: StreamKind[S], loaded: Loaded[S], newer: Sequence[RecordedEvent]) -> Loaded[S]:
+    """``loaded`` with ``newer`` (its stream's next events, in order) folded in."""
+    state = loaded.state
+    for recorded in newer:
+        state = kind.evolve_recorded(state, recorded)
+    version = newer[-1].version if newer else loaded.version
+    return Loaded(state, version, loaded.replayed + len(newer))
+
+
+def _rested_on(
+    targets: Sequence[tuple[StreamKind[Any], str]],
+    used: Sequence[Loaded[Any]],
+    reads: Mapping[str, int] | None,
+) -> dict[str, int]:
+    """Every stream a decision rested on, at the version it used: those it read, and its
+    targets at the states it was given."""
+    versions = dict(reads or {})
+    versions |= {stream: each.version for (_, stream), each in zip(targets, used, strict=True)}
+    return versions
 
 
 async def _listed(pair: Awaitable[tuple[Events, Events]]) -> list[Events]:
