@@ -170,10 +170,10 @@ def _posts_to_custody(data: Mapping[str, Any]) -> bool:
         account = posting.get("account") if isinstance(posting, dict) else None
         if not isinstance(account, str):
             return True
-        # client_of's reading of "client:<id>:<kind>"; a client account of another shape too.
-        if account.startswith("client:") and (
-            account.count(":") != 2 or account.endswith(":custody")
-        ):
+        if account.startswith("client:") and account.count(":") != 2:
+            return True  # a client account client_of cannot read: decoding refuses it
+        owner = client_of(account)
+        if owner is not None and owner[1] == "custody":
             return True
     return False
 
