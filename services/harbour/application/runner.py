@@ -2,7 +2,9 @@
 
 A command carries a client ``request_id``. A concurrent writer to the same stream makes the
 append lose on ``expected_version``; the runner reloads and decides again, so decisions per
-stream are serialisable without locks. The command log is consulted only when the decision
+stream are serialisable without locks across processes. Within one, commands on the same
+stream queue behind each other (harbour.application.stream_locks): a process never loses that
+race to itself. The command log is consulted only when the decision
 refuses: a retry of a command that was applied may be refused by today's state, and must get
 its first answer instead. On the success path the append itself recognises a repeated
 request_id (its command-log insert conflicts and the statement rolls back), saving a round
@@ -38,6 +40,7 @@ import asyncio
 import inspect
 import random
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from harbour.application.cache import Recent
@@ -45,6 +48,7 @@ from harbour.application.group_commit import Decide, GroupCommit, Pending, Verdi
 from harbour.application.outcome import Outcome, new_event, nothing
 from harbour.application.replay import first_answer
 from harbour.application.snapshots import snapshot_off_the_path, snapshot_when_due
+from harbour.application.stream_locks import Held, StreamLocks
 from harbour.application.streams import StreamKind
 from harbour.eventstore.coalesce import CoalescingAppender
 from harbour.eventstore.errors import ConcurrencyConflict
@@ -78,7 +82,7 @@ class CommandRunner:
         self.store = store
         self._snapshot_every = snapshot_every
         self._recent = Recent(cached)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = StreamLocks()
         self._groups: dict[str, GroupCommit] = {}
         # Commands on different streams that append at the same moment share a statement.
         self._appender = CoalescingAppender(store)
@@ -286,79 +290,86 @@ class CommandRunner:
         respond: Callable[[Any], Mapping[str, Any] | None],
     ) -> Outcome:
         fingerprint = request_fingerprint(request)
-        stream = targets[0][1]
+        command = _Command(targets, decide, request_id, fingerprint, metadata, respond)
         for attempt in range(MAX_ATTEMPTS):
-            # Every attempt decides on the cache: the first as it is, each retry once what it
-            # rested on is caught up (below, and in ``moved``). Ordinary streams load before the
-            # hot ones are held; a hot stream is decided on by one command of this process at a
-            # time, from the state this process last wrote (no read: a writer elsewhere makes
-            # the append conflict, and we catch up).
-            checked_reads = attempt == 0
-            cold = {s: await self.current(k, s, trust=True) for k, s in targets if not k.serialised}
-            async with self.holding(sorted(s for k, s in targets if k.serialised)):
-                loaded = [
-                    cold[s] if s in cold else await self.hot_state(k, s, trust=True)
-                    for k, s in targets
-                ]
-                # Streams read as cached (run_reading) are checked by the first attempt's
-                # append; a retry's were caught up just before, and are not held, as no read is.
-                reads: dict[str, int] = {}
-                try:
-                    decided = decide([each.state for each in loaded], reads)
-                    if inspect.isawaitable(decided):
-                        decided = await decided
-                except DomainError:
-                    if checked_reads and await self.moved(targets, loaded, reads):
-                        continue  # refused on a state that was behind: decide again
-                    replay = await self.replay(request_id, fingerprint)
-                    if replay is not None:
-                        return replay
-                    raise
-                if not any(decided):
-                    if checked_reads and await self.moved(targets, loaded, reads):
-                        continue
-                    return nothing(stream, loaded[0], respond)
-                # Each stream's state after the decision, folded once: for the response now,
-                # and for the cache once the append stands.
-                after = [
-                    k.grow(each, events)
-                    for (k, _), each, events in zip(targets, loaded, decided, strict=True)
-                ]
-                response = respond(after[0].state)
-                writes = [
-                    StreamWrite(s, [new_event(e) for e in events], each.version)
-                    for (_, s), each, events in zip(targets, loaded, decided, strict=True)
-                    if events
-                ]
-                # A target's own version check covers it, should the decision have read it too.
-                checked = {
-                    s: v
-                    for s, v in reads.items()
-                    if checked_reads and all(s != t for _, t in targets)
+            # A command waits for another of this process on the same stream and decides on
+            # the state that one left (stream_locks). Ordinary streams are held and loaded
+            # first, hot ones after: one order for every command, and no read under a hot lock.
+            async with self.holding(sorted(s for k, s in targets if not k.serialised)):
+                cold = {
+                    s: await self.current(k, s, trust=True) for k, s in targets if not k.serialised
                 }
-                try:
-                    result = await self._appender.append(
-                        CommandWrite(writes, request_id, fingerprint, metadata, response, checked)
-                    )
-                except ConcurrencyConflict:
-                    conflicted = True
-                else:
-                    conflicted = False
-                    if not result.replayed:
-                        for (k, s), grown, events in zip(targets, after, decided, strict=True):
-                            if events:
-                                await self.written(k, s, grown)
-            if conflicted:
+                async with self.holding(sorted(s for k, s in targets if k.serialised)):
+                    step = await self._attempt(command, cold, checked_reads=attempt == 0)
+            if isinstance(step, Outcome):
+                return step
+            if step is not None:
                 # Another command on one of the streams won: back off a little, then catch up
-                # (outside the hot locks) every stream the decision rested on, and decide again.
+                # (outside the locks) every stream the decision rested on, and decide again.
                 VERSION_CONFLICT.inc()
                 await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
-                await self.catch_up(_rested_on(targets, loaded, reads))
-                continue
-            if result.replayed:
-                return Outcome(result, result.response)
-            return Outcome(result, response)
-        raise ConcurrencyConflict(stream, -1, None)
+                await self.catch_up(step)
+        raise ConcurrencyConflict(targets[0][1], -1, None)
+
+    async def _attempt(
+        self, command: _Command, cold: Mapping[str, Loaded[Any]], *, checked_reads: bool
+    ) -> Outcome | dict[str, int] | None:
+        """One decision and its append, on the cache: the first attempt's as it is, a retry's
+        once what it rested on was caught up. A hot stream is decided on from the state this
+        process last wrote (no read: a writer elsewhere makes the append conflict). Returns
+        the outcome; None to decide again (a refusal or no-op found its state behind, now
+        caught up); or, when the append lost, the versions its decision rested on."""
+        targets = command.targets
+        loaded = [
+            cold[s] if s in cold else await self.hot_state(k, s, trust=True) for k, s in targets
+        ]
+        # Streams read as cached (run_reading) are checked by the first attempt's append; a
+        # retry's were caught up just before, and are not held, as no read is.
+        reads: dict[str, int] = {}
+        try:
+            decided = command.decide([each.state for each in loaded], reads)
+            if inspect.isawaitable(decided):
+                decided = await decided
+        except DomainError:
+            if checked_reads and await self.moved(targets, loaded, reads):
+                return None  # refused on a state that was behind: decide again
+            replay = await self.replay(command.request_id, command.fingerprint)
+            if replay is not None:
+                return replay
+            raise
+        if not any(decided):
+            if checked_reads and await self.moved(targets, loaded, reads):
+                return None
+            return nothing(targets[0][1], loaded[0], command.respond)
+        # Each stream's state after the decision, folded once: for the response now, and for
+        # the cache once the append stands.
+        after = [
+            k.grow(each, events)
+            for (k, _), each, events in zip(targets, loaded, decided, strict=True)
+        ]
+        response = command.respond(after[0].state)
+        writes = [
+            StreamWrite(s, [new_event(e) for e in events], each.version)
+            for (_, s), each, events in zip(targets, loaded, decided, strict=True)
+            if events
+        ]
+        # A target's own version check covers it, should the decision have read it too.
+        checked = {
+            s: v for s, v in reads.items() if checked_reads and all(s != t for _, t in targets)
+        }
+        write = CommandWrite(
+            writes, command.request_id, command.fingerprint, command.metadata, response, checked
+        )
+        try:
+            result = await self._appender.append(write)
+        except ConcurrencyConflict:
+            return _rested_on(targets, loaded, reads)
+        if result.replayed:
+            return Outcome(result, result.response)
+        for (k, s), grown, events in zip(targets, after, decided, strict=True):
+            if events:
+                await self.written(k, s, grown)
+        return Outcome(result, response)
 
     async def run_grouped(
         self,
@@ -449,9 +460,9 @@ class CommandRunner:
             respond=respond,
         )
 
-    def holding(self, streams: Sequence[str]) -> _Held:
-        """The process-wide locks of ``streams`` (hot ones: decided on one at a time)."""
-        return _Held([self._locks.setdefault(stream, asyncio.Lock()) for stream in streams])
+    def holding(self, streams: Sequence[str]) -> Held:
+        """This process's locks of ``streams``, taken in the order given (see stream_locks)."""
+        return self._locks.holding(streams)
 
     async def hot_state(self, kind: StreamKind[S], stream: str, *, trust: bool) -> Loaded[S]:
         """A hot stream's state: as this process last wrote it when ``trust``ed (a writer
@@ -503,23 +514,16 @@ class CommandRunner:
             await asyncio.gather(*self._snapshotting.values(), return_exceptions=True)
 
 
-class _Held:
-    """Holds locks in order. Not a contextlib helper on purpose: those assign to the passing
-    exception's ``__traceback__``/``__context__``, which a frozen DomainError refuses."""
+@dataclass(frozen=True)
+class _Command:
+    """What every attempt of one command of :meth:`CommandRunner._run` decides and appends."""
 
-    def __init__(self, locks: list[asyncio.Lock]) -> None:
-        self._locks = locks
-        self._taken: list[asyncio.Lock] = []
-
-    async def __aenter__(self) -> None:
-        for lock in self._locks:
-            await lock.acquire()
-            self._taken.append(lock)
-
-    async def __aexit__(self, *exc: object) -> None:
-        for lock in reversed(self._taken):
-            lock.release()
-        self._taken.clear()
+    targets: Sequence[tuple[StreamKind[Any], str]]
+    decide: Callable[[list[Any], dict[str, int] | None], Decided]
+    request_id: str
+    fingerprint: bytes
+    metadata: Mapping[str, Any]
+    respond: Callable[[Any], Mapping[str, Any] | None]
 
 
 def _folded(kind: StreamKind[S], loaded: Loaded[S], newer: Sequence[RecordedEvent]) -> Loaded[S]:
