@@ -84,14 +84,16 @@ class CollateralHandlers:
         metadata: Mapping[str, Any],
     ) -> Outcome:
         now = self._clock()
-        context = PriceContext(now, await policy_at(self.runner, now))
         decided: list[ev.Event] = []
 
-        def decide(track: PriceTrack) -> list[ev.Event]:
-            decided[:] = decide_price(track, command, context)
+        async def decide(track: PriceTrack, reads: dict[str, int] | None) -> list[ev.Event]:
+            # The policy in force, as cached and held by the append at the version read (a
+            # change meanwhile makes it conflict): a warm tick is one round trip, not two.
+            policy, _ = await market(self.runner, now, (), reads)
+            decided[:] = decide_price(track, command, PriceContext(now, policy))
             return decided
 
-        return await self.runner.run(
+        return await self.runner.run_reading(
             PRICES,
             price_stream(command.asset),
             decide,
