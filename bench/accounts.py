@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import grpc
@@ -146,21 +146,30 @@ async def run_deposits(
         return await closed_loop(call, CALLERS, DURATION)
 
 
-def echo_row(name: str, port: int, env: dict[str, str], url: str | None = None) -> Row:
-    """The echo server (or, given a database URL, the echo that appends) measured alone."""
+def echo_row(
+    name: str,
+    port: int,
+    env: Mapping[str, str],
+    url: str | None = None,
+    *,
+    callers: int = CALLERS,
+    seconds: float = DURATION,
+) -> Row:
+    """The echo server (or, given a database URL, the echo that appends) measured alone: the
+    gRPC layer's ceiling on this machine, now, at ``callers`` for ``seconds``."""
     command = [sys.executable, "-m", "bench.echo_server", str(port)]
-    echo = start(command if url is None else [*command, url], env, "ready")
+    echo = start(command if url is None else [*command, url], dict(env), "ready")
     try:
-        count, latencies = asyncio.run(run_echo(port))
+        count, latencies = asyncio.run(run_echo(port, callers, seconds))
         cpu = process_cpu_seconds(echo.pid)
     finally:
         echo.terminate()
         echo.wait()
     return Row(
         name,
-        CALLERS,
+        callers,
         count,
-        DURATION,
+        seconds,
         note=f"p50 {percentile(latencies, 0.5):.2f} ms, p99 {percentile(latencies, 0.99):.2f} ms; "
         f"echo server CPU {cpu * 1000 / count:.2f} ms per call (warm-up included)",
     )

@@ -58,7 +58,7 @@ from typing import Any
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from bench.accounts import closed_loop, free_port, percentile, run_echo, start
+from bench.accounts import closed_loop, echo_row, free_port, percentile, start
 from bench.common import (
     CREDIT_CHECKER,
     Report,
@@ -814,7 +814,8 @@ def part_two(url: str, report: Report) -> None:
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_LOG_LEVEL="WARNING")
     env.update(HARBOUR_SNAPSHOT_KEY=SNAPSHOT_KEY.decode())  # shared with draws_counted's store
     env.update(token_env())
-    before = echo_row("grpc.aio echo, before the draws", env)
+    progress(f"part 2: grpc.aio echo, {CALLERS} callers, {DURATION} s")
+    before = echo_row("grpc.aio echo, before the draws", free_port(), env)
     ports = {name: free_port() for name in ("collateral", "accounts", "lending")}
     servers = []
     try:
@@ -834,30 +835,14 @@ def part_two(url: str, report: Report) -> None:
             server.wait()
     # The ceiling on a shared machine moves while the draws run: measured before and after,
     # as `make load` does, and the draws compared with the mean of the two.
-    after = echo_row("grpc.aio echo, after the draws", env)
+    progress("part 2: grpc.aio echo again")
+    after = echo_row("grpc.aio echo, after the draws", free_port(), env)
     mean = (before.events + after.events) // 2
     report.rows[:0] = [before, after, Row(ECHO, CALLERS, mean, DURATION, note="calls/s; the mean")]
     drawn = report.row(f"DrawLoan over gRPC, {CALLERS} callers, {BORROWERS} accounts")
     ratio = drawn.rate / report.row(ECHO).rate
     report.targets.append(Target(f"DrawLoan, {CALLERS} callers / echo", ratio, 0.25, "x"))
     asyncio.run(draws_counted(url, clients, report))
-
-
-def echo_row(scenario: str, env: dict[str, str]) -> Row:
-    """The grpc.aio echo's closed loop at CALLERS callers for DURATION seconds."""
-    echo_port = free_port()
-    echo = start([sys.executable, "-m", "bench.echo_server", str(echo_port)], env, "ready")
-    try:
-        progress(f"part 2: {scenario}, {CALLERS} callers, {DURATION} s")
-        count, latencies = asyncio.run(run_echo(echo_port))
-    finally:
-        echo.terminate()
-        echo.wait()
-    note = (
-        f"calls/s; p50 {percentile(latencies, 0.5):.2f} ms, "
-        f"p99 {percentile(latencies, 0.99):.2f} ms"
-    )
-    return Row(scenario, CALLERS, count, DURATION, note=note)
 
 
 def main() -> None:

@@ -33,7 +33,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from bench.accounts import free_port, percentile, run_echo, start
+from bench.accounts import echo_row, free_port
 from bench.common import (
     Report,
     Row,
@@ -58,15 +58,7 @@ OPEN_LOOP = "open loop at half the closed-loop rate"
 
 def echo_ceiling(name: str) -> Row:
     """The bare gRPC round trip at the load's concurrency, on this machine, now."""
-    port = free_port()
-    echo = start([sys.executable, "-m", "bench.echo_server", str(port)], dict(os.environ), "ready")
-    try:
-        count, latencies = asyncio.run(run_echo(port, CALLERS, ECHO_SECONDS))
-    finally:
-        echo.terminate()
-        echo.wait()
-    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
-    return Row(name, CALLERS, count, ECHO_SECONDS, note=f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")
+    return echo_row(name, free_port(), os.environ, callers=CALLERS, seconds=ECHO_SECONDS)
 
 
 def command_retries(metrics_base: int) -> dict[str, dict[str, float]]:

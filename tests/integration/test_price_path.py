@@ -5,10 +5,8 @@ that append; the tick catches up and is decided on the policy now in force."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from harbour.application.decoding import domain_event
 from harbour.application.market import market
@@ -16,37 +14,12 @@ from harbour.application.runner import CommandRunner
 from harbour.collateral.domain import ApprovePolicyChange, ProposePolicyChange, RecordPrice
 from harbour.collateral.handlers import CollateralHandlers
 from harbour.eventstore.database import Database
-from harbour.eventstore.model import RecordedEvent
 from harbour.eventstore.store import EventStore
 from harbour.ledger import events as ev
 from tests.e2e.callers import ManualClock
+from tests.integration.test_command_path import CountingStore
 
 META = {"actor": "test"}
-
-
-class CountingStore(EventStore):
-    """The real store, counting the statements a command makes."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.reads = 0
-        self.appends = 0
-
-    async def read_stream(self, stream_id: str, **kwargs: Any) -> list[RecordedEvent]:
-        self.reads += 1
-        return await super().read_stream(stream_id, **kwargs)
-
-    async def read_streams(self, after: Mapping[str, int]) -> dict[str, list[RecordedEvent]]:
-        self.reads += 1
-        return await super().read_streams(after)
-
-    async def load_snapshot(self, stream_id: str, **kwargs: Any) -> Any:
-        self.reads += 1
-        return await super().load_snapshot(stream_id, **kwargs)
-
-    async def append_together(self, *args: Any, **kwargs: Any) -> Any:
-        self.appends += 1
-        return await super().append_together(*args, **kwargs)
 
 
 async def tick(handlers: CollateralHandlers, price: str, clock: ManualClock) -> ev.Event:
