@@ -6,6 +6,7 @@ before (and a malformed one is refused there)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from harbour.eventstore.encoding import canonical_json
 from harbour.eventstore.model import RecordedEvent
+from harbour.eventstore.upcasting import Upcasters
 from harbour.ledger import events as ev
 from harbour.ledger import journals
 from harbour.ledger.money import Money
@@ -74,3 +76,40 @@ def test_a_page_decodes_only_the_events_that_post_to_custody() -> None:
 )
 def test_what_may_post_to_custody(data: dict[str, Any], posts: bool) -> None:
     assert _posts_to_custody(data) is posts
+
+
+def parsed(event: RecordedEvent) -> bool:
+    return "data" in event.__dict__  # RecordedEvent.data is parsed once, then kept there
+
+
+def test_text_without_custody_in_it_is_not_even_parsed() -> None:
+    cash = recorded(ev.CashDeposited("C1", HKD, "d1", journals.cash_deposit("C1", HKD)), 1)
+    collateral = recorded(
+        ev.CollateralDeposited("C1", BTC, "c1", journals.collateral_deposit("C1", BTC)), 2
+    )
+    _read_page([cash, collateral])
+    assert not parsed(cash)
+    assert parsed(collateral) and decoded(collateral)
+
+
+def test_an_escape_that_could_spell_custody_is_parsed_and_counted() -> None:
+    deposit = recorded(
+        ev.CollateralDeposited("C1", BTC, "c1", journals.collateral_deposit("C1", BTC)), 3
+    )
+    escaped = deposit.data_json.replace("custody", "\\u0063ustody")
+    assert "custody" not in escaped
+    event = replace(deposit, data_json=escaped)
+    page = _read_page([event])
+    assert parsed(event)
+    assert page.collateral == {(3, "BTC"): (25_000_000, AT)}
+
+
+def test_an_event_upcasting_would_change_is_parsed_whatever_its_text() -> None:
+    cash = recorded(ev.CashDeposited("C1", HKD, "d1", journals.cash_deposit("C1", HKD)), 4)
+    upcasters = Upcasters()
+    upcasters.register("CashDeposited", cash.schema_version, lambda data: data)
+    older = replace(cash, _upcast=upcasters)
+    current = replace(cash, schema_version=cash.schema_version + 1, _upcast=upcasters)
+    _read_page([older, current])
+    assert parsed(older)
+    assert not parsed(current)
