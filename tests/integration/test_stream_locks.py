@@ -105,3 +105,11 @@ async def test_a_command_cancelled_while_waiting_leaves_no_lock_behind() -> None
         async with locks.holding(["account-B"]):  # free again
             pass
     assert len(locks) == 0
+
+
+async def test_a_stream_named_twice_is_held_once() -> None:
+    locks = StreamLocks()
+    async with asyncio.timeout(1):  # twice would wait for itself forever
+        async with locks.holding(["account-A", "account-A"]):
+            assert len(locks) == 1
+    assert len(locks) == 0

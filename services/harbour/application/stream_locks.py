@@ -69,7 +69,7 @@ class Held:
 
     def __init__(self, locks: StreamLocks, streams: Sequence[str]) -> None:
         self._locks = locks
-        self._streams = streams
+        self._streams = list(dict.fromkeys(streams))  # a stream named twice is held once
         self._taken: list[str] = []
 
     async def __aenter__(self) -> None:
