@@ -58,6 +58,8 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         self._streams = streams or OpenStreams(total=1000, per_caller=100)
         self._stall = stall_seconds
         self._statement = statement_seconds
+        # method -> (the handler registered for it, that handler wrapped)
+        self._wrapped: dict[str, tuple[Any, grpc.RpcMethodHandler[Any, Any]]] = {}
 
     async def intercept_service(
         self,
@@ -70,6 +72,22 @@ class HarbourInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         method: str = details.method
         if handler is None or method.startswith(OPEN_METHODS):
             return handler
+        # Wrapped once per method, not per call: a call then costs a dict lookup here instead
+        # of a new closure and handler (the registered handler is the same object every call).
+        known = self._wrapped.get(method)
+        if known is not None and known[0] is handler:
+            return known[1]
+        wrapped = self._wrap_handler(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def wrapped_methods(self) -> tuple[str, ...]:
+        """The methods wrapped so far (at most one entry per registered method)."""
+        return tuple(sorted(self._wrapped))
+
+    def _wrap_handler(
+        self, method: str, handler: grpc.RpcMethodHandler[Any, Any]
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         if handler.unary_unary:
             return grpc.unary_unary_rpc_method_handler(
                 self._wrap_unary(method, handler.unary_unary),
