@@ -32,12 +32,14 @@ Part 1, in process, on an embedded PostgreSQL:
 Part 2, over gRPC: `harbour serve collateral|accounts|lending` processes (the lending one
 runs its risk monitor, as in production) on a fresh database; the policy, prices and
 borrowers are set up over gRPC; then DrawLoan of HKD 10.00 in a closed loop: 1 caller, 16
-callers on 64 accounts (4 each), 16 callers on 512 accounts, next to a grpc.aio echo server
-measured in the same run (the ceiling of the gRPC layer). Every draw also appends to the one
-``broker-exposure`` stream in the same statement, so draws serialise on it: compare 1 caller
-with 16. After the servers stop, the same draws run in process (1 task, then 16) through a
-store that counts the appends lost on an expected version (each one a reload and a new
-decision) and the draws that gave up after the runner's last attempt (ABORTED over gRPC).
+callers on 64 accounts (4 each; three rounds, the median reported), 16 callers on 512
+accounts, next to a grpc.aio echo server measured in the same run (the ceiling of the gRPC
+layer: before the draws, between the rounds and after them; the mean). Every draw also
+appends to the one ``broker-exposure`` stream in the same statement, so draws serialise on
+it: compare 1 caller with 16. After the servers stop, the same draws run in process (1 task,
+then 16) through a store that counts the appends lost on an expected version (each one a
+reload and a new decision) and the draws that gave up after the runner's last attempt
+(ABORTED over gRPC).
 """
 
 from __future__ import annotations
@@ -128,6 +130,10 @@ BORROWERS = 64
 MORE_BORROWERS = 512
 DURATION = 6.0
 WARMUP = 1.0
+# The 16-caller draws on 64 accounts (the issue's target) run this many times, an echo after
+# each but the last: the row is the median round, so one noisy burst on the shared machine
+# neither makes nor breaks the target.
+ROUNDS = 3
 
 POLICY = {"haircut.0700.HK": "0.30", "broker.capital": "10000000000.00"}  # 50bn total limit
 PRICES = {"BTC": Decimal("500000.00"), "0700.HK": Decimal("400.00")}
@@ -157,6 +163,7 @@ DRAW_ALL = "DrawLoan in process, every borrower in broker-exposure"
 SCREEN = "risk screen after a price move, warm (LendingHandlers.needing_action)"
 SCREEN_CORE = "value_accounts core, the same accounts (ceiling)"
 ECHO = "grpc.aio echo (ceiling)"
+DrawRun = tuple[int, list[float], dict[str, int]]  # draws, latencies (s), refusals by code
 
 
 @dataclass
@@ -701,9 +708,7 @@ class Stubs:
             metadata=RISK,
         )
 
-    async def draws(
-        self, clients: Sequence[str], callers: int
-    ) -> tuple[int, list[float], dict[str, int]]:
+    async def draws(self, clients: Sequence[str], callers: int) -> DrawRun:
         """Closed-loop DrawLoan of HKD 10.00; each caller on accounts of its own."""
         turns = [0] * callers
         refused: dict[str, int] = {}
@@ -729,8 +734,9 @@ class Stubs:
         return count - sum(refused.values()), latencies, refused
 
 
-async def over_grpc(ports: dict[str, int], report: Report) -> list[str]:
-    """Policy, prices and borrowers over gRPC, then the draws; returns the borrowers."""
+async def over_grpc(ports: dict[str, int], report: Report, echo: Callable[[str], Row]) -> list[str]:
+    """Policy, prices and borrowers over gRPC, then the draws; returns the borrowers.
+    ``echo`` measures the echo ceiling once (given its row's name), between draw rounds."""
     stubs = Stubs(ports)
     try:
         run = uuid.uuid4().hex[:4]
@@ -746,12 +752,23 @@ async def over_grpc(ports: dict[str, int], report: Report) -> list[str]:
 
         await asyncio.gather(*(setup() for _ in range(CALLERS)))
         for callers, accounts in ((1, BORROWERS), (CALLERS, BORROWERS), (CALLERS, MORE_BORROWERS)):
-            progress(f"part 2: DrawLoan, {callers} caller(s) on {accounts} accounts, {DURATION} s")
-            count, latencies, refused = await stubs.draws(clients[:accounts], callers)
+            rounds = ROUNDS if (callers, accounts) == (CALLERS, BORROWERS) else 1
+            runs = []
+            for n in range(rounds):
+                of = f", round {n + 1} of {rounds}" if rounds > 1 else ""
+                progress(f"part 2: DrawLoan, {callers} caller(s) on {accounts} accounts{of}")
+                runs.append(await stubs.draws(clients[:accounts], callers))
+                if n < rounds - 1:
+                    name = f"grpc.aio echo, between draw rounds {n + 1} and {n + 2}"
+                    report.rows.append(await asyncio.to_thread(echo, name))
+            count, latencies, refused = median_run(runs)
             note = (
                 f"commands/s; p50 {percentile(latencies, 0.5):.1f} ms, "
                 f"p99 {percentile(latencies, 0.99):.1f} ms"
             )
+            if rounds > 1:
+                each = ", ".join(f"{c / DURATION:,.0f}" for c, _, _ in runs)
+                note += f"; the median of {rounds} rounds ({each} a second)"
             if refused:
                 note += f"; refused {refused}"
             if callers == 1:
@@ -771,6 +788,11 @@ async def over_grpc(ports: dict[str, int], report: Report) -> list[str]:
         return clients[:BORROWERS]
     finally:
         await stubs.close()
+
+
+def median_run(runs: Sequence[DrawRun]) -> DrawRun:
+    """The round of median throughput (the lower middle one of an even number)."""
+    return sorted(runs, key=lambda run: run[0])[(len(runs) - 1) // 2]
 
 
 async def draws_counted(url: str, clients: Sequence[str], report: Report) -> None:
@@ -814,8 +836,12 @@ def part_two(url: str, report: Report) -> None:
     env.update(HARBOUR_DATABASE_URL=url, HARBOUR_LOG_LEVEL="WARNING")
     env.update(HARBOUR_SNAPSHOT_KEY=SNAPSHOT_KEY.decode())  # shared with draws_counted's store
     env.update(token_env())
+
+    def echo(name: str) -> Row:
+        return echo_row(name, free_port(), env)
+
     progress(f"part 2: grpc.aio echo, {CALLERS} callers, {DURATION} s")
-    before = echo_row("grpc.aio echo, before the draws", free_port(), env)
+    before = echo("grpc.aio echo, before the draws")
     ports = {name: free_port() for name in ("collateral", "accounts", "lending")}
     servers = []
     try:
@@ -827,18 +853,22 @@ def part_two(url: str, report: Report) -> None:
                     "listening",
                 )
             )
-        clients = asyncio.run(over_grpc(ports, report))
+        clients = asyncio.run(over_grpc(ports, report, echo))
     finally:
         for server in servers:
             server.terminate()
         for server in servers:
             server.wait()
-    # The ceiling on a shared machine moves while the draws run: measured before and after,
-    # as `make load` does, and the draws compared with the mean of the two.
+    # The ceiling on a shared machine moves while the draws run: measured before, between
+    # the rounds and after, and the draws compared with the mean of them all.
     progress("part 2: grpc.aio echo again")
-    after = echo_row("grpc.aio echo, after the draws", free_port(), env)
-    mean = (before.events + after.events) // 2
-    report.rows[:0] = [before, after, Row(ECHO, CALLERS, mean, DURATION, note="calls/s; the mean")]
+    after = echo("grpc.aio echo, after the draws")
+    between = [row for row in report.rows if row.scenario.startswith("grpc.aio echo")]
+    report.rows[:] = [row for row in report.rows if row not in between]
+    echoes = [before, *between, after]
+    mean = sum(row.events for row in echoes) // len(echoes)
+    note = f"calls/s; the mean of {len(echoes)}"
+    report.rows[:0] = [*echoes, Row(ECHO, CALLERS, mean, DURATION, note=note)]
     drawn = report.row(f"DrawLoan over gRPC, {CALLERS} callers, {BORROWERS} accounts")
     ratio = drawn.rate / report.row(ECHO).rate
     report.targets.append(Target(f"DrawLoan, {CALLERS} callers / echo", ratio, 0.25, "x"))
